@@ -1,0 +1,250 @@
+//! Merging the fragments in `openapi/` into one document.
+//!
+//! Upstream publishes one fragment per operation, each repeating the shared
+//! component schemas (`HTTPValidationError`, `ValidationError`). Identical
+//! repeats are merged; a schema or operation defined *differently* in two files
+//! is an error, because silently picking one would hide a real spec change.
+
+use super::NormaliseError;
+use crate::schema_walk::HTTP_METHODS;
+use serde_json::{Map, Value};
+
+/// One parsed file from `openapi/`.
+#[derive(Clone, Debug)]
+pub struct SpecFile {
+    /// Path relative to the repository root, used in error messages.
+    pub name: String,
+    /// The file's content.
+    pub doc: Value,
+}
+
+/// Fields that every fragment must agree on.
+const SHARED_HEADER_FIELDS: &[&str] = &["info", "servers"];
+
+/// Merges `files` (in the given order) into one document.
+///
+/// The first file provides `openapi`, `info`, `servers` and `security`; every
+/// other file must carry the same `info` and `servers`. Paths and component
+/// schemas are united.
+pub fn merge_fragments(files: &[SpecFile]) -> Result<Value, NormaliseError> {
+    let Some(first) = files.first() else {
+        return Err(NormaliseError::InvalidFragment {
+            file: "openapi/".into(),
+            problem: "no OpenAPI files found".into(),
+        });
+    };
+    let mut merged = Map::new();
+    for key in ["openapi", "info", "servers", "security"] {
+        if let Some(value) = first.doc.get(key) {
+            merged.insert(key.into(), value.clone());
+        }
+    }
+    let mut paths = Map::new();
+    let mut path_origin: Map<String, Value> = Map::new();
+    let mut schemas = Map::new();
+    let mut schema_origin: Map<String, Value> = Map::new();
+
+    for file in files {
+        let doc = file
+            .doc
+            .as_object()
+            .ok_or_else(|| NormaliseError::InvalidFragment {
+                file: file.name.clone(),
+                problem: "the document is not a mapping".into(),
+            })?;
+        for field in SHARED_HEADER_FIELDS {
+            if doc.get(*field) != first.doc.get(*field) {
+                return Err(NormaliseError::ConflictingHeader {
+                    field: (*field).into(),
+                    first: first.name.clone(),
+                    second: file.name.clone(),
+                });
+            }
+        }
+        for (path, item) in doc
+            .get("paths")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            merge_path_item(&mut paths, &mut path_origin, path, item, &file.name)?;
+        }
+        let file_schemas = doc
+            .get("components")
+            .and_then(|c| c.get("schemas"))
+            .and_then(Value::as_object);
+        for (name, schema) in file_schemas.into_iter().flatten() {
+            match schemas.get(name) {
+                Some(existing) if existing == schema => {}
+                Some(_) => {
+                    return Err(NormaliseError::ConflictingSchema {
+                        name: name.clone(),
+                        first: origin(&schema_origin, name),
+                        second: file.name.clone(),
+                    });
+                }
+                None => {
+                    schemas.insert(name.clone(), schema.clone());
+                    schema_origin.insert(name.clone(), Value::String(file.name.clone()));
+                }
+            }
+        }
+    }
+    merged.insert("paths".into(), Value::Object(paths));
+    let mut components = Map::new();
+    components.insert("schemas".into(), Value::Object(schemas));
+    merged.insert("components".into(), Value::Object(components));
+    Ok(Value::Object(merged))
+}
+
+fn merge_path_item(
+    paths: &mut Map<String, Value>,
+    origins: &mut Map<String, Value>,
+    path: &str,
+    item: &Value,
+    file: &str,
+) -> Result<(), NormaliseError> {
+    let target = paths
+        .entry(path.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    let (Some(target), Some(item)) = (target.as_object_mut(), item.as_object()) else {
+        return Err(NormaliseError::InvalidFragment {
+            file: file.into(),
+            problem: format!("path item `{path}` is not a mapping"),
+        });
+    };
+    for (key, value) in item {
+        let origin_key = format!("{path} {key}");
+        match target.get(key) {
+            Some(existing) if existing == value => {}
+            Some(_) => {
+                let method = if HTTP_METHODS.contains(&key.as_str()) {
+                    key.to_uppercase()
+                } else {
+                    format!("(path-level `{key}`)")
+                };
+                return Err(NormaliseError::ConflictingOperation {
+                    method,
+                    path: path.into(),
+                    first: origin(origins, &origin_key),
+                    second: file.into(),
+                });
+            }
+            None => {
+                target.insert(key.clone(), value.clone());
+                origins.insert(origin_key, Value::String(file.into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn origin(origins: &Map<String, Value>, key: &str) -> String {
+    origins
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or("an earlier file")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn file(name: &str, doc: Value) -> SpecFile {
+        SpecFile {
+            name: name.into(),
+            doc,
+        }
+    }
+
+    fn fragment(path: &str, schemas: Value) -> Value {
+        json!({
+            "openapi": "3.1.0",
+            "info": {"title": "T", "version": "1"},
+            "paths": {path: {"get": {"operationId": "x"}}},
+            "components": {"schemas": schemas}
+        })
+    }
+
+    #[test]
+    fn unites_paths_and_dedupes_identical_schemas() {
+        let shared = json!({"type": "object"});
+        let merged = merge_fragments(&[
+            file("a.yaml", fragment("/a", json!({"Shared": shared, "A": {}}))),
+            file("b.yaml", fragment("/b", json!({"Shared": shared, "B": {}}))),
+        ])
+        .unwrap();
+        let paths: Vec<&String> = merged["paths"].as_object().unwrap().keys().collect();
+        assert_eq!(paths, ["/a", "/b"]);
+        let schemas: Vec<&String> = merged["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(schemas, ["A", "B", "Shared"]);
+        assert_eq!(merged["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn a_schema_defined_differently_twice_is_an_error_naming_both_files() {
+        let error = merge_fragments(&[
+            file(
+                "a.yaml",
+                fragment("/a", json!({"Shared": {"type": "object"}})),
+            ),
+            file(
+                "b.yaml",
+                fragment("/b", json!({"Shared": {"type": "string"}})),
+            ),
+        ])
+        .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("`Shared`"), "{message}");
+        assert!(
+            message.contains("a.yaml") && message.contains("b.yaml"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn one_operation_defined_differently_twice_is_an_error() {
+        let mut second = fragment("/a", json!({}));
+        second["paths"]["/a"]["get"]["summary"] = json!("changed");
+        let error = merge_fragments(&[
+            file("a.yaml", fragment("/a", json!({}))),
+            file("b.yaml", second),
+        ])
+        .unwrap_err();
+        assert!(matches!(
+            error,
+            NormaliseError::ConflictingOperation { ref method, .. } if method == "GET"
+        ));
+    }
+
+    #[test]
+    fn methods_of_one_path_from_two_files_are_united() {
+        let mut post = fragment("/a", json!({}));
+        post["paths"]["/a"] = json!({"post": {"operationId": "y"}});
+        let merged = merge_fragments(&[
+            file("a.yaml", fragment("/a", json!({}))),
+            file("b.yaml", post),
+        ])
+        .unwrap();
+        let methods: Vec<&String> = merged["paths"]["/a"].as_object().unwrap().keys().collect();
+        assert_eq!(methods, ["get", "post"]);
+    }
+
+    #[test]
+    fn fragments_of_different_apis_are_refused() {
+        let mut other = fragment("/b", json!({}));
+        other["info"]["version"] = json!("2");
+        let error = merge_fragments(&[
+            file("a.yaml", fragment("/a", json!({}))),
+            file("b.yaml", other),
+        ])
+        .unwrap_err();
+        assert!(error.to_string().contains("`info` differs"), "{error}");
+    }
+}

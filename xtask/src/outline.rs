@@ -1,0 +1,87 @@
+//! A compact, reviewable outline of the generated public API: every operation's
+//! signature and every type with its fields and serde attributes, without doc
+//! comments or bodies. It is pinned by an insta snapshot, so a spec change
+//! shows up as a small diff of what users can call.
+
+use quote::ToTokens;
+use syn::{Attribute, File, ImplItem, Item, Visibility};
+
+/// Renders the outline of a generated client file.
+pub fn api_outline(file: &File) -> String {
+    let mut methods = Vec::new();
+    let mut types = Vec::new();
+    for item in &file.items {
+        match item {
+            Item::Impl(block) if block.trait_.is_none() && is_client(&block.self_ty) => {
+                for member in &block.items {
+                    if let ImplItem::Fn(method) = member
+                        && matches!(method.vis, Visibility::Public(_))
+                    {
+                        methods.push(signature_item(&method.sig));
+                    }
+                }
+            }
+            Item::Mod(module) if module.ident == "types" => {
+                for inner in module.content.iter().flat_map(|(_, items)| items) {
+                    if let Some(outlined) = type_outline(inner) {
+                        types.push(outlined);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut text = String::from("// Client operations\n");
+    text.push_str(&render(methods));
+    text.push_str("\n// Types (module `types`)\n");
+    text.push_str(&render(types));
+    text
+}
+
+fn is_client(ty: &syn::Type) -> bool {
+    ty.to_token_stream().to_string() == "Client"
+}
+
+/// A method signature as a bodiless trait-style item, which prettyplease prints
+/// on one line per parameter group.
+fn signature_item(sig: &syn::Signature) -> Item {
+    syn::parse_quote! {
+        extern "Rust" { pub #sig; }
+    }
+}
+
+/// A public struct, enum or alias with docs and derives removed.
+fn type_outline(item: &Item) -> Option<Item> {
+    let mut item = item.clone();
+    match &mut item {
+        Item::Struct(s) if matches!(s.vis, Visibility::Public(_)) => {
+            s.attrs.retain(is_serde_attribute);
+            for field in s.fields.iter_mut() {
+                field.attrs.retain(is_serde_attribute);
+            }
+        }
+        Item::Enum(e) if matches!(e.vis, Visibility::Public(_)) => {
+            e.attrs.retain(is_serde_attribute);
+            for variant in e.variants.iter_mut() {
+                variant.attrs.retain(is_serde_attribute);
+            }
+        }
+        Item::Type(t) if matches!(t.vis, Visibility::Public(_)) => {
+            t.attrs.retain(is_serde_attribute);
+        }
+        _ => return None,
+    }
+    Some(item)
+}
+
+fn is_serde_attribute(attribute: &Attribute) -> bool {
+    attribute.path().is_ident("serde")
+}
+
+fn render(items: Vec<Item>) -> String {
+    let mut file: File = syn::parse_quote! {};
+    file.items = items;
+    prettyplease::unparse(&file)
+        .replace("extern \"Rust\" {\n    ", "")
+        .replace(";\n}\n", ";\n")
+}
