@@ -131,6 +131,23 @@ pub fn first_difference(root: &Path, file: &GeneratedFile) -> String {
     format!("first difference at line {}", line + 1)
 }
 
+/// The message `--check` prints when `stale` is not empty: which files are
+/// stale, where they first differ, and what to run.
+pub fn stale_report(root: &Path, stale: &[&GeneratedFile]) -> String {
+    let mut report = String::from("error: generated code is out of date relative to openapi/:\n");
+    for file in stale {
+        report.push_str(&format!(
+            "  {} ({})\n",
+            file.path,
+            first_difference(root, file)
+        ));
+    }
+    report.push_str(
+        "run `cargo xtask codegen`, review the snapshot diff with `cargo insta test --review` (or `cargo test` and the .snap.new files), and commit the result\n",
+    );
+    report
+}
+
 /// The repository root: the parent of the xtask crate.
 pub fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

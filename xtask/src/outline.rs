@@ -32,7 +32,7 @@ pub fn api_outline(file: &File) -> String {
         }
     }
     let mut text = String::from("// Client operations\n");
-    text.push_str(&render(methods));
+    text.push_str(&render_signatures(methods));
     text.push_str("\n// Types (module `types`)\n");
     text.push_str(&render(types));
     text
@@ -82,6 +82,13 @@ fn render(items: Vec<Item>) -> String {
     let mut file: File = syn::parse_quote! {};
     file.items = items;
     prettyplease::unparse(&file)
-        .replace("extern \"Rust\" {\n    ", "")
-        .replace(";\n}\n", ";\n")
+}
+
+/// Renders signature items without the `extern` blocks that carry them.
+fn render_signatures(items: Vec<Item>) -> String {
+    render(items)
+        .lines()
+        .filter(|line| *line != "extern \"Rust\" {" && *line != "}")
+        .map(|line| format!("{}\n", line.strip_prefix("    ").unwrap_or(line)))
+        .collect()
 }
