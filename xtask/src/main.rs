@@ -43,17 +43,7 @@ fn run_codegen(check: bool) -> ExitCode {
             eprintln!("generated code is up to date with openapi/");
             return ExitCode::SUCCESS;
         }
-        eprintln!("error: generated code is out of date relative to openapi/:");
-        for file in stale {
-            eprintln!(
-                "  {} ({})",
-                file.path,
-                codegen::first_difference(&root, file)
-            );
-        }
-        eprintln!(
-            "run `cargo xtask codegen`, review the snapshot changes with `cargo insta test --review` (or `cargo test`), and commit the result"
-        );
+        eprint!("{}", codegen::stale_report(&root, &stale));
         return ExitCode::FAILURE;
     }
     match codegen::write(&root, &generated.files) {
