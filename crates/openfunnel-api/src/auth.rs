@@ -81,12 +81,32 @@ pub fn api_key_headers(api_key: &str) -> Result<HeaderMap, BuildError> {
 /// # }
 /// ```
 pub fn http_client_builder(api_key: &str) -> Result<reqwest::ClientBuilder, BuildError> {
-    Ok(reqwest::Client::builder()
-        .default_headers(api_key_headers(api_key)?)
-        .redirect(same_origin_redirects())
+    Ok(authenticate(reqwest::Client::builder(), api_key)?
         .user_agent(concat!("openfunnel-api-rs/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(DEFAULT_TIMEOUT)
         .timeout(DEFAULT_TIMEOUT))
+}
+
+/// Adds the key (a sensitive default header) and the same-origin redirect
+/// policy to a caller's own `reqwest::ClientBuilder`, keeping its other
+/// settings. Any redirect policy set on `builder` before is replaced, because
+/// a policy that follows cross-origin redirects would send the key there.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let builder = reqwest::Client::builder().pool_max_idle_per_host(4);
+/// let http = openfunnel_api::authenticate(builder, "of_0123abcd")?.build()?;
+/// # let _ = http;
+/// # Ok(())
+/// # }
+/// ```
+pub fn authenticate(
+    builder: reqwest::ClientBuilder,
+    api_key: &str,
+) -> Result<reqwest::ClientBuilder, BuildError> {
+    Ok(builder
+        .default_headers(api_key_headers(api_key)?)
+        .redirect(same_origin_redirects()))
 }
 
 /// Follows a redirect only when it stays on the origin (scheme, host, port) of

@@ -38,5 +38,5 @@ mod auth;
 #[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all, unused)]
 mod generated;
 
-pub use auth::{API_KEY_HEADER, BuildError, api_key_headers, http_client_builder};
+pub use auth::{API_KEY_HEADER, BuildError, api_key_headers, authenticate, http_client_builder};
 pub use generated::*;

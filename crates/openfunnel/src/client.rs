@@ -1,0 +1,488 @@
+//! Client configuration: the key, the base URL, timeouts and policies.
+
+use crate::error::Error;
+use crate::job::Jobs;
+use crate::kind::JobKind;
+use crate::lookalikes::Lookalikes;
+use crate::policy::{PollPolicy, RetryPolicy};
+use crate::tech_intent::TechIntent;
+use crate::timer::{Timer, TokioTimer};
+use crate::transport::Transport;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.openfunnel.dev";
+/// Environment variable read by [`Client::from_env`] for the key.
+pub const API_KEY_ENV: &str = "OPENFUNNEL_API_KEY";
+/// Environment variable read by [`Client::from_env`] for the base URL.
+pub const BASE_URL_ENV: &str = "OPENFUNNEL_BASE_URL";
+/// Pages fetched at once once a job is complete (see [`ClientBuilder::with_page_concurrency`]).
+pub const DEFAULT_PAGE_CONCURRENCY: usize = 8;
+
+const USER_AGENT: &str = concat!("openfunnel-rs/", env!("CARGO_PKG_VERSION"));
+
+/// The entry point: a configured connection to OpenFunnel. Cheap to clone
+/// (clones share one connection pool).
+///
+/// ```no_run
+/// # async fn example() -> Result<(), openfunnel::Error> {
+/// use openfunnel::{Client, LookalikeSearch};
+///
+/// let client = Client::from_env()?; // OPENFUNNEL_API_KEY, optional OPENFUNNEL_BASE_URL
+/// let job = client
+///     .lookalikes()
+///     .submit(LookalikeSearch::query("observability platforms").limit(2_000))
+///     .await?;
+/// println!("submitted {}", job.id());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) transport: Transport,
+    pub(crate) base_url: String,
+    pub(crate) poll_policy: PollPolicy,
+    pub(crate) page_concurrency: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("api_key", &"[redacted]")
+            .field("poll_policy", &self.inner.poll_policy)
+            .field("retry_policy", &self.inner.transport.retry)
+            .field("page_concurrency", &self.inner.page_concurrency)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for the production API with default settings.
+    ///
+    /// ```
+    /// let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// assert_eq!(client.base_url(), "https://api.openfunnel.dev");
+    /// ```
+    pub fn new(api_key: impl Into<String>) -> Result<Client, Error> {
+        Client::builder().with_api_key(api_key).build()
+    }
+
+    /// A client configured from `OPENFUNNEL_API_KEY` and, when set,
+    /// `OPENFUNNEL_BASE_URL`.
+    ///
+    /// ```no_run
+    /// let client = openfunnel::Client::from_env().expect("OPENFUNNEL_API_KEY is set");
+    /// # let _ = client;
+    /// ```
+    pub fn from_env() -> Result<Client, Error> {
+        ClientBuilder::from_env().build()
+    }
+
+    /// A builder for every setting.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = openfunnel::Client::builder()
+    ///     .with_api_key("of_0123abcd")
+    ///     .with_request_timeout(Duration::from_secs(10))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Bulk lookalike jobs: submit, open by id, cancel.
+    ///
+    /// ```no_run
+    /// # fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
+    /// let job = client.lookalikes().job("d8a1bddb-44f1-4c7f-87a7-f37496354ff6")?;
+    /// # let _ = job;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn lookalikes(&self) -> Jobs<Lookalikes> {
+        self.jobs()
+    }
+
+    /// Tech-stack-with-intent jobs: submit and open by id.
+    ///
+    /// ```no_run
+    /// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
+    /// use openfunnel::TechIntentSearch;
+    /// let job = client
+    ///     .tech_intent()
+    ///     .submit(TechIntentSearch::new("Snowflake", "migrating off Redshift"))
+    ///     .await?;
+    /// # let _ = job;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tech_intent(&self) -> Jobs<TechIntent> {
+        self.jobs()
+    }
+
+    /// Jobs of any kind `K`.
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// let jobs = client.jobs::<openfunnel::Lookalikes>();
+    /// # let _ = jobs;
+    /// ```
+    pub fn jobs<K: JobKind>(&self) -> Jobs<K> {
+        Jobs::new(self.clone())
+    }
+
+    /// The base URL requests go to, without a trailing `/`.
+    ///
+    /// ```
+    /// let client = openfunnel::Client::builder()
+    ///     .with_api_key("of_0123abcd")
+    ///     .with_base_url("http://127.0.0.1:8080/")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+    /// ```
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The default poll policy of this client's jobs.
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// assert!(client.poll_policy().deadline().is_some());
+    /// ```
+    pub fn poll_policy(&self) -> &PollPolicy {
+        &self.inner.poll_policy
+    }
+
+    /// The generated client underneath, for operations this crate does not wrap.
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// let raw: &openfunnel::raw::Client = client.raw();
+    /// # let _ = raw;
+    /// ```
+    pub fn raw(&self) -> &openfunnel_api::Client {
+        &self.inner.transport.api
+    }
+
+    pub(crate) fn inner(&self) -> &ClientInner {
+        &self.inner
+    }
+}
+
+/// Every setting of a [`Client`]. Built with [`Client::builder`] or
+/// [`ClientBuilder::from_env`].
+///
+/// ```
+/// use openfunnel::{ClientBuilder, PollPolicy, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let client = ClientBuilder::default()
+///     .with_api_key("of_0123abcd")
+///     .with_poll_policy(PollPolicy::default().with_deadline(Duration::from_secs(600)))
+///     .with_retry_policy(RetryPolicy::default().with_max_attempts(3))
+///     .with_page_concurrency(4)
+///     .build()
+///     .unwrap();
+/// # let _ = client;
+/// ```
+pub struct ClientBuilder {
+    api_key: Option<String>,
+    base_url: String,
+    http: Option<reqwest::ClientBuilder>,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    poll_policy: PollPolicy,
+    retry_policy: RetryPolicy,
+    page_concurrency: usize,
+    timer: Arc<dyn Timer>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_string(),
+            http: None,
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            poll_policy: PollPolicy::default(),
+            retry_policy: RetryPolicy::default(),
+            page_concurrency: DEFAULT_PAGE_CONCURRENCY,
+            timer: Arc::new(TokioTimer),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("base_url", &self.base_url)
+            .field("request_timeout", &self.request_timeout)
+            .field("poll_policy", &self.poll_policy)
+            .field("retry_policy", &self.retry_policy)
+            .field("page_concurrency", &self.page_concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with the key from `OPENFUNNEL_API_KEY` and, when set, the
+    /// base URL from `OPENFUNNEL_BASE_URL`. A missing key is reported by
+    /// [`ClientBuilder::build`].
+    ///
+    /// ```no_run
+    /// let client = openfunnel::ClientBuilder::from_env().with_page_concurrency(4).build();
+    /// # let _ = client;
+    /// ```
+    pub fn from_env() -> ClientBuilder {
+        let mut builder = ClientBuilder {
+            api_key: std::env::var(API_KEY_ENV).ok(),
+            ..ClientBuilder::default()
+        };
+        if let Ok(base_url) = std::env::var(BASE_URL_ENV)
+            && !base_url.trim().is_empty()
+        {
+            builder.base_url = base_url;
+        }
+        builder
+    }
+
+    /// The API key (`of_…`). Surrounding white space is removed.
+    ///
+    /// ```
+    /// let builder = openfunnel::Client::builder().with_api_key("of_0123abcd");
+    /// assert!(!format!("{builder:?}").contains("of_0123abcd"));
+    /// ```
+    pub fn with_api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = Some(api_key.into());
+        self
+    }
+
+    /// The API's base URL (default `https://api.openfunnel.dev`). Plain
+    /// `http://` is refused unless the host is loopback (a local simulator);
+    /// a trailing `/` is ignored; a path prefix (a proxy) is kept.
+    ///
+    /// ```
+    /// let refused = openfunnel::Client::builder()
+    ///     .with_api_key("of_0123abcd")
+    ///     .with_base_url("http://api.openfunnel.dev")
+    ///     .build();
+    /// assert!(refused.is_err());
+    /// ```
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// Starts from your own `reqwest::ClientBuilder` (proxies, pools, TLS
+    /// roots). The SDK still adds the key as a sensitive default header, its
+    /// user agent and timeouts, and **replaces the redirect policy** with one
+    /// that never follows a redirect to another origin, so the key cannot
+    /// leak. (A built `reqwest::Client` is not accepted because its redirect
+    /// policy cannot be checked.)
+    ///
+    /// ```
+    /// let client = openfunnel::Client::builder()
+    ///     .with_api_key("of_0123abcd")
+    ///     .with_http_client(reqwest::Client::builder().pool_max_idle_per_host(16))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn with_http_client(mut self, http: reqwest::ClientBuilder) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// How long one HTTP request may take, body included (default 30 s).
+    /// Separate from a job's overall deadline ([`PollPolicy::with_deadline`]).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let builder = openfunnel::Client::builder().with_request_timeout(Duration::from_secs(5));
+    /// # let _ = builder;
+    /// ```
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long connecting may take (default 10 s).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let builder = openfunnel::Client::builder().with_connect_timeout(Duration::from_secs(3));
+    /// # let _ = builder;
+    /// ```
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The default poll policy of jobs (see [`PollPolicy`]).
+    ///
+    /// ```
+    /// let builder = openfunnel::Client::builder().with_poll_policy(openfunnel::PollPolicy::default().without_jitter());
+    /// # let _ = builder;
+    /// ```
+    pub fn with_poll_policy(mut self, policy: PollPolicy) -> Self {
+        self.poll_policy = policy;
+        self
+    }
+
+    /// How failed requests are retried (see [`RetryPolicy`]).
+    ///
+    /// ```
+    /// let builder = openfunnel::Client::builder().with_retry_policy(openfunnel::RetryPolicy::never());
+    /// # let _ = builder;
+    /// ```
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
+    }
+
+    /// Pages fetched at once when a finished job's remaining pages are known
+    /// (default 8; 1 walks `next_cursor` page by page). Order is preserved.
+    ///
+    /// ```
+    /// let builder = openfunnel::Client::builder().with_page_concurrency(1);
+    /// # let _ = builder;
+    /// ```
+    pub fn with_page_concurrency(mut self, concurrency: usize) -> Self {
+        self.page_concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The clock and sleep used for polling and retries (default
+    /// [`TokioTimer`]); tests inject a virtual one.
+    ///
+    /// ```
+    /// let builder = openfunnel::Client::builder().with_timer(openfunnel::TokioTimer);
+    /// # let _ = builder;
+    /// ```
+    pub fn with_timer(mut self, timer: impl Timer) -> Self {
+        self.timer = Arc::new(timer);
+        self
+    }
+
+    /// Checks the settings and builds the client. No request is sent.
+    ///
+    /// ```
+    /// let missing_key = openfunnel::Client::builder().build();
+    /// assert!(missing_key.unwrap_err().to_string().contains("OPENFUNNEL_API_KEY"));
+    /// ```
+    pub fn build(self) -> Result<Client, Error> {
+        let api_key = self.api_key.as_deref().map(str::trim).unwrap_or_default();
+        if api_key.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "no API key: set {API_KEY_ENV} or pass one with ClientBuilder::with_api_key"
+            )));
+        }
+        let base_url = validate_base_url(&self.base_url)?;
+        let http = self.http.unwrap_or_default();
+        let http = openfunnel_api::authenticate(http, api_key)
+            .map_err(|error| Error::InvalidInput(error.to_string()))?
+            .user_agent(USER_AGENT)
+            .timeout(self.request_timeout)
+            .connect_timeout(self.connect_timeout)
+            .build()
+            .map_err(|source| Error::Transport { source })?;
+        let transport = Transport {
+            api: openfunnel_api::Client::new_with_client(&base_url, http),
+            retry: self.retry_policy,
+            timer: self.timer,
+            api_key: Arc::from(api_key),
+        };
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                transport,
+                base_url,
+                poll_policy: self.poll_policy,
+                page_concurrency: self.page_concurrency,
+            }),
+        })
+    }
+}
+
+/// Checks a base URL and returns it without a trailing `/`.
+fn validate_base_url(raw: &str) -> Result<String, Error> {
+    let invalid = |why: &str| {
+        Error::InvalidInput(format!(
+            "base URL `{raw}` {why}: use https://api.openfunnel.dev, or http://127.0.0.1:PORT for a local simulator"
+        ))
+    };
+    let url = reqwest::Url::parse(raw.trim()).map_err(|_| invalid("is not a valid URL"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must not carry credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("must not have a query or fragment"));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(invalid(
+                "uses plain http to a non-loopback host, which would send the API key unencrypted",
+            ));
+        }
+        _ => return Err(invalid("must use https")),
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked_and_normalised() {
+        let ok = |raw: &str| validate_base_url(raw).unwrap();
+        assert_eq!(
+            ok("https://api.openfunnel.dev/"),
+            "https://api.openfunnel.dev"
+        );
+        assert_eq!(
+            ok("https://proxy.example/openfunnel/"),
+            "https://proxy.example/openfunnel"
+        );
+        assert_eq!(ok("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(ok("http://localhost:9/"), "http://localhost:9");
+        assert_eq!(ok("http://[::1]:9"), "http://[::1]:9");
+        for refused in [
+            "http://api.openfunnel.dev",
+            "http://127.0.0.1.example.com",
+            "ftp://api.openfunnel.dev",
+            "https://user:pw@api.openfunnel.dev",
+            "https://api.openfunnel.dev/?x=1",
+            "api.openfunnel.dev",
+            "",
+        ] {
+            let error = validate_base_url(refused).unwrap_err().to_string();
+            assert!(error.contains("base URL"), "{refused}: {error}");
+        }
+    }
+}

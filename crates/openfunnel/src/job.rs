@@ -1,0 +1,490 @@
+//! Job handles: submit, open by id, wait, cancel. Paging lives in [`crate::pages`].
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::kind::{Cancellable, JobKind};
+use crate::page::Page;
+use crate::pages::{Pages, Rows};
+use crate::policy::{Jitter, PollPolicy};
+use crate::status::JobStatus;
+use crate::transport::{Idempotency, Operation};
+use crate::validate;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Jobs of one kind, from [`Client::lookalikes`] or [`Client::tech_intent`].
+///
+/// ```no_run
+/// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
+/// let jobs = client.lookalikes();
+/// let job = jobs.submit(openfunnel::LookalikeSearch::query("APM vendors")).await?;
+/// let same = jobs.job(job.id())?;
+/// # let _ = same;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Jobs<K> {
+    client: Client,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K: JobKind> Jobs<K> {
+    pub(crate) fn new(client: Client) -> Self {
+        Jobs {
+            client,
+            kind: PhantomData,
+        }
+    }
+
+    /// Checks `request` against the documented limits, then submits it and
+    /// returns the new job. Nothing is sent when the check fails. The submit
+    /// is retried only when it provably never reached the server.
+    ///
+    /// ```no_run
+    /// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
+    /// let job = client
+    ///     .tech_intent()
+    ///     .submit(openfunnel::TechIntentSearch::new("Snowflake", "migrating off Redshift").limit(50))
+    ///     .await?;
+    /// println!("{}", job.id());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn submit(&self, request: K::Request) -> Result<Job<K>, Error> {
+        K::validate(&request)?;
+        let inner = self.client.inner();
+        let operation = Operation {
+            name: K::SUBMIT_OPERATION,
+            job_id: None,
+            cursor: None,
+            idempotency: Idempotency::CreatesJob,
+        };
+        let job_id = inner
+            .transport
+            .send(operation, || K::submit(&inner.transport.api, &request))
+            .await?;
+        validate::job_id(&job_id).map_err(|_| Error::InconsistentPages {
+            job_id: job_id.clone(),
+            problem: "the submit returned an unusable job id".into(),
+        })?;
+        tracing::info!(job_id = %job_id, kind = K::NAME, "job submitted");
+        Ok(Job::new(self.client.clone(), job_id))
+    }
+
+    /// A handle for an existing job. The id is checked (not empty, no `/`,
+    /// not `.` or `..`) but nothing is sent.
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// assert!(client.lookalikes().job("d8a1bddb-44f1-4c7f-87a7-f37496354ff6").is_ok());
+    /// assert!(client.lookalikes().job("../admin").is_err());
+    /// ```
+    pub fn job(&self, id: impl Into<String>) -> Result<Job<K>, Error> {
+        let id = id.into();
+        validate::job_id(&id)?;
+        Ok(Job::new(self.client.clone(), id))
+    }
+}
+
+/// A handle for one job. Cheap to clone; dropping it (or any future or stream
+/// made from it) stops local polling only, never the job.
+///
+/// ```no_run
+/// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
+/// use futures_util::TryStreamExt;
+///
+/// let job = client.lookalikes().job("d8a1bddb-44f1-4c7f-87a7-f37496354ff6")?;
+/// let mut rows = job.rows();
+/// while let Some(row) = rows.try_next().await? {
+///     println!("{}", row.domain.unwrap_or_default());
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Job<K> {
+    pub(crate) client: Client,
+    pub(crate) id: Arc<str>,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K: JobKind> Job<K> {
+    fn new(client: Client, id: String) -> Self {
+        Job {
+            client,
+            id: Arc::from(id),
+            kind: PhantomData,
+        }
+    }
+
+    /// The job's id.
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// let job = client.lookalikes().job("abc").unwrap();
+    /// assert_eq!(job.id(), "abc");
+    /// ```
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// One request: the job's status now, with its first page.
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// let now = job.poll().await?;
+    /// println!("{} ({} processed)", now.status, now.processed.unwrap_or(0));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn poll(&self) -> Result<Page<K>, Error> {
+        self.fetch(None).await
+    }
+
+    /// One request for the page at `cursor` (`None`: the first page).
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// let third = job.page(Some("page_0002")).await?;
+    /// # let _ = third;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn page(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
+        if let Some(cursor) = cursor {
+            validate::cursor(cursor)?;
+        }
+        self.fetch(cursor).await
+    }
+
+    pub(crate) async fn fetch(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
+        let transport = &self.client.inner().transport;
+        let operation = Operation {
+            name: K::POLL_OPERATION,
+            job_id: Some(&self.id),
+            cursor,
+            idempotency: Idempotency::Idempotent,
+        };
+        let response = transport
+            .send(operation, || K::poll(&transport.api, &self.id, cursor))
+            .await?;
+        let page = K::into_page(response, cursor.map(str::to_string));
+        if !K::STATUSES.contains(&page.status.as_str()) {
+            tracing::warn!(job_id = %self.id, status = %page.status, kind = K::NAME, "undocumented job status; treated as not terminal");
+        }
+        Ok(page)
+    }
+
+    /// Waits until the job is terminal, with the client's [`PollPolicy`].
+    /// Completion is decided by `status` only. A failed or cancelled job is an
+    /// error ([`Error::JobFailed`], [`Error::JobCancelled`]) carrying its
+    /// partial manifest; its written rows stay readable with [`Job::rows`].
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// let outcome = job.wait().await?;
+    /// println!("done after {} polls", outcome.polls);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait(&self) -> Result<Outcome<K>, Error> {
+        let policy = self.client.poll_policy().clone();
+        self.wait_with(&policy, |_| {}).await
+    }
+
+    /// Waits with `policy`, calling `on_progress` after every poll (for a
+    /// progress bar).
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// use std::time::Duration;
+    /// let policy = openfunnel::PollPolicy::default().with_deadline(Duration::from_secs(600));
+    /// let outcome = job
+    ///     .wait_with(&policy, |progress| {
+    ///         eprintln!("{} {:?} {}", progress.status, progress.processed, progress.stage.as_deref().unwrap_or(""))
+    ///     })
+    ///     .await?;
+    /// # let _ = outcome;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_with(
+        &self,
+        policy: &PollPolicy,
+        mut on_progress: impl FnMut(&Progress) + Send,
+    ) -> Result<Outcome<K>, Error> {
+        let mut waiting = Waiting::new(self.client.clone(), self.id.clone(), policy.clone());
+        loop {
+            let page = self.fetch(None).await?;
+            waiting.observed(&page);
+            on_progress(&waiting.progress::<K>(&page, 0, 0));
+            match page.status {
+                JobStatus::Completed => {
+                    return Ok(Outcome {
+                        job_id: page.job_id,
+                        status: page.status,
+                        manifest: page.manifest,
+                        polls: waiting.polls,
+                        elapsed: waiting.elapsed(),
+                    });
+                }
+                JobStatus::Failed | JobStatus::Cancelled => return Err(terminal_error::<K>(page)),
+                _ => waiting.pause().await?,
+            }
+        }
+    }
+
+    /// Every row, each exactly once and in server order, yielded as soon as
+    /// its page is written (while the job still runs). See [`Rows`].
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::TechIntent>) -> Result<(), openfunnel::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let rows: Vec<_> = job.rows().try_collect().await?;
+    /// # let _ = rows;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn rows(&self) -> Rows<K> {
+        Rows::new(self.pages())
+    }
+
+    /// Every page, in order, as soon as it is written. See [`Pages`].
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let mut pages = job.pages();
+    /// while let Some(page) = pages.try_next().await? {
+    ///     println!("{:?}: {} rows", page.name, page.rows.len());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pages(&self) -> Pages<K> {
+        Pages::new(self.clone())
+    }
+}
+
+impl<K: Cancellable> Job<K> {
+    /// Asks the server to cancel the job. The job passes through `cancelling`
+    /// to `cancelled`; pages written before stay readable and only delivered
+    /// companies are billed. Cancelling a job that already finished is not an
+    /// error: [`Cancellation::already_finished`] says so.
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// let cancellation = job.cancel().await?;
+    /// if !cancellation.already_finished {
+    ///     let rest = job.wait().await; // Err(Error::JobCancelled { .. }) once it settles
+    ///     # let _ = rest;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn cancel(&self) -> Result<Cancellation, Error> {
+        let transport = &self.client.inner().transport;
+        let operation = Operation {
+            name: "search_lookalikes_bulk_cancel",
+            job_id: Some(&self.id),
+            cursor: None,
+            idempotency: Idempotency::Idempotent,
+        };
+        match transport
+            .send(operation, || K::cancel(&transport.api, &self.id))
+            .await
+        {
+            Ok(response) => Ok(Cancellation {
+                status: response.status.map(JobStatus::from),
+                message: response.message,
+                already_finished: false,
+            }),
+            Err(Error::Http { status: 409, body }) => Ok(Cancellation {
+                status: None,
+                message: Some(body),
+                already_finished: true,
+            }),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// A completed job: its terminal status and manifest.
+///
+/// ```no_run
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+/// let outcome = job.wait().await?;
+/// if let Some(manifest) = &outcome.manifest {
+///     println!("{:?} rows, {:?} credits", manifest.count, manifest.credits_consumed);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Outcome<K: JobKind> {
+    /// The job.
+    pub job_id: String,
+    /// The terminal status ([`JobStatus::Completed`]).
+    pub status: JobStatus,
+    /// The final manifest.
+    pub manifest: Option<K::Manifest>,
+    /// Poll requests made while waiting.
+    pub polls: u32,
+    /// Time spent waiting.
+    pub elapsed: Duration,
+}
+
+/// What a progress observer sees after each poll.
+///
+/// ```
+/// fn render(progress: &openfunnel::Progress) -> String {
+///     format!("{} {} rows, {} pages, {:.0?}", progress.status, progress.rows, progress.pages, progress.elapsed)
+/// }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Progress {
+    /// The job.
+    pub job_id: String,
+    /// The status of the last response.
+    pub status: JobStatus,
+    /// Companies delivered so far, as the server counts them (lookalike jobs).
+    pub processed: Option<i64>,
+    /// A coarse stage label, e.g. `qualifying_companies` (lookalike jobs).
+    pub stage: Option<String>,
+    /// Pages the manifest says exist, once the job is terminal.
+    pub total_pages: Option<i64>,
+    /// Pages delivered to the caller so far (row streams only).
+    pub pages: u64,
+    /// Rows delivered to the caller so far (row streams only).
+    pub rows: u64,
+    /// Requests made.
+    pub polls: u32,
+    /// Time since waiting started.
+    pub elapsed: Duration,
+}
+
+/// The answer to [`Job::cancel`].
+///
+/// ```no_run
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+/// let cancellation = job.cancel().await?;
+/// println!("{:?} {}", cancellation.status, cancellation.already_finished);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Cancellation {
+    /// The status after the request, normally [`JobStatus::Cancelling`].
+    pub status: Option<JobStatus>,
+    /// The server's message.
+    pub message: Option<String>,
+    /// True when the job had already finished (HTTP 409): nothing to cancel.
+    pub already_finished: bool,
+}
+
+/// The error for a failed or cancelled job, built from its terminal page.
+pub(crate) fn terminal_error<K: JobKind>(page: Page<K>) -> Error {
+    let manifest = page.manifest.map(|m| Box::new(K::wrap_manifest(m)));
+    match page.status {
+        JobStatus::Cancelled => Error::JobCancelled {
+            job_id: page.job_id,
+            manifest,
+        },
+        _ => Error::JobFailed {
+            job_id: page.job_id,
+            error_message: page.error_message,
+            manifest,
+        },
+    }
+}
+
+/// The pacing of polls: backoff with jitter, under the policy's deadline.
+pub(crate) struct Waiting {
+    client: Client,
+    job_id: Arc<str>,
+    policy: PollPolicy,
+    started: Instant,
+    step: u32,
+    jitter: Jitter,
+    pub(crate) polls: u32,
+    last_status: Option<JobStatus>,
+}
+
+impl Waiting {
+    pub(crate) fn new(client: Client, job_id: Arc<str>, policy: PollPolicy) -> Self {
+        let started = client.inner().transport.timer.now();
+        Waiting {
+            client,
+            job_id,
+            policy,
+            started,
+            step: 0,
+            jitter: Jitter::from_entropy(),
+            polls: 0,
+            last_status: None,
+        }
+    }
+
+    /// Records a response.
+    pub(crate) fn observed<K: JobKind>(&mut self, page: &Page<K>) {
+        self.polls += 1;
+        self.last_status = Some(page.status.clone());
+    }
+
+    /// Something new arrived: the next wait starts short again.
+    pub(crate) fn reset(&mut self) {
+        self.step = 0;
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.client
+            .inner()
+            .transport
+            .timer
+            .now()
+            .saturating_duration_since(self.started)
+    }
+
+    pub(crate) fn progress<K: JobKind>(&self, page: &Page<K>, pages: u64, rows: u64) -> Progress {
+        Progress {
+            job_id: self.job_id.to_string(),
+            status: page.status.clone(),
+            processed: page.processed,
+            stage: page.progress_message.clone(),
+            total_pages: page.manifest.as_ref().and_then(K::manifest_pages),
+            pages,
+            rows,
+            polls: self.polls,
+            elapsed: self.elapsed(),
+        }
+    }
+
+    /// Sleeps for the next delay; the last sleep is shortened to end at the
+    /// deadline, and a wait that reaches it is [`Error::TimedOut`].
+    pub(crate) async fn pause(&mut self) -> Result<(), Error> {
+        let mut delay = self.policy.backoff(self.step);
+        self.step = self.step.saturating_add(1);
+        if self.policy.jitter() {
+            delay = self.jitter.apply(delay);
+        }
+        if let Some(deadline) = self.policy.deadline() {
+            let elapsed = self.elapsed();
+            if elapsed >= deadline {
+                return Err(Error::TimedOut {
+                    job_id: self.job_id.to_string(),
+                    last_status: self.last_status.clone(),
+                    polls: self.polls,
+                    elapsed,
+                });
+            }
+            delay = delay.min(deadline - elapsed);
+        }
+        self.client.inner().transport.timer.sleep(delay).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! The Rust SDK for [OpenFunnel](https://docs.openfunnel.dev)'s asynchronous
+//! job API: submit a company search, wait for it, and stream every row exactly
+//! once.
+//!
+//! # The problem it solves
+//!
+//! OpenFunnel runs long jobs (bulk lookalikes, tech-stack-with-intent). One
+//! endpoint per kind returns a job's `status`, its `manifest` once done, and
+//! one page of rows with a `next_cursor`. Two rules make that endpoint easy to
+//! misuse:
+//!
+//! * **completion is `status`, never `next_cursor`**: a running job returns a
+//!   null cursor simply because its next page is not written yet;
+//! * **pages keep landing while the job runs**.
+//!
+//! This crate encodes both: [`Job::wait`] decides completion by status only,
+//! and [`Job::rows`] yields each page as soon as it is written, polls again
+//! when the next one is not there yet, and, once the job is complete, fetches
+//! the remaining pages concurrently while still yielding rows in order.
+//!
+//! # From submit to every row
+//!
+//! ```no_run
+//! use futures_util::TryStreamExt;
+//! use openfunnel::{Client, LookalikeSearch};
+//!
+//! # async fn example() -> Result<(), openfunnel::Error> {
+//! let client = Client::from_env()?; // OPENFUNNEL_API_KEY, optional OPENFUNNEL_BASE_URL
+//! let job = client
+//!     .lookalikes()
+//!     .submit(LookalikeSearch::query("observability platforms").limit(10_000))
+//!     .await?;
+//! let mut rows = job.rows();
+//! while let Some(row) = rows.try_next().await? {
+//!     println!("{}\t{}", row.name.unwrap_or_default(), row.domain.unwrap_or_default());
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Pieces
+//!
+//! | what | where |
+//! |---|---|
+//! | configuration: key, base URL, timeouts, policies | [`Client`], [`ClientBuilder`] |
+//! | submitting and opening jobs | [`Jobs::submit`], [`Jobs::job`] with [`LookalikeSearch`], [`TechIntentSearch`] |
+//! | waiting, with progress | [`Job::wait`], [`Job::wait_with`], [`PollPolicy`], [`Progress`] |
+//! | rows and pages as streams, resumable | [`Job::rows`], [`Job::pages`], [`Checkpoint`] |
+//! | cancelling (lookalike jobs only, checked by the compiler) | [`Job::cancel`] |
+//! | retries of failed requests | [`RetryPolicy`] |
+//! | everything that can go wrong | [`Error`] |
+//!
+//! # Guarantees
+//!
+//! * Rows arrive in server order, each once, also across [`Rows::resume_from`].
+//! * A cursor that repeats, or a page that is not the one asked for, ends the
+//!   stream with [`Error::InconsistentPages`] instead of looping.
+//! * A failed or cancelled job's written rows are delivered, then
+//!   [`Error::JobFailed`] / [`Error::JobCancelled`] with the partial manifest.
+//! * Reads are retried on network errors, 408, 429 and 5xx (honouring
+//!   `Retry-After`); a submit is retried only when it never reached the
+//!   server, because a duplicate submit is a duplicate bill. 401, 403, 404
+//!   and 422 fail at once.
+//! * Every wait has a deadline unless you remove it.
+//! * The API key is sent only to the configured origin, over https (or plain
+//!   http to loopback), and never appears in `Debug` output, errors or logs.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod client;
+mod error;
+mod job;
+mod kind;
+mod lookalikes;
+mod page;
+mod pages;
+mod policy;
+mod status;
+mod tech_intent;
+mod timer;
+mod transport;
+mod validate;
+
+pub use client::{
+    API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_PAGE_CONCURRENCY,
+};
+pub use error::{Error, Manifest, ValidationIssue};
+pub use job::{Cancellation, Job, Jobs, Outcome, Progress};
+pub use kind::{Cancellable, JobKind};
+pub use lookalikes::{
+    LookalikeManifest, LookalikeRow, LookalikeSearch, Lookalikes, MAX_LOOKALIKE_LIMIT,
+    MAX_SEED_DOMAINS,
+};
+pub use page::{Checkpoint, Page};
+pub use pages::{Pages, PartialRows, Rows};
+pub use policy::{PollPolicy, RetryPolicy};
+pub use status::JobStatus;
+pub use tech_intent::{
+    MAX_TECH_INTENT_LIMIT, TECH_INTENT_CREDITS_PER_ROW, TechIntent, TechIntentManifest,
+    TechIntentRow, TechIntentSearch,
+};
+pub use timer::{Sleep, Timer, TokioTimer};
+
+/// The generated raw client, for operations and types this crate does not wrap.
+pub use openfunnel_api as raw;

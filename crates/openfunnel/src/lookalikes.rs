@@ -1,0 +1,383 @@
+//! Bulk lookalike jobs: companies that match a trait, found by query or by
+//! seed companies. Up to 10,000 rows; 1 credit per row; cancellable.
+
+use crate::error::{Error, Manifest};
+use crate::kind::{Cancellable, JobKind, sealed};
+use crate::page::Page;
+use crate::status::JobStatus;
+use crate::transport::RawResult;
+use crate::validate;
+use futures_util::future::BoxFuture;
+use openfunnel_api::types;
+
+/// One company of a lookalike job (generated from the spec).
+pub type LookalikeRow = types::BulkLookalikeResultRow;
+/// A lookalike job's summary (generated from the spec).
+pub type LookalikeManifest = types::BulkLookalikeManifest;
+
+/// The most companies one lookalike job can return.
+pub const MAX_LOOKALIKE_LIMIT: u32 = 10_000;
+/// The most seed domains one job can take.
+pub const MAX_SEED_DOMAINS: usize = 10;
+
+/// The bulk lookalike job kind. Use it through [`crate::Client::lookalikes`].
+///
+/// ```
+/// use openfunnel::{JobKind, Lookalikes};
+/// assert_eq!(Lookalikes::NAME, "lookalike");
+/// assert!(Lookalikes::STATUSES.contains(&"cancelling"));
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lookalikes;
+
+/// What a bulk lookalike job searches for: a natural-language `query`, seed
+/// companies, or both, with optional filters. Checked against the documented
+/// limits before anything is sent.
+///
+/// ```
+/// use openfunnel::LookalikeSearch;
+///
+/// let search = LookalikeSearch::query("observability platforms for engineering teams")
+///     .limit(2_000)
+///     .min_employees(50)
+///     .funding_stage("Series A")
+///     .location("USA");
+/// assert!(search.validate().is_ok());
+/// assert_eq!(search.worst_case_credits(), 2_000);
+///
+/// let too_many = LookalikeSearch::query("observability").limit(20_000);
+/// assert!(too_many.validate().unwrap_err().to_string().contains("between 1 and 10000"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LookalikeSearch {
+    query: Option<String>,
+    seed_domains: Vec<String>,
+    limit: Option<u32>,
+    min_employees: Option<u64>,
+    max_employees: Option<u64>,
+    funding_stages: Vec<String>,
+    locations: Vec<String>,
+}
+
+impl LookalikeSearch {
+    /// A search by natural-language trait (1–200 characters).
+    ///
+    /// ```
+    /// let search = openfunnel::LookalikeSearch::query("developer tools");
+    /// # let _ = search;
+    /// ```
+    pub fn query(query: impl Into<String>) -> Self {
+        LookalikeSearch {
+            query: Some(query.into()),
+            ..Default::default()
+        }
+    }
+
+    /// A search by seed companies (1–10 domains); the trait is derived from them.
+    ///
+    /// ```
+    /// let search = openfunnel::LookalikeSearch::seed_domains(["datadoghq.com", "honeycomb.io"]);
+    /// assert!(search.validate().is_ok());
+    /// ```
+    pub fn seed_domains<I, S>(domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        LookalikeSearch {
+            seed_domains: domains.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Adds (or replaces) the natural-language trait.
+    ///
+    /// ```
+    /// let search = openfunnel::LookalikeSearch::seed_domains(["datadoghq.com"]).with_query("APM vendors");
+    /// # let _ = search;
+    /// ```
+    pub fn with_query(mut self, query: impl Into<String>) -> Self {
+        self.query = Some(query.into());
+        self
+    }
+
+    /// Adds one seed domain.
+    ///
+    /// ```
+    /// let search = openfunnel::LookalikeSearch::query("APM").seed_domain("datadoghq.com");
+    /// # let _ = search;
+    /// ```
+    pub fn seed_domain(mut self, domain: impl Into<String>) -> Self {
+        self.seed_domains.push(domain.into());
+        self
+    }
+
+    /// The most companies to return (1–10,000). Also the worst-case cost in credits.
+    ///
+    /// ```
+    /// let search = openfunnel::LookalikeSearch::query("APM").limit(500);
+    /// assert_eq!(search.worst_case_credits(), 500);
+    /// ```
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Minimum employee count, inclusive.
+    ///
+    /// ```
+    /// let search = openfunnel::LookalikeSearch::query("APM").min_employees(10);
+    /// # let _ = search;
+    /// ```
+    pub fn min_employees(mut self, count: u64) -> Self {
+        self.min_employees = Some(count);
+        self
+    }
+
+    /// Maximum employee count, inclusive.
+    ///
+    /// ```
+    /// let search = openfunnel::LookalikeSearch::query("APM").max_employees(5_000);
+    /// # let _ = search;
+    /// ```
+    pub fn max_employees(mut self, count: u64) -> Self {
+        self.max_employees = Some(count);
+        self
+    }
+
+    /// Keeps companies at this funding stage (`Pre-Seed`, `Seed`, `Series A`
+    /// … `Series H`, `Acquired`, `Private`, `Public`); repeatable.
+    ///
+    /// ```
+    /// let search = openfunnel::LookalikeSearch::query("APM").funding_stage("Seed").funding_stage("Series A");
+    /// # let _ = search;
+    /// ```
+    pub fn funding_stage(mut self, stage: impl Into<String>) -> Self {
+        self.funding_stages.push(stage.into());
+        self
+    }
+
+    /// Keeps companies headquartered here: an ISO 3166-1 alpha-3 code
+    /// (`USA`, `GBR`) or `EU`; repeatable.
+    ///
+    /// ```
+    /// let search = openfunnel::LookalikeSearch::query("APM").location("GBR").location("EU");
+    /// assert!(search.validate().is_ok());
+    /// ```
+    pub fn location(mut self, code: impl Into<String>) -> Self {
+        self.locations.push(code.into());
+        self
+    }
+
+    /// The most credits the job can cost: 1 per company, up to the limit (the
+    /// documented maximum, 10,000, when no limit is set).
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::LookalikeSearch::query("APM").worst_case_credits(), 10_000);
+    /// ```
+    pub fn worst_case_credits(&self) -> u64 {
+        u64::from(self.limit.unwrap_or(MAX_LOOKALIKE_LIMIT))
+    }
+
+    /// Checks the documented limits. [`crate::Jobs::submit`] calls this before
+    /// sending anything.
+    ///
+    /// ```
+    /// let neither = openfunnel::LookalikeSearch::default();
+    /// assert!(neither.validate().unwrap_err().to_string().contains("query or seed domains"));
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.query.is_none() && self.seed_domains.is_empty() {
+            return Err(Error::InvalidInput(
+                "a lookalike search needs a query or seed domains (or both)".into(),
+            ));
+        }
+        if let Some(query) = &self.query {
+            validate::length("query", query, 1, 200)?;
+        }
+        if self.seed_domains.len() > MAX_SEED_DOMAINS {
+            return Err(Error::InvalidInput(format!(
+                "{} seed domains given: at most {MAX_SEED_DOMAINS} are allowed",
+                self.seed_domains.len()
+            )));
+        }
+        for domain in &self.seed_domains {
+            validate::length("seed domain", domain, 1, 253)?;
+        }
+        if let Some(limit) = self.limit {
+            validate::range("limit", limit.into(), 1, MAX_LOOKALIKE_LIMIT.into())?;
+        }
+        validate::ordered(
+            "min_employees",
+            self.min_employees,
+            "max_employees",
+            self.max_employees,
+        )?;
+        for stage in &self.funding_stages {
+            validate::length("funding stage", stage, 1, 64)?;
+        }
+        for location in &self.locations {
+            validate::country_code("locations", location, true)?;
+        }
+        Ok(())
+    }
+
+    fn to_raw(&self) -> Result<types::BulkLookalikeSearchRequest, String> {
+        let non_empty = |values: &Vec<String>| (!values.is_empty()).then(|| values.clone());
+        Ok(types::BulkLookalikeSearchRequest {
+            query: self
+                .query
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e: types::error::ConversionError| format!("query: {e}"))?,
+            seed_domains: non_empty(&self.seed_domains),
+            limit: self.limit.and_then(|l| std::num::NonZeroU64::new(l.into())),
+            min_employees: self.min_employees,
+            max_employees: self.max_employees,
+            funding_stages: non_empty(&self.funding_stages),
+            locations: non_empty(&self.locations),
+        })
+    }
+}
+
+impl sealed::Sealed for Lookalikes {}
+
+impl JobKind for Lookalikes {
+    type Request = LookalikeSearch;
+    type Row = LookalikeRow;
+    type Manifest = LookalikeManifest;
+    type Response = types::BulkLookalikeJobResponse;
+
+    const NAME: &'static str = "lookalike";
+    const STATUSES: &'static [&'static str] = &[
+        "pending",
+        "running",
+        "cancelling",
+        "cancelled",
+        "completed",
+        "failed",
+    ];
+    const POLL_OPERATION: &'static str = "search_lookalikes_bulk_status";
+    const SUBMIT_OPERATION: &'static str = "search_lookalikes_bulk";
+
+    fn validate(request: &LookalikeSearch) -> Result<(), Error> {
+        request.validate()
+    }
+
+    fn submit<'a>(
+        api: &'a openfunnel_api::Client,
+        request: &'a LookalikeSearch,
+    ) -> BoxFuture<'a, RawResult<String>> {
+        Box::pin(async move {
+            let body = request
+                .to_raw()
+                .map_err(openfunnel_api::Error::InvalidRequest)?;
+            let response = api.search_lookalikes_bulk(&body).await?;
+            let (status, headers) = (response.status(), response.headers().clone());
+            Ok(openfunnel_api::ResponseValue::new(
+                response.into_inner().job_id,
+                status,
+                headers,
+            ))
+        })
+    }
+
+    fn poll<'a>(
+        api: &'a openfunnel_api::Client,
+        job_id: &'a str,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, RawResult<Self::Response>> {
+        Box::pin(api.search_lookalikes_bulk_status(job_id, cursor, None))
+    }
+
+    fn into_page(response: Self::Response, cursor: Option<String>) -> Page<Self> {
+        Page {
+            job_id: response.job_id,
+            status: JobStatus::from(response.status),
+            manifest: response.manifest,
+            error_message: response.error_message,
+            rows: response.rows,
+            name: response.page,
+            next_cursor: response.next_cursor,
+            processed: response.processed,
+            progress_message: response.progress_message,
+            cursor,
+            skipped: 0,
+        }
+    }
+
+    fn manifest_pages(manifest: &LookalikeManifest) -> Option<i64> {
+        manifest.pages
+    }
+
+    fn wrap_manifest(manifest: LookalikeManifest) -> Manifest {
+        Manifest::Lookalike(manifest)
+    }
+}
+
+impl Cancellable for Lookalikes {
+    fn cancel<'a>(
+        api: &'a openfunnel_api::Client,
+        job_id: &'a str,
+    ) -> BoxFuture<'a, RawResult<types::BulkLookalikeCancelResponse>> {
+        Box::pin(api.search_lookalikes_bulk_cancel(job_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_limit_is_checked() {
+        let refused = [
+            (LookalikeSearch::query(""), "`query` is empty"),
+            (LookalikeSearch::query("x".repeat(201)), "201 characters"),
+            (
+                LookalikeSearch::seed_domains((0..11).map(|i| format!("d{i}.com"))),
+                "at most 10",
+            ),
+            (
+                LookalikeSearch::seed_domains([""]),
+                "`seed domain` is empty",
+            ),
+            (LookalikeSearch::query("q").limit(0), "between 1 and 10000"),
+            (
+                LookalikeSearch::query("q").limit(10_001),
+                "between 1 and 10000",
+            ),
+            (
+                LookalikeSearch::query("q")
+                    .min_employees(10)
+                    .max_employees(5),
+                "greater than",
+            ),
+            (LookalikeSearch::query("q").location("US"), "alpha-3"),
+        ];
+        for (search, expected) in refused {
+            let message = search.validate().unwrap_err().to_string();
+            assert!(message.contains(expected), "{search:?}: {message}");
+        }
+        LookalikeSearch::query("x".repeat(200))
+            .limit(10_000)
+            .validate()
+            .unwrap();
+        LookalikeSearch::seed_domains((0..10).map(|i| format!("d{i}.com")))
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn the_raw_body_carries_only_what_was_set() {
+        let body = LookalikeSearch::query("APM")
+            .limit(50)
+            .location("USA")
+            .to_raw()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"query": "APM", "limit": 50, "locations": ["USA"]})
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! One page of a job's results, and the resumable position between pages.
+
+use crate::kind::JobKind;
+use crate::status::JobStatus;
+
+/// One poll response: the job's status at that moment and one page of rows.
+///
+/// From [`crate::Job::pages`], `rows` holds only rows not delivered before
+/// (a page resumed in its middle starts after the rows already delivered).
+///
+/// ```no_run
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+/// let first = job.poll().await?;
+/// println!("{}: {} rows on {}", first.status, first.rows.len(), first.name.as_deref().unwrap_or("-"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Page<K: JobKind> {
+    /// The job.
+    pub job_id: String,
+    /// The job's status when this page was read.
+    pub status: JobStatus,
+    /// The job summary; present once the job is terminal.
+    pub manifest: Option<K::Manifest>,
+    /// The failure reason, when the job failed.
+    pub error_message: Option<String>,
+    /// The rows.
+    pub rows: Vec<K::Row>,
+    /// The page's name, e.g. `page_0003` (absent before the first page exists).
+    pub name: Option<String>,
+    /// The cursor of the next page; `None` on the last page written *so far*.
+    /// Not a completion signal: see [`Page::status`].
+    pub next_cursor: Option<String>,
+    /// Companies delivered so far (lookalike jobs).
+    pub processed: Option<i64>,
+    /// A coarse stage label, e.g. `qualifying_companies` (lookalike jobs).
+    pub progress_message: Option<String>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) skipped: usize,
+}
+
+impl<K: JobKind> Page<K> {
+    /// The cursor this page was requested with (`None` for the first page).
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// assert_eq!(job.poll().await?.cursor(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Where to resume once every row of this page has been handled.
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let mut pages = job.pages();
+    /// while let Some(page) = pages.try_next().await? {
+    ///     // write page.rows somewhere durable, then remember:
+    ///     let checkpoint = page.checkpoint();
+    ///     # let _ = checkpoint;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn checkpoint(&self) -> Checkpoint {
+        match &self.next_cursor {
+            Some(next) => Checkpoint {
+                cursor: Some(next.clone()),
+                rows_delivered: 0,
+            },
+            None => Checkpoint {
+                cursor: self.cursor.clone(),
+                rows_delivered: self.skipped + self.rows.len(),
+            },
+        }
+    }
+}
+
+/// A resumable position in a job's rows: the page to read next and how many
+/// of its rows were already delivered. Serialise it (it is plain JSON) to stop
+/// an export and continue later without duplicates or gaps.
+///
+/// ```
+/// use openfunnel::Checkpoint;
+///
+/// let start = Checkpoint::start();
+/// assert_eq!(start.cursor(), None);
+/// let saved = serde_json::to_string(&start).unwrap();
+/// let restored: Checkpoint = serde_json::from_str(&saved).unwrap();
+/// assert_eq!(restored, start);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    cursor: Option<String>,
+    rows_delivered: usize,
+}
+
+impl Checkpoint {
+    /// The beginning of the job's rows.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::Checkpoint::start().rows_delivered(), 0);
+    /// ```
+    pub fn start() -> Self {
+        Checkpoint::default()
+    }
+
+    /// The cursor of the page to read next (`None`: the first page).
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::Checkpoint::start().cursor(), None);
+    /// ```
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Rows of that page already delivered, to be skipped.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::Checkpoint::start().rows_delivered(), 0);
+    /// ```
+    pub fn rows_delivered(&self) -> usize {
+        self.rows_delivered
+    }
+
+    pub(crate) fn new(cursor: Option<String>, rows_delivered: usize) -> Self {
+        Checkpoint {
+            cursor,
+            rows_delivered,
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! Tech-stack-with-intent jobs: companies whose job postings use a technology
+//! in a given way. Up to 500 rows; 20 credits per row; not cancellable.
+
+use crate::error::{Error, Manifest};
+use crate::kind::{JobKind, sealed};
+use crate::page::Page;
+use crate::status::JobStatus;
+use crate::transport::RawResult;
+use crate::validate;
+use futures_util::future::BoxFuture;
+use openfunnel_api::types;
+
+/// One qualified company of a tech intent job (generated from the spec).
+/// Firmographic fields the spec does not declare (`website`,
+/// `employee_count`, …) are kept in its `extra` map.
+pub type TechIntentRow = types::TechIntentCompanyRow;
+/// A tech intent job's summary (generated from the spec).
+pub type TechIntentManifest = types::TechIntentManifest;
+
+/// The most companies one tech intent job can qualify.
+pub const MAX_TECH_INTENT_LIMIT: u32 = 500;
+/// Credits charged per qualified company.
+pub const TECH_INTENT_CREDITS_PER_ROW: u64 = 20;
+
+/// The tech intent job kind. Use it through [`crate::Client::tech_intent`].
+///
+/// ```
+/// use openfunnel::{JobKind, TechIntent};
+/// assert_eq!(TechIntent::NAME, "tech intent");
+/// assert!(!TechIntent::STATUSES.contains(&"cancelling"));
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TechIntent;
+
+/// What a tech intent job searches for: postings that use `tech` the way
+/// `activity` describes. Checked against the documented limits before
+/// anything is sent; unset options take the server's documented defaults.
+///
+/// ```
+/// use openfunnel::TechIntentSearch;
+///
+/// let search = TechIntentSearch::new("Snowflake", "migrating off Redshift to Snowflake")
+///     .lookback_days(180)
+///     .limit(50)
+///     .enrich(true);
+/// assert!(search.validate().is_ok());
+/// assert_eq!(search.worst_case_credits(), 50 * 20);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TechIntentSearch {
+    tech: String,
+    activity: String,
+    variations: Vec<String>,
+    lookback_days: Option<u32>,
+    limit: Option<u32>,
+    exclude_vendor: Option<bool>,
+    exclude_aggregators: Option<bool>,
+    exclude_company_slugs: Vec<String>,
+    enrich: Option<bool>,
+    hq_country_code: Option<String>,
+    min_employee_count: Option<u64>,
+    max_employee_count: Option<u64>,
+}
+
+impl TechIntentSearch {
+    /// A search for `tech` (1–128 characters) used as `activity` describes
+    /// (1–500 characters, a hard filter).
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "building a semantic layer");
+    /// # let _ = search;
+    /// ```
+    pub fn new(tech: impl Into<String>, activity: impl Into<String>) -> Self {
+        TechIntentSearch {
+            tech: tech.into(),
+            activity: activity.into(),
+            variations: Vec::new(),
+            lookback_days: None,
+            limit: None,
+            exclude_vendor: None,
+            exclude_aggregators: None,
+            exclude_company_slugs: Vec::new(),
+            enrich: None,
+            hq_country_code: None,
+            min_employee_count: None,
+            max_employee_count: None,
+        }
+    }
+
+    /// An alternate phrasing of the activity, OR-matched; repeatable.
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").variation("metrics layer");
+    /// # let _ = search;
+    /// ```
+    pub fn variation(mut self, variation: impl Into<String>) -> Self {
+        self.variations.push(variation.into());
+        self
+    }
+
+    /// How far back to look at postings, 1–365 days (server default 365).
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").lookback_days(90);
+    /// # let _ = search;
+    /// ```
+    pub fn lookback_days(mut self, days: u32) -> Self {
+        self.lookback_days = Some(days);
+        self
+    }
+
+    /// Qualified companies wanted, 1–500 (server default 100).
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").limit(25);
+    /// assert_eq!(search.worst_case_credits(), 500);
+    /// ```
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Whether to drop the technology vendor's own postings (server default true).
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").exclude_vendor(false);
+    /// # let _ = search;
+    /// ```
+    pub fn exclude_vendor(mut self, exclude: bool) -> Self {
+        self.exclude_vendor = Some(exclude);
+        self
+    }
+
+    /// Whether to drop job aggregators and reposters (server default true).
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").exclude_aggregators(false);
+    /// # let _ = search;
+    /// ```
+    pub fn exclude_aggregators(mut self, exclude: bool) -> Self {
+        self.exclude_aggregators = Some(exclude);
+        self
+    }
+
+    /// A LinkedIn company slug to skip; repeatable.
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").exclude_company("dbt-labs");
+    /// # let _ = search;
+    /// ```
+    pub fn exclude_company(mut self, slug: impl Into<String>) -> Self {
+        self.exclude_company_slugs.push(slug.into());
+        self
+    }
+
+    /// Whether to add firmographics to qualified companies (server default false).
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").enrich(true);
+    /// # let _ = search;
+    /// ```
+    pub fn enrich(mut self, enrich: bool) -> Self {
+        self.enrich = Some(enrich);
+        self
+    }
+
+    /// Keeps companies headquartered in this country (alpha-3, e.g. `USA`);
+    /// turns enrichment on.
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").hq_country_code("DEU");
+    /// # let _ = search;
+    /// ```
+    pub fn hq_country_code(mut self, code: impl Into<String>) -> Self {
+        self.hq_country_code = Some(code.into());
+        self
+    }
+
+    /// Minimum employee count; turns enrichment on.
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").min_employee_count(100);
+    /// # let _ = search;
+    /// ```
+    pub fn min_employee_count(mut self, count: u64) -> Self {
+        self.min_employee_count = Some(count);
+        self
+    }
+
+    /// Maximum employee count; turns enrichment on.
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").max_employee_count(1_000);
+    /// # let _ = search;
+    /// ```
+    pub fn max_employee_count(mut self, count: u64) -> Self {
+        self.max_employee_count = Some(count);
+        self
+    }
+
+    /// The most credits the job can cost: 20 per qualified company, up to the
+    /// limit (the server's default of 100 when none is set).
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::TechIntentSearch::new("dbt", "x").worst_case_credits(), 2_000);
+    /// ```
+    pub fn worst_case_credits(&self) -> u64 {
+        u64::from(self.limit.unwrap_or(100)) * TECH_INTENT_CREDITS_PER_ROW
+    }
+
+    /// Checks the documented limits. [`crate::Jobs::submit`] calls this before
+    /// sending anything.
+    ///
+    /// ```
+    /// let search = openfunnel::TechIntentSearch::new("dbt", "x").lookback_days(400);
+    /// assert!(search.validate().unwrap_err().to_string().contains("between 1 and 365"));
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        validate::length("tech", &self.tech, 1, 128)?;
+        validate::length("activity", &self.activity, 1, 500)?;
+        for variation in &self.variations {
+            validate::length("variation", variation, 1, 500)?;
+        }
+        if let Some(days) = self.lookback_days {
+            validate::range("lookback_days", days.into(), 1, 365)?;
+        }
+        if let Some(limit) = self.limit {
+            validate::range("limit", limit.into(), 1, MAX_TECH_INTENT_LIMIT.into())?;
+        }
+        if let Some(code) = &self.hq_country_code {
+            validate::country_code("hq_country_code", code, false)?;
+        }
+        validate::ordered(
+            "min_employee_count",
+            self.min_employee_count,
+            "max_employee_count",
+            self.max_employee_count,
+        )
+    }
+
+    fn to_raw(&self) -> Result<types::TechIntentSearchRequest, String> {
+        let non_empty = |values: &Vec<String>| (!values.is_empty()).then(|| values.clone());
+        // Start from the documented defaults, then apply what was set.
+        let mut body: types::TechIntentSearchRequest = serde_json::from_value(serde_json::json!({
+            "tech": self.tech,
+            "activity": self.activity,
+        }))
+        .map_err(|e| e.to_string())?;
+        body.variations = non_empty(&self.variations);
+        if let Some(days) = self
+            .lookback_days
+            .and_then(|d| std::num::NonZeroU64::new(d.into()))
+        {
+            body.lookback_days = days;
+        }
+        if let Some(limit) = self.limit.and_then(|l| std::num::NonZeroU64::new(l.into())) {
+            body.limit = limit;
+        }
+        body.exclude_vendor = self.exclude_vendor.unwrap_or(body.exclude_vendor);
+        body.exclude_aggregators = self.exclude_aggregators.unwrap_or(body.exclude_aggregators);
+        body.exclude_company_slugs = non_empty(&self.exclude_company_slugs);
+        body.enrich = self.enrich.unwrap_or(body.enrich);
+        body.hq_country_code = self.hq_country_code.clone();
+        body.min_employee_count = self.min_employee_count;
+        body.max_employee_count = self.max_employee_count;
+        Ok(body)
+    }
+}
+
+impl sealed::Sealed for TechIntent {}
+
+impl JobKind for TechIntent {
+    type Request = TechIntentSearch;
+    type Row = TechIntentRow;
+    type Manifest = TechIntentManifest;
+    type Response = types::TechIntentJobResponse;
+
+    const NAME: &'static str = "tech intent";
+    const STATUSES: &'static [&'static str] = &["pending", "running", "completed", "failed"];
+    const POLL_OPERATION: &'static str = "tech_intent_search_status";
+    const SUBMIT_OPERATION: &'static str = "tech_intent_search";
+
+    fn validate(request: &TechIntentSearch) -> Result<(), Error> {
+        request.validate()
+    }
+
+    fn submit<'a>(
+        api: &'a openfunnel_api::Client,
+        request: &'a TechIntentSearch,
+    ) -> BoxFuture<'a, RawResult<String>> {
+        Box::pin(async move {
+            let body = request
+                .to_raw()
+                .map_err(openfunnel_api::Error::InvalidRequest)?;
+            let response = api.tech_intent_search(&body).await?;
+            let (status, headers) = (response.status(), response.headers().clone());
+            Ok(openfunnel_api::ResponseValue::new(
+                response.into_inner().job_id,
+                status,
+                headers,
+            ))
+        })
+    }
+
+    fn poll<'a>(
+        api: &'a openfunnel_api::Client,
+        job_id: &'a str,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, RawResult<Self::Response>> {
+        Box::pin(api.tech_intent_search_status(job_id, cursor))
+    }
+
+    fn into_page(response: Self::Response, cursor: Option<String>) -> Page<Self> {
+        Page {
+            job_id: response.job_id,
+            status: JobStatus::from(response.status),
+            manifest: response.manifest,
+            error_message: response.error_message,
+            rows: response.rows,
+            name: response.page,
+            next_cursor: response.next_cursor,
+            processed: None,
+            progress_message: None,
+            cursor,
+            skipped: 0,
+        }
+    }
+
+    fn manifest_pages(manifest: &TechIntentManifest) -> Option<i64> {
+        manifest.pages
+    }
+
+    fn wrap_manifest(manifest: TechIntentManifest) -> Manifest {
+        Manifest::TechIntent(manifest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_limit_is_checked() {
+        let base = || TechIntentSearch::new("Snowflake", "migrating");
+        let refused = [
+            (TechIntentSearch::new("", "x"), "`tech` is empty"),
+            (TechIntentSearch::new("x".repeat(129), "x"), "1 to 128"),
+            (TechIntentSearch::new("x", "y".repeat(501)), "1 to 500"),
+            (base().lookback_days(0), "between 1 and 365"),
+            (base().lookback_days(366), "between 1 and 365"),
+            (base().limit(501), "between 1 and 500"),
+            (base().hq_country_code("US"), "alpha-3"),
+            (
+                base().min_employee_count(9).max_employee_count(1),
+                "greater than",
+            ),
+        ];
+        for (search, expected) in refused {
+            let message = search.validate().unwrap_err().to_string();
+            assert!(message.contains(expected), "{search:?}: {message}");
+        }
+        base().lookback_days(365).limit(500).validate().unwrap();
+    }
+
+    #[test]
+    fn unset_options_take_the_documented_defaults() {
+        let body = TechIntentSearch::new("Snowflake", "migrating")
+            .to_raw()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({
+                "tech": "Snowflake", "activity": "migrating", "lookback_days": 365, "limit": 100,
+                "exclude_vendor": true, "exclude_aggregators": true, "enrich": false
+            })
+        );
+    }
+}
