@@ -1,0 +1,183 @@
+//! Shared fixtures: a virtual timer, a client pointed at a loopback httpmock
+//! server, and builders for poll responses.
+#![allow(dead_code)]
+
+use httpmock::prelude::*;
+use openfunnel::{Client, PollPolicy, RetryPolicy, Sleep, Timer};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A made-up key used only by tests.
+pub const KEY: &str = "of_fixture_5eb63bbbe01eeed093cb22bb8f5acdc3";
+pub const JOB: &str = "d8a1bddb-44f1-4c7f-87a7-f37496354ff6";
+pub const LOOKALIKE_PATH: &str =
+    "/api/v1/account/search-lookalikes-bulk/d8a1bddb-44f1-4c7f-87a7-f37496354ff6";
+pub const INTENT_PATH: &str =
+    "/api/v2/tech/companies/intent-search/d8a1bddb-44f1-4c7f-87a7-f37496354ff6";
+
+/// A clock that only moves when the SDK sleeps; records every sleep.
+#[derive(Clone, Debug)]
+pub struct VirtualTimer {
+    start: Instant,
+    state: Arc<Mutex<(Duration, Vec<Duration>)>>,
+}
+
+impl VirtualTimer {
+    pub fn new() -> Self {
+        VirtualTimer {
+            start: Instant::now(),
+            state: Arc::new(Mutex::new((Duration::ZERO, Vec::new()))),
+        }
+    }
+
+    /// Every sleep the SDK asked for, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.state.lock().unwrap().1.clone()
+    }
+
+    pub fn sleeps_ms(&self) -> Vec<u128> {
+        self.sleeps().iter().map(Duration::as_millis).collect()
+    }
+}
+
+impl Timer for VirtualTimer {
+    fn now(&self) -> Instant {
+        self.start + self.state.lock().unwrap().0
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        let mut state = self.state.lock().unwrap();
+        state.0 += duration;
+        state.1.push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The default poll policy minus jitter, so schedules are exact.
+pub fn exact_policy() -> PollPolicy {
+    PollPolicy::default().without_jitter()
+}
+
+pub fn client(server: &MockServer, timer: &VirtualTimer) -> Client {
+    builder(server, timer).build().expect("test client builds")
+}
+
+pub fn builder(server: &MockServer, timer: &VirtualTimer) -> openfunnel::ClientBuilder {
+    Client::builder()
+        .with_api_key(KEY)
+        .with_base_url(server.base_url())
+        .with_timer(timer.clone())
+        .with_poll_policy(exact_policy())
+        .with_retry_policy(RetryPolicy::default())
+}
+
+/// Lookalike rows `first..last`, as the server would send them.
+pub fn rows(range: std::ops::Range<u32>) -> Vec<Value> {
+    range
+        .map(|i| json!({"name": format!("Company {i}"), "domain": format!("c{i}.example"), "employee_count": i}))
+        .collect()
+}
+
+/// A lookalike poll response.
+pub fn page(status: &str, name: Option<&str>, next: Option<&str>, rows: Vec<Value>) -> Value {
+    json!({
+        "job_id": JOB,
+        "status": status,
+        "manifest": null,
+        "error_message": null,
+        "count": rows.len(),
+        "rows": rows,
+        "page": name,
+        "next_cursor": next,
+        "processed": null,
+        "progress_message": null
+    })
+}
+
+/// A terminal response with a manifest listing `pages` pages.
+pub fn terminal(
+    status: &str,
+    name: Option<&str>,
+    next: Option<&str>,
+    rows: Vec<Value>,
+    pages: u32,
+) -> Value {
+    let mut body = page(status, name, next, rows);
+    body["manifest"] = json!({
+        "count": if status == "completed" { json!(pages * 100) } else { Value::Null },
+        "pages": pages,
+        "page_size": 100,
+        "credits_consumed": pages * 100,
+        "partial": status != "completed",
+        "rerank_degraded": false
+    });
+    body
+}
+
+/// Serves `body` for the lookalike job page at `cursor` (`None`: no cursor
+/// parameter), `times` times when given, else forever. Earlier mocks win.
+pub async fn serve<'a>(
+    server: &'a MockServer,
+    cursor: Option<&str>,
+    body: Value,
+    times: Option<usize>,
+) -> httpmock::Mock<'a> {
+    serve_at(server, LOOKALIKE_PATH, cursor, body, times).await
+}
+
+pub async fn serve_at<'a>(
+    server: &'a MockServer,
+    path: &str,
+    cursor: Option<&str>,
+    body: Value,
+    times: Option<usize>,
+) -> httpmock::Mock<'a> {
+    let cursor = cursor.map(str::to_string);
+    let path = path.to_string();
+    server
+        .mock_async(move |when, then| {
+            let when = when.method(GET).path(path).header("x-api-key", KEY);
+            match cursor {
+                Some(cursor) => {
+                    when.query_param("cursor", cursor);
+                }
+                None => {
+                    when.query_param_missing("cursor");
+                }
+            }
+            let then = then.status(200).json_body(body);
+            if let Some(times) = times {
+                then.up_to_n_times(times);
+            }
+        })
+        .await
+}
+
+/// A completed job of `pages` full pages (100 rows each), named `page_NNNN`.
+pub async fn serve_completed_job(server: &MockServer, pages: u32) {
+    for index in 0..pages {
+        let name = format!("page_{index:04}");
+        let next = (index + 1 < pages).then(|| format!("page_{:04}", index + 1));
+        let body = terminal(
+            "completed",
+            Some(&name),
+            next.as_deref(),
+            rows(index * 100..(index + 1) * 100),
+            pages,
+        );
+        let cursor = (index > 0).then_some(name.as_str());
+        serve(server, cursor, body, None).await;
+    }
+}
+
+/// The `name` fields of lookalike rows, to compare orders.
+pub fn names(rows: &[openfunnel::LookalikeRow]) -> Vec<String> {
+    rows.iter()
+        .map(|row| row.name.clone().unwrap_or_default())
+        .collect()
+}
+
+pub fn expected_names(range: std::ops::Range<u32>) -> Vec<String> {
+    range.map(|i| format!("Company {i}")).collect()
+}

@@ -1,0 +1,689 @@
+//! The row and page streams against scripted loopback servers: pages that land
+//! while the job runs, concurrent fetches delivered in order, failed and
+//! cancelled jobs, inconsistent cursors, resuming, laziness.
+
+mod common;
+
+use common::*;
+use futures_util::{StreamExt, TryStreamExt};
+use httpmock::prelude::*;
+use openfunnel::{Checkpoint, Error, JobStatus, Lookalikes, Rows};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn job(client: &openfunnel::Client) -> openfunnel::Job<Lookalikes> {
+    client.lookalikes().job(JOB).expect("fixture id is valid")
+}
+
+#[tokio::test]
+async fn pages_are_yielded_while_the_job_runs_and_a_null_cursor_means_not_yet() {
+    let server = MockServer::start_async().await;
+    // First page: not written, then written with no next page yet, then with one.
+    let pending = serve(&server, None, page("pending", None, None, vec![]), Some(1)).await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), None, rows(0..3)),
+        Some(2),
+    )
+    .await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), Some("page_0001"), rows(0..3)),
+        None,
+    )
+    .await;
+    // Second page: written (running, null cursor) three times, then the job completes.
+    serve(
+        &server,
+        Some("page_0001"),
+        page("running", Some("page_0001"), None, rows(3..6)),
+        Some(3),
+    )
+    .await;
+    let done = serve(
+        &server,
+        Some("page_0001"),
+        terminal("completed", Some("page_0001"), None, rows(3..6), 2),
+        None,
+    )
+    .await;
+
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let rows: Vec<_> = job(&client)
+        .rows()
+        .try_collect()
+        .await
+        .expect("every row arrives");
+
+    assert_eq!(
+        names(&rows),
+        expected_names(0..6),
+        "each row once, in order"
+    );
+    pending.assert_calls_async(1).await;
+    done.assert_calls_async(1).await;
+    // pending → wait; page_0000 lands (running, no next yet) → wait; its next
+    // appears → page_0001 lands (no next yet) → wait, then a longer wait; the
+    // status turns completed. A new page resets the backoff.
+    assert_eq!(timer.sleeps_ms(), [500, 500, 500, 1000]);
+}
+
+#[tokio::test]
+async fn a_running_job_with_a_null_cursor_is_not_treated_as_complete() {
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), None, rows(0..2)),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = builder(&server, &timer)
+        .with_poll_policy(exact_policy().with_deadline(Duration::from_secs(20)))
+        .build()
+        .unwrap();
+    let mut rows = job(&client).rows();
+    assert_eq!(
+        rows.next().await.unwrap().unwrap().name.as_deref(),
+        Some("Company 0")
+    );
+    assert_eq!(
+        rows.next().await.unwrap().unwrap().name.as_deref(),
+        Some("Company 1")
+    );
+    // No more rows, but no end either: the stream keeps polling until the deadline.
+    match rows.next().await {
+        Some(Err(Error::TimedOut { last_status, .. })) => {
+            assert_eq!(last_status, Some(JobStatus::Running))
+        }
+        other => panic!("expected a time-out while the job runs, got {other:?}"),
+    }
+    assert!(
+        rows.next().await.is_none(),
+        "the stream stops after its error"
+    );
+}
+
+#[tokio::test]
+async fn a_completed_job_is_fetched_concurrently_and_delivered_in_order() {
+    let server = MockServer::start_async().await;
+    let pages = 9u32;
+    // Later pages answer faster, so responses complete out of order.
+    serve(
+        &server,
+        None,
+        terminal(
+            "completed",
+            Some("page_0000"),
+            Some("page_0001"),
+            rows(0..100),
+            pages,
+        ),
+        None,
+    )
+    .await;
+    for index in 1..pages {
+        let name = format!("page_{index:04}");
+        let next = (index + 1 < pages).then(|| format!("page_{:04}", index + 1));
+        let body = terminal(
+            "completed",
+            Some(&name),
+            next.as_deref(),
+            rows(index * 100..(index + 1) * 100),
+            pages,
+        );
+        let delay = Duration::from_millis(400 - u64::from(index) * 40);
+        server
+            .mock_async(move |when, then| {
+                when.method(GET)
+                    .path(LOOKALIKE_PATH)
+                    .query_param("cursor", name);
+                then.status(200).json_body(body).delay(delay);
+            })
+            .await;
+    }
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+
+    let started = Instant::now();
+    let rows: Vec<_> = job(&client).rows().try_collect().await.unwrap();
+    let concurrent = started.elapsed();
+
+    assert_eq!(names(&rows), expected_names(0..900));
+    // Eight pages that take 80-360 ms each: about 0.4 s at once, 1.8 s one by one.
+    assert!(
+        concurrent < Duration::from_millis(1200),
+        "took {concurrent:?}: not concurrent"
+    );
+    assert!(
+        timer.sleeps().is_empty(),
+        "a completed job needs no waiting"
+    );
+}
+
+#[tokio::test]
+async fn concurrency_one_walks_next_cursor_only() {
+    let server = MockServer::start_async().await;
+    // Page names that cannot be predicted: only next_cursor leads anywhere.
+    serve(
+        &server,
+        None,
+        terminal("completed", Some("page_0000"), Some("tok-b"), rows(0..2), 3),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("tok-b"),
+        terminal("completed", Some("tok-b"), Some("tok-c"), rows(2..4), 3),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("tok-c"),
+        terminal("completed", Some("tok-c"), None, rows(4..6), 3),
+        None,
+    )
+    .await;
+    let built = server
+        .mock_async(|when, then| {
+            when.query_param("cursor", "page_0001");
+            then.status(400);
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let rows: Vec<_> = job(&client)
+        .rows()
+        .with_concurrency(1)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names(&rows), expected_names(0..6));
+    built.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn a_refused_built_cursor_falls_back_to_next_cursor() {
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        terminal("completed", Some("page_0000"), Some("tok-b"), rows(0..2), 3),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("tok-b"),
+        terminal("completed", Some("tok-b"), Some("tok-c"), rows(2..4), 3),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("tok-c"),
+        terminal("completed", Some("tok-c"), None, rows(4..6), 3),
+        None,
+    )
+    .await;
+    let refused = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(LOOKALIKE_PATH)
+                .query_param_exists("cursor");
+            then.status(400)
+                .json_body(serde_json::json!({"detail": "Unknown cursor"}));
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let rows: Vec<_> = job(&client)
+        .rows()
+        .try_collect()
+        .await
+        .expect("fallback succeeds");
+    assert_eq!(
+        names(&rows),
+        expected_names(0..6),
+        "each row once, in order"
+    );
+    assert!(
+        refused.calls_async().await >= 1,
+        "built cursors were tried first"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_job_delivers_its_written_pages_then_the_error_with_the_partial_manifest() {
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), Some("page_0001"), rows(0..3)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("page_0001"),
+        page("running", Some("page_0001"), None, rows(3..5)),
+        Some(1),
+    )
+    .await;
+    let mut failed = terminal("failed", Some("page_0001"), None, rows(3..5), 2);
+    failed["error_message"] = "upstream search timed out".into();
+    serve(&server, Some("page_0001"), failed, None).await;
+
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let partial = job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .expect_err("the job failed");
+    assert_eq!(
+        names(&partial.rows),
+        expected_names(0..5),
+        "written rows are kept"
+    );
+    match partial.error {
+        Error::JobFailed {
+            job_id,
+            error_message,
+            manifest,
+        } => {
+            assert_eq!(job_id, JOB);
+            assert_eq!(error_message.as_deref(), Some("upstream search timed out"));
+            let manifest = manifest.expect("partial manifest");
+            assert!(manifest.is_partial());
+            assert_eq!(manifest.pages(), Some(2));
+        }
+        other => panic!("expected JobFailed, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_job_failed_before_any_page_is_an_error_without_rows() {
+    let server = MockServer::start_async().await;
+    let mut failed = terminal("failed", None, None, vec![], 0);
+    failed["error_message"] = "invalid seed domains".into();
+    serve(&server, None, failed, None).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let partial = job(&client).rows().collect_all().await.unwrap_err();
+    assert!(partial.rows.is_empty());
+    assert!(
+        partial.error.to_string().contains("invalid seed domains"),
+        "{}",
+        partial.error
+    );
+}
+
+#[tokio::test]
+async fn cancelling_then_cancelled_delivers_written_rows_then_job_cancelled() {
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), None, rows(0..2)),
+        Some(1),
+    )
+    .await;
+    serve(
+        &server,
+        None,
+        page("cancelling", Some("page_0000"), None, rows(0..2)),
+        Some(2),
+    )
+    .await;
+    serve(
+        &server,
+        None,
+        terminal("cancelled", Some("page_0000"), None, rows(0..2), 1),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+
+    let statuses = Arc::new(Mutex::new(Vec::new()));
+    let seen = statuses.clone();
+    let partial = job(&client)
+        .rows()
+        .on_progress(move |progress| seen.lock().unwrap().push(progress.status.clone()))
+        .collect_all()
+        .await
+        .unwrap_err();
+    assert_eq!(names(&partial.rows), expected_names(0..2));
+    assert!(
+        matches!(partial.error, Error::JobCancelled { ref manifest, .. } if manifest.is_some())
+    );
+    let statuses = statuses.lock().unwrap().clone();
+    assert_eq!(
+        statuses,
+        [
+            JobStatus::Running,
+            JobStatus::Cancelling,
+            JobStatus::Cancelling,
+            JobStatus::Cancelled
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_cursor_cycle_is_an_error_after_the_valid_rows_not_an_endless_loop() {
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), Some("page_0001"), rows(0..2)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("page_0001"),
+        page("running", Some("page_0001"), Some("page_0002"), rows(2..4)),
+        None,
+    )
+    .await;
+    // page_0002 points back to page_0001: A → B → C → B.
+    serve(
+        &server,
+        Some("page_0002"),
+        page("running", Some("page_0002"), Some("page_0001"), rows(4..6)),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let partial = job(&client).rows().collect_all().await.unwrap_err();
+    assert_eq!(names(&partial.rows), expected_names(0..6), "no row twice");
+    match partial.error {
+        Error::InconsistentPages { problem, .. } => assert!(problem.contains("cycle"), "{problem}"),
+        other => panic!("expected InconsistentPages, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_cursor_pointing_at_the_first_page_is_a_cycle_too() {
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), Some("page_0000"), rows(0..2)),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let partial = job(&client).rows().collect_all().await.unwrap_err();
+    assert_eq!(names(&partial.rows), expected_names(0..2));
+    assert!(matches!(partial.error, Error::InconsistentPages { .. }));
+}
+
+#[tokio::test]
+async fn a_page_that_is_not_the_one_asked_for_is_an_error() {
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), Some("page_0001"), rows(0..2)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("page_0001"),
+        page("running", Some("page_0005"), None, rows(9..11)),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let partial = job(&client).rows().collect_all().await.unwrap_err();
+    assert_eq!(names(&partial.rows), expected_names(0..2));
+    let message = partial.error.to_string();
+    assert!(
+        message.contains("asked for page `page_0001` and received page `page_0005`"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_manifest_listing_more_pages_than_the_chain_holds_is_reported() {
+    let server = MockServer::start_async().await;
+    // Completed, the manifest says 3 pages, but page_0001 ends the chain.
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), Some("page_0001"), rows(0..2)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("page_0001"),
+        terminal("completed", Some("page_0001"), None, rows(2..4), 2),
+        Some(1),
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let delivered: Vec<_> = job(&client).rows().try_collect().await.unwrap();
+    assert_eq!(names(&delivered), expected_names(0..4));
+
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), Some("page_0001"), rows(0..2)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("page_0001"),
+        terminal("completed", Some("page_0001"), None, rows(2..4), 3),
+        None,
+    )
+    .await;
+    serve(&server, Some("page_0002"), serde_json::json!({}), None).await;
+    let client = builder(&server, &timer)
+        .with_page_concurrency(1)
+        .build()
+        .unwrap();
+    let partial = job(&client).rows().collect_all().await.unwrap_err();
+    assert!(
+        partial.error.to_string().contains("lists 3 pages"),
+        "{}",
+        partial.error
+    );
+}
+
+#[tokio::test]
+async fn resuming_from_a_checkpoint_continues_without_duplicates_or_gaps() {
+    let server = MockServer::start_async().await;
+    serve_completed_job(&server, 3).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+
+    // Read 150 rows, then stop (a crash, a Ctrl-C) and save the position.
+    let mut first: Rows<Lookalikes> = job(&client).rows();
+    let mut delivered = Vec::new();
+    for _ in 0..150 {
+        delivered.push(first.next().await.unwrap().unwrap());
+    }
+    let saved = serde_json::to_string(&first.checkpoint()).unwrap();
+    drop(first);
+    assert_eq!(saved, r#"{"cursor":"page_0001","rows_delivered":50}"#);
+
+    let checkpoint: Checkpoint = serde_json::from_str(&saved).unwrap();
+    let rest: Vec<_> = job(&client)
+        .rows()
+        .resume_from(checkpoint)
+        .try_collect()
+        .await
+        .unwrap();
+    delivered.extend(rest);
+    assert_eq!(names(&delivered), expected_names(0..300));
+}
+
+#[tokio::test]
+async fn a_checkpoint_at_a_page_boundary_resumes_at_the_next_page() {
+    let server = MockServer::start_async().await;
+    serve_completed_job(&server, 2).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let mut rows = job(&client).rows().with_concurrency(1);
+    for _ in 0..100 {
+        rows.next().await.unwrap().unwrap();
+    }
+    let checkpoint = rows.checkpoint();
+    assert_eq!(checkpoint.cursor(), Some("page_0001"));
+    assert_eq!(checkpoint.rows_delivered(), 0);
+    let rest: Vec<_> = job(&client)
+        .rows()
+        .resume_from(checkpoint)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names(&rest), expected_names(100..200));
+}
+
+#[tokio::test]
+async fn pages_carry_checkpoints_for_page_by_page_exports() {
+    let server = MockServer::start_async().await;
+    serve_completed_job(&server, 3).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let pages: Vec<_> = job(&client).pages().try_collect().await.unwrap();
+    let checkpoints: Vec<_> = pages.iter().map(|p| p.checkpoint()).collect();
+    assert_eq!(checkpoints[0].cursor(), Some("page_0001"));
+    assert_eq!(checkpoints[1].cursor(), Some("page_0002"));
+    // The last page: resume re-reads it and skips its 100 rows.
+    assert_eq!(
+        (checkpoints[2].cursor(), checkpoints[2].rows_delivered()),
+        (Some("page_0002"), 100)
+    );
+    let after_end: Vec<_> = job(&client)
+        .rows()
+        .resume_from(checkpoints[2].clone())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(after_end.is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_cursor_in_a_checkpoint_is_a_400_error_not_retried() {
+    let server = MockServer::start_async().await;
+    let refused = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(LOOKALIKE_PATH)
+                .query_param("cursor", "page_0042");
+            then.status(400)
+                .json_body(serde_json::json!({"detail": "Unknown cursor"}));
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let checkpoint: Checkpoint =
+        serde_json::from_str(r#"{"cursor":"page_0042","rows_delivered":0}"#).unwrap();
+    let error = job(&client)
+        .rows()
+        .resume_from(checkpoint)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    match error {
+        Error::UnknownCursor { cursor, .. } => assert_eq!(cursor, "page_0042"),
+        other => panic!("expected UnknownCursor, got {other}"),
+    }
+    refused.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn a_hostile_cursor_in_a_checkpoint_is_refused_before_any_request() {
+    let server = MockServer::start_async().await;
+    let any = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200);
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let checkpoint: Checkpoint =
+        serde_json::from_str(r#"{"cursor":"../../admin","rows_delivered":0}"#).unwrap();
+    let error = job(&client)
+        .rows()
+        .resume_from(checkpoint)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidInput(_)), "{error}");
+    any.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn streams_are_lazy_send_and_unpin() {
+    fn assert_send_unpin<T: Send + Unpin>(_: &T) {}
+    let server = MockServer::start_async().await;
+    let any = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(500);
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let rows = job(&client).rows();
+    let pages = client.tech_intent().job(JOB).unwrap().pages();
+    assert_send_unpin(&rows);
+    assert_send_unpin(&pages);
+    tokio::task::yield_now().await;
+    drop((rows, pages));
+    any.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn a_ten_thousand_row_job_from_submit_to_every_row() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/v1/account/search-lookalikes-bulk");
+            then.status(202)
+                .json_body(serde_json::json!({"job_id": JOB, "status": "pending"}));
+        })
+        .await;
+    serve(&server, None, page("running", None, None, vec![]), Some(3)).await;
+    serve_completed_job(&server, 100).await;
+    let timer = VirtualTimer::new();
+
+    // What a user writes:
+    let client = builder(&server, &timer).build().unwrap();
+    let job = client
+        .lookalikes()
+        .submit(openfunnel::LookalikeSearch::query("observability platforms").limit(10_000))
+        .await
+        .unwrap();
+    let mut rows = job.rows();
+    let mut domains = Vec::new();
+    while let Some(row) = rows.try_next().await.unwrap() {
+        domains.push(row.domain.unwrap_or_default());
+    }
+
+    assert_eq!(domains.len(), 10_000);
+    let unique: std::collections::HashSet<_> = domains.iter().collect();
+    assert_eq!(unique.len(), 10_000, "every row exactly once");
+    assert_eq!(domains[9_999], "c9999.example");
+}
