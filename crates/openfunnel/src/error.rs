@@ -260,8 +260,13 @@ impl Error {
 /// One complaint of a 422 response.
 ///
 /// ```
-/// let issue = openfunnel::ValidationIssue { location: "body.limit".into(), message: "too large".into(), kind: "less_than_equal".into() };
-/// assert_eq!(issue.to_string(), "body.limit: too large");
+/// fn explain(error: &openfunnel::Error) {
+///     if let openfunnel::Error::Validation { issues, .. } = error {
+///         for issue in issues {
+///             eprintln!("{issue}"); // e.g. "body.limit: Input should be less than or equal to 10000"
+///         }
+///     }
+/// }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

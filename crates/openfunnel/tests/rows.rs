@@ -687,3 +687,36 @@ async fn a_ten_thousand_row_job_from_submit_to_every_row() {
     assert_eq!(unique.len(), 10_000, "every row exactly once");
     assert_eq!(domains[9_999], "c9999.example");
 }
+
+#[tokio::test]
+async fn intent_rows_keep_their_undeclared_firmographics_through_the_stream() {
+    let server = MockServer::start_async().await;
+    let row = serde_json::json!({
+        "company_slug": "acme-analytics", "company_name": "Acme Analytics", "post_count": 7,
+        "enriched": true, "website": "acme-analytics.com", "employee_count": 850,
+        "industries": ["Data Infrastructure"], "revenue_usd": 12500000.5,
+        "intent": {"activity": "migrating", "reason": "says so", "qualified_job": {"title": "Data Engineer"}}
+    });
+    let body = serde_json::json!({
+        "job_id": JOB, "status": "completed", "rows": [row.clone()], "page": "page_0000",
+        "next_cursor": null, "count": 1,
+        "manifest": {"pages": 1, "page_size": 100, "count": 1, "partial": false, "credits_consumed": 20}
+    });
+    serve_at(&server, INTENT_PATH, None, body, None).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let rows = client
+        .tech_intent()
+        .job(JOB)
+        .unwrap()
+        .rows()
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].extra["website"], "acme-analytics.com");
+    let written = serde_json::to_value(&rows[0]).unwrap();
+    for field in ["website", "employee_count", "industries", "revenue_usd"] {
+        assert_eq!(written[field], row[field], "{field} survives");
+    }
+}

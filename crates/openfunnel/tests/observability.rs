@@ -1,0 +1,81 @@
+//! Every request is traced (operation, job, cursor, attempt, status, elapsed
+//! time) and the API key appears nowhere in the trace, even at TRACE level.
+
+mod common;
+
+use common::*;
+use httpmock::prelude::*;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// Collects everything the fmt subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn requests_are_traced_with_operation_status_attempt_and_time_but_never_the_key() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(503)
+                .body(format!("echo of header x-api-key: {KEY}"))
+                .up_to_n_times(1);
+        })
+        .await;
+    serve(
+        &server,
+        None,
+        terminal("completed", Some("page_0000"), None, rows(0..1), 1),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    client.lookalikes().job(JOB).unwrap().poll().await.unwrap();
+
+    let trace = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for expected in [
+        "openfunnel.request",
+        "operation=\"search_lookalikes_bulk_status\"",
+        &format!("job_id=\"{JOB}\""),
+        "attempt=1",
+        "status=503",
+        "retrying",
+        "attempt=2",
+        "status=200",
+        "elapsed_ms=",
+    ] {
+        assert!(
+            trace.contains(expected),
+            "missing {expected:?} in:\n{trace}"
+        );
+    }
+    assert!(
+        !trace.contains(KEY),
+        "the key leaked into the trace:\n{trace}"
+    );
+    assert!(
+        trace.contains("[redacted]"),
+        "the echoed key is shown redacted:\n{trace}"
+    );
+}
