@@ -644,3 +644,34 @@ fn a_missing_key_names_the_environment_variable() {
     let error = Client::builder().with_api_key("  ").build().unwrap_err();
     assert!(error.to_string().contains("OPENFUNNEL_API_KEY"), "{error}");
 }
+
+#[tokio::test]
+async fn a_slow_response_hits_the_request_timeout_not_the_job_deadline() {
+    let server = MockServer::start_async().await;
+    let slow = server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(200)
+                .json_body(terminal("completed", None, None, vec![], 0))
+                .delay(Duration::from_secs(3));
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = builder(&server, &timer)
+        .with_request_timeout(Duration::from_millis(150))
+        .with_retry_policy(RetryPolicy::default().with_max_attempts(2))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let error = lookalike_job(&client).poll().await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the 3 s response was not cut short"
+    );
+    match &error {
+        Error::Transport { source } => assert!(source.is_timeout(), "{source:?}"),
+        other => panic!("expected a transport time-out, got {other:?}"),
+    }
+    assert!(error.is_retryable());
+    slow.assert_calls_async(2).await;
+}
