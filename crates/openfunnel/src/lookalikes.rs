@@ -5,7 +5,7 @@ use crate::error::{Error, Manifest};
 use crate::kind::{Cancellable, JobKind, sealed};
 use crate::page::Page;
 use crate::status::JobStatus;
-use crate::transport::RawResult;
+use crate::transport::{RawResult, map_response};
 use crate::validate;
 use futures_util::future::BoxFuture;
 use openfunnel_api::types;
@@ -274,12 +274,7 @@ impl JobKind for Lookalikes {
                 .to_raw()
                 .map_err(openfunnel_api::Error::InvalidRequest)?;
             let response = api.search_lookalikes_bulk(&body).await?;
-            let (status, headers) = (response.status(), response.headers().clone());
-            Ok(openfunnel_api::ResponseValue::new(
-                response.into_inner().job_id,
-                status,
-                headers,
-            ))
+            Ok(map_response(response, |accepted| accepted.job_id))
         })
     }
 

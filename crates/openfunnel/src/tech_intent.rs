@@ -5,7 +5,7 @@ use crate::error::{Error, Manifest};
 use crate::kind::{JobKind, sealed};
 use crate::page::Page;
 use crate::status::JobStatus;
-use crate::transport::RawResult;
+use crate::transport::{RawResult, map_response};
 use crate::validate;
 use futures_util::future::BoxFuture;
 use openfunnel_api::types;
@@ -293,12 +293,7 @@ impl JobKind for TechIntent {
                 .to_raw()
                 .map_err(openfunnel_api::Error::InvalidRequest)?;
             let response = api.tech_intent_search(&body).await?;
-            let (status, headers) = (response.status(), response.headers().clone());
-            Ok(openfunnel_api::ResponseValue::new(
-                response.into_inner().job_id,
-                status,
-                headers,
-            ))
+            Ok(map_response(response, |accepted| accepted.job_id))
         })
     }
 
