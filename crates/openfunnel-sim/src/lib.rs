@@ -1,0 +1,269 @@
+//! A stateful simulator of OpenFunnel's job API, like stripe-mock for Stripe:
+//! a real HTTP server on loopback that implements the five operations of the
+//! vendored spec, with jobs that progress over time.
+//!
+//! * A job goes `pending` → `running` → `completed`, writing its pages one by
+//!   one while it runs (the newest page has `next_cursor: null` until the next
+//!   one lands), with `processed` and `progress_message` advancing and the
+//!   manifest filled in at the end.
+//! * A cancel moves a lookalike job through `cancelling` to `cancelled` with a
+//!   partial manifest; a profile can make a job fail after N pages.
+//! * Faults on demand: 429 with `Retry-After`, 5xx bursts, truncated bodies,
+//!   dropped connections ([`Fault`]).
+//! * Rows are deterministic for a seed and realistic (names, domains,
+//!   firmographics, intent reasons), generated on the fly: a job of a million
+//!   rows costs no memory.
+//!
+//! ```no_run
+//! # async fn example() -> std::io::Result<()> {
+//! use openfunnel_sim::{JobKind, JobProfile, Simulator};
+//!
+//! let sim = Simulator::start().await?;                      // an ephemeral loopback port
+//! let job_id = sim.add_job(JobKind::Lookalikes, JobProfile::completed(2_500));
+//! println!("{}/api/v1/account/search-lookalikes-bulk/{job_id}", sim.base_url());
+//! // The server stops when `sim` is dropped.
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod faults;
+mod rows;
+mod server;
+mod timeline;
+
+pub use faults::Fault;
+pub use server::RequestCounts;
+pub use timeline::JobProfile;
+
+use server::Shared;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The two job kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JobKind {
+    /// Bulk lookalikes (`/api/v1/account/search-lookalikes-bulk`).
+    Lookalikes,
+    /// Tech stack with intent (`/api/v2/tech/companies/intent-search`).
+    TechIntent,
+}
+
+/// How the simulator behaves.
+///
+/// ```
+/// use openfunnel_sim::{JobProfile, SimConfig};
+/// use std::time::Duration;
+///
+/// let config = SimConfig::default()
+///     .with_profile(JobProfile::default().with_run_time(Duration::from_secs(1)))
+///     .with_latency(Duration::from_millis(50))
+///     .with_seed(7);
+/// # let _ = config;
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SimConfig {
+    /// The profile of submitted jobs.
+    pub profile: JobProfile,
+    /// Added to every request before it is answered.
+    pub latency: Duration,
+    /// Faults injected into polls.
+    pub faults: Vec<Fault>,
+    /// Seeds job ids and rows.
+    pub seed: u64,
+    /// When set, any other key gets 401; when unset, any key is accepted.
+    pub api_key: Option<String>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            profile: JobProfile::default(),
+            latency: Duration::ZERO,
+            faults: Vec::new(),
+            seed: 0x0F_F0_0F,
+            api_key: None,
+        }
+    }
+}
+
+impl SimConfig {
+    /// Sets the profile of submitted jobs.
+    ///
+    /// ```
+    /// let config = openfunnel_sim::SimConfig::default().with_profile(openfunnel_sim::JobProfile::completed(10));
+    /// # let _ = config;
+    /// ```
+    pub fn with_profile(mut self, profile: JobProfile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Sets the latency of every request.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = openfunnel_sim::SimConfig::default().with_latency(Duration::from_millis(50));
+    /// # let _ = config;
+    /// ```
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Adds a fault.
+    ///
+    /// ```
+    /// let config = openfunnel_sim::SimConfig::default()
+    ///     .with_fault(openfunnel_sim::Fault::TruncatedBody { every: 7 });
+    /// # let _ = config;
+    /// ```
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+
+    /// Sets the seed.
+    ///
+    /// ```
+    /// let config = openfunnel_sim::SimConfig::default().with_seed(1);
+    /// # let _ = config;
+    /// ```
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Accepts only this key (others get 401).
+    ///
+    /// ```
+    /// let config = openfunnel_sim::SimConfig::default().with_api_key("of_sim");
+    /// # let _ = config;
+    /// ```
+    pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Simulator {
+    base_url: String,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    /// Starts a simulator with the default configuration on an ephemeral
+    /// loopback port. Needs a Tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn example() -> std::io::Result<()> {
+    /// let sim = openfunnel_sim::Simulator::start().await?;
+    /// assert!(sim.base_url().starts_with("http://127.0.0.1:"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start() -> std::io::Result<Simulator> {
+        Simulator::start_with(SimConfig::default()).await
+    }
+
+    /// Starts a simulator with `config` on an ephemeral loopback port.
+    ///
+    /// ```no_run
+    /// # async fn example() -> std::io::Result<()> {
+    /// let sim = openfunnel_sim::Simulator::start_with(openfunnel_sim::SimConfig::default().with_seed(3)).await?;
+    /// # let _ = sim;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start_with(config: SimConfig) -> std::io::Result<Simulator> {
+        Simulator::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Starts a simulator on `address` (port 0: any free port).
+    ///
+    /// ```no_run
+    /// # async fn example() -> std::io::Result<()> {
+    /// let address = std::net::SocketAddr::from(([127, 0, 0, 1], 8787));
+    /// let sim = openfunnel_sim::Simulator::bind(address, Default::default()).await?;
+    /// # let _ = sim;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn bind(address: SocketAddr, config: SimConfig) -> std::io::Result<Simulator> {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let local = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(config));
+        let app = server::router(shared.clone());
+        let task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                eprintln!("openfunnel-sim: server stopped: {error}");
+            }
+        });
+        Ok(Simulator {
+            base_url: format!("http://{local}"),
+            shared,
+            task,
+        })
+    }
+
+    /// The base URL to point a client at, e.g. `http://127.0.0.1:41234`.
+    ///
+    /// ```no_run
+    /// # async fn example(sim: openfunnel_sim::Simulator) {
+    /// let client = openfunnel::Client::builder().with_api_key("of_sim").with_base_url(sim.base_url()).build();
+    /// # let _ = client;
+    /// # }
+    /// ```
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Creates a job as if it had just been submitted, with its own profile
+    /// (e.g. [`JobProfile::completed`] for an export benchmark).
+    ///
+    /// ```no_run
+    /// # async fn example(sim: openfunnel_sim::Simulator) {
+    /// use openfunnel_sim::{JobKind, JobProfile};
+    /// let id = sim.add_job(JobKind::TechIntent, JobProfile::completed(50));
+    /// # let _ = id;
+    /// # }
+    /// ```
+    pub fn add_job(&self, kind: JobKind, profile: JobProfile) -> String {
+        let rows = profile.rows.unwrap_or(100);
+        let job = self.shared.new_job(kind, rows, Some(profile));
+        self.shared.insert(job)
+    }
+
+    /// Requests served so far, by operation.
+    ///
+    /// ```no_run
+    /// # async fn example(sim: openfunnel_sim::Simulator) {
+    /// println!("{} polls", sim.requests().polls);
+    /// # }
+    /// ```
+    pub fn requests(&self) -> RequestCounts {
+        self.shared.counts()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,491 @@
+//! The HTTP routes: the five operations of the vendored spec, answered from
+//! the jobs table and each job's timeline.
+
+// Handlers refuse requests with a ready `Response`, axum's own convention.
+#![allow(clippy::result_large_err)]
+
+use crate::faults::{Injected, fault_for};
+use crate::rows;
+use crate::timeline::{JobProfile, Phase, snapshot};
+use crate::{JobKind, SimConfig};
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use openfunnel_api::types;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One simulated job.
+#[derive(Clone, Debug)]
+pub(crate) struct SimJob {
+    pub kind: JobKind,
+    pub created: Instant,
+    pub profile: JobProfile,
+    pub total_rows: u32,
+    pub cancelled_at: Option<Duration>,
+    pub seed: u64,
+    pub query: String,
+    pub tech: String,
+    pub enrich: bool,
+}
+
+impl SimJob {
+    fn total_pages(&self) -> u32 {
+        self.total_rows.div_ceil(self.profile.page_size.max(1))
+    }
+}
+
+/// Requests served, by operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestCounts {
+    /// Submit requests (both kinds).
+    pub submits: u64,
+    /// Poll requests (both kinds), faulted ones included.
+    pub polls: u64,
+    /// Cancel requests.
+    pub cancels: u64,
+}
+
+/// Everything the routes share.
+pub(crate) struct Shared {
+    pub config: SimConfig,
+    pub jobs: Mutex<HashMap<String, SimJob>>,
+    pub sequence: AtomicU64,
+    pub submits: AtomicU64,
+    pub polls: AtomicU64,
+    pub cancels: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(config: SimConfig) -> Self {
+        Shared {
+            config,
+            jobs: Mutex::new(HashMap::new()),
+            sequence: AtomicU64::new(0),
+            submits: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
+            cancels: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn counts(&self) -> RequestCounts {
+        RequestCounts {
+            submits: self.submits.load(Ordering::Relaxed),
+            polls: self.polls.load(Ordering::Relaxed),
+            cancels: self.cancels.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Registers a job and returns its id.
+    pub(crate) fn insert(&self, mut job: SimJob) -> String {
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
+        job.seed = self.config.seed ^ sequence.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let id = rows::job_id(self.config.seed, sequence);
+        self.jobs_lock().insert(id.clone(), job);
+        id
+    }
+
+    pub(crate) fn jobs_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SimJob>> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A job as submitted now, with the server's default profile.
+    pub(crate) fn new_job(&self, kind: JobKind, limit: u32, profile: Option<JobProfile>) -> SimJob {
+        let profile = profile.unwrap_or_else(|| self.config.profile.clone());
+        let total_rows = profile.rows.map_or(limit, |rows| rows.min(limit));
+        SimJob {
+            kind,
+            created: Instant::now(),
+            profile,
+            total_rows,
+            cancelled_at: None,
+            seed: 0,
+            query: "observability platforms".into(),
+            tech: "Snowflake".into(),
+            enrich: true,
+        }
+    }
+}
+
+type AppState = State<Arc<Shared>>;
+
+pub(crate) fn router(shared: Arc<Shared>) -> axum::Router {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(
+            "/api/v1/account/search-lookalikes-bulk",
+            post(submit_lookalikes),
+        )
+        .route(
+            "/api/v1/account/search-lookalikes-bulk/{job_id}",
+            get(poll_lookalikes),
+        )
+        .route(
+            "/api/v1/account/search-lookalikes-bulk/{job_id}/cancel",
+            post(cancel),
+        )
+        .route("/api/v2/tech/companies/intent-search", post(submit_intent))
+        .route(
+            "/api/v2/tech/companies/intent-search/{job_id}",
+            get(poll_intent),
+        )
+        .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
+        .with_state(shared)
+}
+
+fn detail(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "detail": message }))).into_response()
+}
+
+/// FastAPI's 422 body.
+fn invalid(location: &[&str], message: &str, kind: &str) -> Response {
+    let body = json!({"detail": [{"loc": location, "msg": message, "type": kind}]});
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+}
+
+/// Latency, then the key check every endpoint makes.
+async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) else {
+        return Err(invalid(
+            &["header", "X-API-Key"],
+            "Field required",
+            "missing",
+        ));
+    };
+    match &shared.config.api_key {
+        Some(expected) if expected != key => {
+            Err(detail(StatusCode::UNAUTHORIZED, "Invalid API key"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(body)
+        .map_err(|error| invalid(&["body"], &error.to_string(), "value_error"))
+}
+
+async fn submit_lookalikes(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = admit(&shared, &headers).await {
+        return refused;
+    }
+    shared.submits.fetch_add(1, Ordering::Relaxed);
+    let request: types::BulkLookalikeSearchRequest = match parse_body(&body) {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let seeds = request.seed_domains.clone().unwrap_or_default();
+    if request.query.is_none() && seeds.is_empty() {
+        return invalid(&["body"], "Provide query or seed_domains", "value_error");
+    }
+    if seeds.len() > 10 {
+        return invalid(
+            &["body", "seed_domains"],
+            "List should have at most 10 items",
+            "too_long",
+        );
+    }
+    let limit = request.limit.map_or(1_000, |l| l.get());
+    if limit > 10_000 {
+        return invalid(
+            &["body", "limit"],
+            "Input should be less than or equal to 10000",
+            "less_than_equal",
+        );
+    }
+    let mut job = shared.new_job(JobKind::Lookalikes, limit as u32, None);
+    job.query = request
+        .query
+        .map(|q| q.to_string())
+        .unwrap_or_else(|| format!("companies like {}", seeds.join(", ")));
+    let job_id = shared.insert(job);
+    Json(json!({"job_id": job_id, "status": "pending", "message": "Bulk lookalike job accepted."}))
+        .into_response()
+}
+
+async fn submit_intent(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = admit(&shared, &headers).await {
+        return refused;
+    }
+    shared.submits.fetch_add(1, Ordering::Relaxed);
+    let request: types::TechIntentSearchRequest = match parse_body(&body) {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    if request.lookback_days.get() > 365 {
+        return invalid(
+            &["body", "lookback_days"],
+            "Input should be less than or equal to 365",
+            "less_than_equal",
+        );
+    }
+    let limit = request.limit.get();
+    if limit > 500 {
+        return invalid(
+            &["body", "limit"],
+            "Input should be less than or equal to 500",
+            "less_than_equal",
+        );
+    }
+    let mut job = shared.new_job(JobKind::TechIntent, limit as u32, None);
+    job.query = request.activity.to_string();
+    job.tech = request.tech.to_string();
+    job.enrich = request.enrich
+        || request.hq_country_code.is_some()
+        || request.min_employee_count.is_some()
+        || request.max_employee_count.is_some();
+    let job_id = shared.insert(job);
+    Json(json!({
+        "job_id": job_id,
+        "message": "Intent search job accepted.",
+        "requested_limit": limit,
+        "status": "pending"
+    }))
+    .into_response()
+}
+
+async fn cancel(
+    State(shared): AppState,
+    headers: HeaderMap,
+    Path(job_id): Path<String>,
+) -> Response {
+    if let Err(refused) = admit(&shared, &headers).await {
+        return refused;
+    }
+    shared.cancels.fetch_add(1, Ordering::Relaxed);
+    let mut jobs = shared.jobs_lock();
+    let Some(job) = jobs
+        .get_mut(&job_id)
+        .filter(|job| job.kind == JobKind::Lookalikes)
+    else {
+        return detail(StatusCode::NOT_FOUND, "Job not found");
+    };
+    let elapsed = job.created.elapsed();
+    let now = snapshot(&job.profile, job.total_pages(), elapsed, job.cancelled_at);
+    if now.phase.is_terminal() {
+        return detail(
+            StatusCode::CONFLICT,
+            &format!("Job already {}", now.phase.as_str()),
+        );
+    }
+    job.cancelled_at.get_or_insert(elapsed);
+    Json(json!({"job_id": job_id, "status": "cancelling", "message": "Cancellation requested."}))
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct PollQuery {
+    cursor: Option<String>,
+}
+
+async fn poll_lookalikes(
+    state: AppState,
+    headers: HeaderMap,
+    path: Path<String>,
+    query: Query<PollQuery>,
+) -> Response {
+    poll(state, headers, path, query, JobKind::Lookalikes).await
+}
+
+async fn poll_intent(
+    state: AppState,
+    headers: HeaderMap,
+    path: Path<String>,
+    query: Query<PollQuery>,
+) -> Response {
+    poll(state, headers, path, query, JobKind::TechIntent).await
+}
+
+async fn poll(
+    State(shared): AppState,
+    headers: HeaderMap,
+    Path(job_id): Path<String>,
+    Query(query): Query<PollQuery>,
+    kind: JobKind,
+) -> Response {
+    if let Err(refused) = admit(&shared, &headers).await {
+        return refused;
+    }
+    let n = shared.polls.fetch_add(1, Ordering::Relaxed) + 1;
+    let job = shared
+        .jobs_lock()
+        .get(&job_id)
+        .filter(|job| job.kind == kind)
+        .cloned();
+    let Some(job) = job else {
+        return detail(StatusCode::NOT_FOUND, "Job not found");
+    };
+    let injected = fault_for(&shared.config.faults, n);
+    match injected {
+        Some(Injected::RateLimit(wait)) => {
+            let body = json!({"error_code": "RATE_LIMITED", "details": {"retry_after_seconds": wait.as_secs_f64()}});
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, wait.as_secs().max(1).to_string())],
+                Json(body),
+            )
+                .into_response();
+        }
+        Some(Injected::Status(status)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let body =
+                json!({"error_code": "INTERNAL_ERROR", "details": {"message": "simulated fault"}});
+            return (status, Json(body)).into_response();
+        }
+        Some(Injected::Drop) => {
+            let broken = futures_util::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::other("simulated dropped connection"))
+            });
+            return Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(broken))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
+        Some(Injected::Truncate) | None => {}
+    }
+    let body = match page_body(&job_id, &job, query.cursor.as_deref()) {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
+    if injected == Some(Injected::Truncate) {
+        bytes.truncate(bytes.len() / 2);
+    }
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+/// `page_0003` → 3.
+fn page_index(cursor: &str) -> Option<u32> {
+    let digits = cursor.strip_prefix("page_")?;
+    (digits.len() >= 4 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())?
+}
+
+fn page_name(index: u32) -> String {
+    format!("page_{index:04}")
+}
+
+/// The poll response for `job` now, at `cursor`.
+fn page_body(job_id: &str, job: &SimJob, cursor: Option<&str>) -> Result<Value, Response> {
+    let elapsed = job.created.elapsed();
+    let total_pages = job.total_pages();
+    let now = snapshot(&job.profile, total_pages, elapsed, job.cancelled_at);
+    let index = match cursor {
+        None => 0,
+        Some(cursor) => {
+            page_index(cursor).ok_or_else(|| detail(StatusCode::BAD_REQUEST, "Unknown cursor"))?
+        }
+    };
+    let page_size = job.profile.page_size.max(1);
+    let written_rows = (now.pages_written * page_size).min(job.total_rows);
+    let (rows, page, next) = if index < now.pages_written {
+        let start = index * page_size;
+        let end = ((index + 1) * page_size).min(job.total_rows);
+        let rows: Vec<Value> = (start..end).map(|i| row(job, u64::from(i))).collect();
+        let next = (index + 1 < now.pages_written).then(|| page_name(index + 1));
+        (rows, Some(page_name(index)), next)
+    } else if cursor.is_none() {
+        (Vec::new(), None, None)
+    } else {
+        return Err(detail(StatusCode::BAD_REQUEST, "Unknown cursor"));
+    };
+    let manifest = now
+        .phase
+        .is_terminal()
+        .then(|| manifest(job, now.phase, now.pages_written, written_rows));
+    let error_message = (now.phase == Phase::Failed)
+        .then(|| format!("simulated failure after {} pages", now.pages_written));
+    let mut body = json!({
+        "job_id": job_id,
+        "status": now.phase.as_str(),
+        "manifest": manifest,
+        "error_message": error_message,
+        "count": rows.len(),
+        "rows": rows,
+        "page": page,
+        "next_cursor": next,
+    });
+    if job.kind == JobKind::Lookalikes {
+        body["processed"] = if now.phase == Phase::Pending {
+            Value::Null
+        } else {
+            json!(written_rows)
+        };
+        body["progress_message"] = json!(stage(now.phase, now.pages_written, total_pages));
+    }
+    Ok(body)
+}
+
+fn row(job: &SimJob, index: u64) -> Value {
+    match job.kind {
+        JobKind::Lookalikes => rows::lookalike_row(job.seed, index, &job.query),
+        JobKind::TechIntent => rows::intent_row(job.seed, index, &job.tech, &job.query, job.enrich),
+    }
+}
+
+fn stage(phase: Phase, written: u32, total: u32) -> &'static str {
+    match phase {
+        Phase::Pending => "retrieving_companies",
+        Phase::Running if total > 0 && written * 10 >= total * 9 => "reranking_companies",
+        Phase::Running => "qualifying_companies",
+        Phase::Completed => "completed",
+        Phase::Cancelling | Phase::Cancelled => "cancelled",
+        Phase::Failed => "failed",
+    }
+}
+
+fn manifest(job: &SimJob, phase: Phase, pages: u32, rows: u32) -> Value {
+    let completed = phase == Phase::Completed;
+    match job.kind {
+        JobKind::Lookalikes => json!({
+            "count": if completed { json!(rows) } else { Value::Null },
+            "pages": pages,
+            "page_size": job.profile.page_size,
+            "credits_consumed": rows,
+            "derived_query": null,
+            "resolved_seed_domains": null,
+            "unresolved_seed_domains": null,
+            "rerank_degraded": false,
+            "partial": !completed,
+        }),
+        JobKind::TechIntent => json!({
+            "pages": pages,
+            "page_size": job.profile.page_size,
+            "count": if completed { json!(rows) } else { Value::Null },
+            "partial": !completed,
+            "tech": job.tech,
+            "activity": job.query,
+            "companies_scanned": rows * 3 + 7,
+            "companies_skipped_no_evidence": rows / 10,
+            "companies_qualified": rows,
+            "total_companies_matched": rows * 40 + 12,
+            "credits_consumed": rows * 20,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_page_names() {
+        assert_eq!(page_index("page_0003"), Some(3));
+        assert_eq!(page_index("page_12345"), Some(12345));
+        assert_eq!(page_index("page_3"), None);
+        assert_eq!(page_index("../page_0001"), None);
+        assert_eq!(page_name(7), "page_0007");
+    }
+}

@@ -1,0 +1,361 @@
+//! A job's life as a pure function of time: which status it has and how many
+//! pages it has written `t` after it was submitted. No background task runs;
+//! every request computes the job's state at that instant.
+
+use std::time::Duration;
+
+/// How a simulated job behaves over time.
+///
+/// ```
+/// use openfunnel_sim::JobProfile;
+/// use std::time::Duration;
+///
+/// let profile = JobProfile::default()
+///     .with_rows(1_000)
+///     .with_pending_for(Duration::from_millis(100))
+///     .with_run_time(Duration::from_secs(2));
+/// assert_eq!(profile.pages(), 10);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct JobProfile {
+    /// Rows the job produces (capped by the submitted `limit`); `None`: the limit.
+    pub rows: Option<u32>,
+    /// Rows per page (the real service writes 100).
+    pub page_size: u32,
+    /// Time spent `pending` before the job starts.
+    pub pending_for: Duration,
+    /// Time from start to the last page; pages land evenly over it.
+    pub run_time: Duration,
+    /// Fail once this many pages are written.
+    pub fail_after_pages: Option<u32>,
+    /// Time spent `cancelling` after a cancel request.
+    pub cancel_delay: Duration,
+}
+
+impl Default for JobProfile {
+    fn default() -> Self {
+        JobProfile {
+            rows: None,
+            page_size: 100,
+            pending_for: Duration::from_millis(300),
+            run_time: Duration::from_secs(3),
+            fail_after_pages: None,
+            cancel_delay: Duration::from_millis(300),
+        }
+    }
+}
+
+impl JobProfile {
+    /// A job that is already complete when first polled.
+    ///
+    /// ```
+    /// let done = openfunnel_sim::JobProfile::completed(250);
+    /// assert_eq!(done.pages(), 3);
+    /// ```
+    pub fn completed(rows: u32) -> Self {
+        JobProfile {
+            rows: Some(rows),
+            pending_for: Duration::ZERO,
+            run_time: Duration::ZERO,
+            ..JobProfile::default()
+        }
+    }
+
+    /// Sets the number of rows.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel_sim::JobProfile::default().with_rows(5).rows, Some(5));
+    /// ```
+    pub fn with_rows(mut self, rows: u32) -> Self {
+        self.rows = Some(rows);
+        self
+    }
+
+    /// Sets the page size (at least 1).
+    ///
+    /// ```
+    /// assert_eq!(openfunnel_sim::JobProfile::completed(10).with_page_size(3).pages(), 4);
+    /// ```
+    pub fn with_page_size(mut self, page_size: u32) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Sets the time spent pending.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let profile = openfunnel_sim::JobProfile::default().with_pending_for(Duration::ZERO);
+    /// # let _ = profile;
+    /// ```
+    pub fn with_pending_for(mut self, pending_for: Duration) -> Self {
+        self.pending_for = pending_for;
+        self
+    }
+
+    /// Sets the running time.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let profile = openfunnel_sim::JobProfile::default().with_run_time(Duration::from_secs(60));
+    /// # let _ = profile;
+    /// ```
+    pub fn with_run_time(mut self, run_time: Duration) -> Self {
+        self.run_time = run_time;
+        self
+    }
+
+    /// Makes the job fail once `pages` pages are written.
+    ///
+    /// ```
+    /// let failing = openfunnel_sim::JobProfile::completed(500).failing_after(2);
+    /// assert_eq!(failing.fail_after_pages, Some(2));
+    /// ```
+    pub fn failing_after(mut self, pages: u32) -> Self {
+        self.fail_after_pages = Some(pages);
+        self
+    }
+
+    /// Pages the full job writes.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel_sim::JobProfile::completed(0).pages(), 0);
+    /// ```
+    pub fn pages(&self) -> u32 {
+        self.rows.unwrap_or(0).div_ceil(self.page_size.max(1))
+    }
+}
+
+/// A job's status at one instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Pending,
+    Running,
+    Cancelling,
+    Cancelled,
+    Completed,
+    Failed,
+}
+
+impl Phase {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "pending",
+            Phase::Running => "running",
+            Phase::Cancelling => "cancelling",
+            Phase::Cancelled => "cancelled",
+            Phase::Completed => "completed",
+            Phase::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn is_terminal(self) -> bool {
+        matches!(self, Phase::Cancelled | Phase::Completed | Phase::Failed)
+    }
+}
+
+/// What a job looks like at one instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub phase: Phase,
+    pub pages_written: u32,
+}
+
+/// Pages written `elapsed` after submission by a job that runs to the end.
+fn pages_landed(profile: &JobProfile, total: u32, elapsed: Duration) -> u32 {
+    let Some(running) = elapsed.checked_sub(profile.pending_for) else {
+        return 0;
+    };
+    if total == 0 || profile.run_time.is_zero() {
+        return total;
+    }
+    let per_page = profile.run_time.as_secs_f64() / f64::from(total);
+    ((running.as_secs_f64() / per_page).floor() as u64).min(u64::from(total)) as u32
+}
+
+/// The job's state `elapsed` after submission; `cancelled_at` is when a cancel
+/// arrived, if one did.
+pub(crate) fn snapshot(
+    profile: &JobProfile,
+    total_pages: u32,
+    elapsed: Duration,
+    cancelled_at: Option<Duration>,
+) -> Snapshot {
+    let landed = |at: Duration| {
+        let pages = pages_landed(profile, total_pages, at);
+        match profile.fail_after_pages {
+            Some(limit) if limit < total_pages => pages.min(limit),
+            _ => pages,
+        }
+    };
+    let failed_at = profile
+        .fail_after_pages
+        .filter(|limit| *limit < total_pages)
+        .map(|limit| {
+            // The failure happens when the page after the last good one would land.
+            let per_page = profile
+                .run_time
+                .checked_div(total_pages.max(1))
+                .unwrap_or_default();
+            profile.pending_for + per_page * (limit + 1)
+        });
+    let finished_at = profile.pending_for + profile.run_time;
+    let stop = match (failed_at, cancelled_at) {
+        (Some(fail), Some(cancel)) if cancel < fail => None,
+        (Some(fail), _) if elapsed >= fail => {
+            return Snapshot {
+                phase: Phase::Failed,
+                pages_written: landed(fail),
+            };
+        }
+        _ => cancelled_at,
+    };
+    if let Some(cancel) = stop.filter(|cancel| *cancel < finished_at) {
+        let pages_written = landed(cancel);
+        let phase = if elapsed >= cancel + profile.cancel_delay {
+            Phase::Cancelled
+        } else {
+            Phase::Cancelling
+        };
+        return Snapshot {
+            phase,
+            pages_written,
+        };
+    }
+    let pages_written = landed(elapsed);
+    let phase = if elapsed < profile.pending_for {
+        Phase::Pending
+    } else if elapsed >= finished_at {
+        Phase::Completed
+    } else {
+        Phase::Running
+    };
+    Snapshot {
+        phase,
+        pages_written,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(profile: &JobProfile, millis: u64) -> Snapshot {
+        snapshot(
+            profile,
+            profile.pages(),
+            Duration::from_millis(millis),
+            None,
+        )
+    }
+
+    #[test]
+    fn pages_land_evenly_while_running_then_the_job_completes() {
+        let profile = JobProfile::default()
+            .with_rows(400)
+            .with_pending_for(Duration::from_millis(100))
+            .with_run_time(Duration::from_millis(400));
+        assert_eq!(
+            at(&profile, 50),
+            Snapshot {
+                phase: Phase::Pending,
+                pages_written: 0
+            }
+        );
+        assert_eq!(
+            at(&profile, 150),
+            Snapshot {
+                phase: Phase::Running,
+                pages_written: 0
+            }
+        );
+        assert_eq!(
+            at(&profile, 200),
+            Snapshot {
+                phase: Phase::Running,
+                pages_written: 1
+            }
+        );
+        assert_eq!(
+            at(&profile, 450),
+            Snapshot {
+                phase: Phase::Running,
+                pages_written: 3
+            }
+        );
+        assert_eq!(
+            at(&profile, 500),
+            Snapshot {
+                phase: Phase::Completed,
+                pages_written: 4
+            }
+        );
+    }
+
+    #[test]
+    fn a_failing_job_stops_after_its_pages() {
+        let profile = JobProfile::default()
+            .with_rows(400)
+            .with_pending_for(Duration::ZERO)
+            .with_run_time(Duration::from_millis(400))
+            .failing_after(2);
+        assert_eq!(
+            at(&profile, 250),
+            Snapshot {
+                phase: Phase::Running,
+                pages_written: 2
+            }
+        );
+        assert_eq!(
+            at(&profile, 300),
+            Snapshot {
+                phase: Phase::Failed,
+                pages_written: 2
+            }
+        );
+        assert_eq!(
+            at(&profile, 9_000),
+            Snapshot {
+                phase: Phase::Failed,
+                pages_written: 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_cancel_freezes_the_pages_and_settles_after_the_delay() {
+        let profile = JobProfile::default()
+            .with_rows(400)
+            .with_pending_for(Duration::ZERO)
+            .with_run_time(Duration::from_millis(400));
+        let cancel = Some(Duration::from_millis(210));
+        let state = |millis| snapshot(&profile, 4, Duration::from_millis(millis), cancel);
+        assert_eq!(
+            state(300),
+            Snapshot {
+                phase: Phase::Cancelling,
+                pages_written: 2
+            }
+        );
+        assert_eq!(
+            state(600),
+            Snapshot {
+                phase: Phase::Cancelled,
+                pages_written: 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_completed_profile_is_done_at_once() {
+        let profile = JobProfile::completed(250);
+        assert_eq!(
+            at(&profile, 0),
+            Snapshot {
+                phase: Phase::Completed,
+                pages_written: 3
+            }
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! The SDK against the simulator, over real time: rows while the job runs,
+//! cancel, failure, and faults, with every row delivered exactly once.
+
+use futures_util::TryStreamExt;
+use openfunnel::{
+    Client, Error, JobStatus, LookalikeSearch, PollPolicy, RetryPolicy, TechIntentSearch,
+};
+use openfunnel_sim::{Fault, JobKind, JobProfile, SimConfig, Simulator};
+use std::collections::HashSet;
+use std::time::Duration;
+
+fn client(sim: &Simulator) -> Client {
+    Client::builder()
+        .with_api_key("of_sim")
+        .with_base_url(sim.base_url())
+        .with_poll_policy(
+            PollPolicy::default()
+                .with_initial_delay(Duration::from_millis(20))
+                .with_max_delay(Duration::from_millis(80))
+                .with_deadline(Duration::from_secs(30)),
+        )
+        .with_retry_policy(
+            RetryPolicy::default()
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_retry_after(Duration::from_secs(2)),
+        )
+        .build()
+        .expect("client builds")
+}
+
+fn running(rows: u32, run_ms: u64) -> JobProfile {
+    JobProfile::default()
+        .with_rows(rows)
+        .with_pending_for(Duration::from_millis(50))
+        .with_run_time(Duration::from_millis(run_ms))
+}
+
+fn assert_unique(domains: &[String], expected: usize) {
+    assert_eq!(domains.len(), expected);
+    let unique: HashSet<&String> = domains.iter().collect();
+    assert_eq!(unique.len(), expected, "a row was delivered twice");
+}
+
+#[tokio::test]
+async fn rows_arrive_while_the_job_runs_each_exactly_once() {
+    let sim = Simulator::start_with(SimConfig::default().with_profile(running(1_000, 800)))
+        .await
+        .unwrap();
+    let client = client(&sim);
+    let job = client
+        .lookalikes()
+        .submit(LookalikeSearch::query("APM vendors").limit(1_000))
+        .await
+        .unwrap();
+    let pages: Vec<_> = job.pages().try_collect().await.unwrap();
+    assert_eq!(
+        pages.first().map(|p| p.status.clone()),
+        Some(JobStatus::Running),
+        "the first page came before completion"
+    );
+    let domains: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.rows.iter().map(|r| r.domain.clone().unwrap_or_default()))
+        .collect();
+    assert_unique(&domains, 1_000);
+}
+
+#[tokio::test]
+async fn a_cancelled_job_delivers_the_pages_it_wrote_then_job_cancelled() {
+    let sim = Simulator::start().await.unwrap();
+    let client = client(&sim);
+    let id = sim.add_job(JobKind::Lookalikes, running(2_000, 2_000));
+    let job = client.lookalikes().job(&id).unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let cancellation = job.cancel().await.unwrap();
+    assert_eq!(cancellation.status, Some(JobStatus::Cancelling));
+    let partial = job.rows().collect_all().await.unwrap_err();
+    let Error::JobCancelled {
+        manifest: Some(manifest),
+        ..
+    } = &partial.error
+    else {
+        panic!(
+            "expected JobCancelled with a manifest, got {}",
+            partial.error
+        );
+    };
+    let pages = manifest.pages().unwrap() as usize;
+    assert!(pages > 0 && pages < 20, "{pages} pages before the cancel");
+    assert_eq!(partial.rows.len(), pages * 100);
+    assert!(job.cancel().await.unwrap().already_finished);
+}
+
+#[tokio::test]
+async fn a_job_failing_after_three_pages_delivers_them_then_job_failed() {
+    let sim = Simulator::start_with(
+        SimConfig::default().with_profile(running(1_000, 500).failing_after(3)),
+    )
+    .await
+    .unwrap();
+    let client = client(&sim);
+    let job = client
+        .tech_intent()
+        .submit(
+            TechIntentSearch::new("Snowflake", "migrating")
+                .limit(500)
+                .enrich(true),
+        )
+        .await
+        .unwrap();
+    let partial = job.rows().collect_all().await.unwrap_err();
+    assert_eq!(partial.rows.len(), 300);
+    assert!(
+        partial
+            .error
+            .to_string()
+            .contains("simulated failure after 3 pages"),
+        "{}",
+        partial.error
+    );
+    assert!(
+        partial
+            .rows
+            .iter()
+            .all(|row| row.extra.contains_key("website")),
+        "firmographics survive"
+    );
+}
+
+#[tokio::test]
+async fn faults_on_every_kind_of_poll_lose_and_duplicate_nothing() {
+    // About one poll in three is faulted; eight concurrent fetches share the
+    // schedule, so a request may meet several faults in a row.
+    let config = SimConfig::default()
+        .with_profile(running(1_500, 600))
+        .with_fault(Fault::ServerErrors {
+            every: 25,
+            burst: 2,
+            status: 503,
+        })
+        .with_fault(Fault::RateLimit {
+            every: 11,
+            retry_after: Duration::from_secs(1),
+        })
+        .with_fault(Fault::TruncatedBody { every: 13 })
+        .with_fault(Fault::DropConnection { every: 17 });
+    let sim = Simulator::start_with(config).await.unwrap();
+    let client = client(&sim);
+    let job = client
+        .lookalikes()
+        .submit(LookalikeSearch::query("APM").limit(1_500))
+        .await
+        .unwrap();
+    let rows: Vec<_> = job
+        .rows()
+        .try_collect()
+        .await
+        .expect("retries absorb every fault");
+    let domains: Vec<String> = rows
+        .into_iter()
+        .map(|r| r.domain.unwrap_or_default())
+        .collect();
+    assert_unique(&domains, 1_500);
+    assert!(sim.requests().polls > 15);
+}
+
+#[tokio::test]
+async fn a_completed_job_is_exported_with_few_requests() {
+    let sim = Simulator::start().await.unwrap();
+    let client = client(&sim);
+    let id = sim.add_job(JobKind::Lookalikes, JobProfile::completed(2_500));
+    let rows: Vec<_> = client
+        .lookalikes()
+        .job(&id)
+        .unwrap()
+        .rows()
+        .try_collect()
+        .await
+        .unwrap();
+    let domains: Vec<String> = rows
+        .into_iter()
+        .map(|r| r.domain.unwrap_or_default())
+        .collect();
+    assert_unique(&domains, 2_500);
+    assert_eq!(sim.requests().polls, 25, "one request per page, no polling");
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_unauthorized_and_an_unknown_job_not_found() {
+    let sim = Simulator::start_with(SimConfig::default().with_api_key("of_right"))
+        .await
+        .unwrap();
+    let wrong = client(&sim);
+    let error = wrong
+        .lookalikes()
+        .submit(LookalikeSearch::query("APM"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Unauthorized { status: 401, .. }),
+        "{error:?}"
+    );
+
+    let right = Client::builder()
+        .with_api_key("of_right")
+        .with_base_url(sim.base_url())
+        .build()
+        .unwrap();
+    let error = right
+        .lookalikes()
+        .job("no-such-job")
+        .unwrap()
+        .wait()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+}
