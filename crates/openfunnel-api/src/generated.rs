@@ -67,6 +67,8 @@ pub mod types {
         pub rows: ::std::vec::Vec<BulkLookalikeResultRow>,
         ///`pending`, `running`, `cancelling`, `cancelled`, `completed`, or `failed`. `cancelling` is transient (a cancel was requested); the job then settles to terminal `cancelled` with a `partial` manifest of the pages already delivered.
         pub status: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Summary of a completed (or partial) bulk lookalike job, returned on the poll endpoint once the job finishes.
     #[derive(
@@ -74,7 +76,6 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct BulkLookalikeManifest {
@@ -107,6 +108,8 @@ pub mod types {
         pub unresolved_seed_domains: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Single company returned by the public lookalike search endpoint.
     #[derive(
@@ -114,7 +117,6 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct BulkLookalikeResultRow {
@@ -136,6 +138,8 @@ pub mod types {
         ///Company name
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Inputs of a bulk lookalike job (documented: names; inferred: types). At least one of `query` or `seed_domains` is required (documented).
     #[derive(
@@ -143,7 +147,6 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct BulkLookalikeSearchRequest {
@@ -170,6 +173,8 @@ pub mod types {
         ///1-10 company websites; the trait is derived from them and echoed in the manifest as `derived_query`, `resolved_seed_domains` and `unresolved_seed_domains`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seed_domains: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Natural-language trait the companies must match, 1-200 characters.
     #[derive(
@@ -266,12 +271,13 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct HttpValidationError {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub detail: ::std::vec::Vec<ValidationError>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///One qualified company. Carries the same hiring-signal and firmographic fields as a Search Companies By Tech Stack hit (firmographics populated when enrichment ran), plus the `intent` verification block.
     #[derive(
@@ -332,6 +338,8 @@ pub mod types {
         pub rows: ::std::vec::Vec<TechIntentCompanyRow>,
         ///`pending`, `running`, `completed`, or `failed`.
         pub status: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Summary of a completed (or partial) tech intent-search job, returned on the poll endpoint once the job finishes.
     #[derive(
@@ -339,7 +347,6 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct TechIntentManifest {
@@ -376,6 +383,8 @@ pub mod types {
         ///Approximate distinct companies matching the tech search, BEFORE intent verification.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total_companies_matched: ::std::option::Option<i64>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Inputs of a tech-stack-with-intent job (documented).
     #[derive(
@@ -422,6 +431,8 @@ pub mod types {
         ///Alternate phrasings of the activity, OR-matched.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub variations: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Hard filter, 1-500 characters: a posting qualifies only if it uses the tech this way.
     #[derive(
@@ -596,6 +607,8 @@ pub mod types {
         pub qualified_job: TechIntentVerdictQualifiedJob,
         ///LLM explanation of the verdict, with the exact supporting phrases from the posting wrapped in double quotes.
         pub reason: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The job posting that passed intent verification.
     #[derive(
@@ -603,7 +616,6 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
     pub struct TechIntentVerdictQualifiedJob {
@@ -619,6 +631,8 @@ pub mod types {
         ///Direct LinkedIn URL of the qualifying posting.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub url: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`ValidationError`
     #[derive(
@@ -633,6 +647,8 @@ pub mod types {
         pub msg: ::std::string::String,
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`ValidationErrorLocItem`
     #[derive(

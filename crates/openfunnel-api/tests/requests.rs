@@ -121,12 +121,12 @@ async fn lookalike_submit_posts_the_body_and_accepts_202() {
                 .json_body(json!({"job_id": JOB_ID, "status": "pending", "queue_position": 3}));
         })
         .await;
-    let request = types::BulkLookalikeSearchRequest {
-        query: Some("observability platforms".parse().expect("1-200 characters")),
-        limit: std::num::NonZeroU64::new(2000),
-        locations: Some(vec!["USA".into()]),
-        ..Default::default()
-    };
+    let request: types::BulkLookalikeSearchRequest = serde_json::from_value(json!({
+        "query": "observability platforms",
+        "limit": 2000,
+        "locations": ["USA"]
+    }))
+    .expect("a valid request");
     let accepted = client(&server)
         .search_lookalikes_bulk(&request)
         .await

@@ -66,8 +66,12 @@ pub(crate) fn fault_for(faults: &[Fault], n: u64) -> Option<Injected> {
             burst,
             status,
         } if every > 0 && (n - 1) % every < burst => Some(Injected::Status(status)),
-        Fault::TruncatedBody { every } if every > 0 && n.is_multiple_of(every) => Some(Injected::Truncate),
-        Fault::DropConnection { every } if every > 0 && n.is_multiple_of(every) => Some(Injected::Drop),
+        Fault::TruncatedBody { every } if every > 0 && n.is_multiple_of(every) => {
+            Some(Injected::Truncate)
+        }
+        Fault::DropConnection { every } if every > 0 && n.is_multiple_of(every) => {
+            Some(Injected::Drop)
+        }
         _ => None,
     })
 }

@@ -237,6 +237,7 @@ impl LookalikeSearch {
             max_employees: self.max_employees,
             funding_stages: non_empty(&self.funding_stages),
             locations: non_empty(&self.locations),
+            extra: Default::default(),
         })
     }
 }
