@@ -327,8 +327,8 @@ impl Manifest {
     /// Pages written and readable.
     ///
     /// ```
-    /// let manifest = openfunnel::Manifest::Lookalike(openfunnel::LookalikeManifest { pages: Some(3), ..Default::default() });
-    /// assert_eq!(manifest.pages(), Some(3));
+    /// let manifest: openfunnel::LookalikeManifest = serde_json::from_str(r#"{"pages": 3}"#).unwrap();
+    /// assert_eq!(openfunnel::Manifest::Lookalike(manifest).pages(), Some(3));
     /// ```
     pub fn pages(&self) -> Option<i64> {
         match self {
@@ -340,8 +340,8 @@ impl Manifest {
     /// Whether the job stopped before finishing (failed or cancelled).
     ///
     /// ```
-    /// let manifest = openfunnel::Manifest::Lookalike(openfunnel::LookalikeManifest { partial: true, ..Default::default() });
-    /// assert!(manifest.is_partial());
+    /// let manifest: openfunnel::LookalikeManifest = serde_json::from_str(r#"{"partial": true}"#).unwrap();
+    /// assert!(openfunnel::Manifest::Lookalike(manifest).is_partial());
     /// ```
     pub fn is_partial(&self) -> bool {
         match self {
