@@ -1,1 +1,125 @@
-fn main() {}
+//! `openfunnel`: submit OpenFunnel jobs and export every row.
+//!
+//! Exit codes: 0 completed (or `--no-wait`), 1 error (bad key, not found,
+//! network, decode), 2 usage or invalid input, 3 job failed, 4 job
+//! cancelled, 5 `--timeout` reached, 130 interrupted.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod exit;
+mod export;
+mod output;
+mod progress;
+mod sidecar;
+
+use clap::Parser;
+use cli::{Cli, Command, IntentCommand, LookalikesCommand};
+use exit::CliError;
+use openfunnel::Client;
+use progress::Reporter;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("openfunnel: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("openfunnel: {error}");
+            error.exit_code()
+        }
+    }
+}
+
+/// `-v`: the SDK's request traces on stderr (`-vv`: everything). The API key
+/// never appears in them.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => return,
+        1 => "openfunnel=debug,openfunnel_cli=debug",
+        _ => "trace",
+    };
+    let filter = level
+        .parse::<tracing_subscriber::filter::Targets>()
+        .unwrap_or_default();
+    use tracing_subscriber::layer::SubscriberExt;
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false),
+        )
+        .with(filter);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+fn client(cli: &Cli) -> Result<Client, CliError> {
+    let mut builder = Client::builder().with_base_url(cli.base_url.clone());
+    if let Some(key) = &cli.api_key {
+        builder = builder.with_api_key(key.clone());
+    }
+    builder.build().map_err(|error| match error {
+        openfunnel::Error::InvalidInput(message) => {
+            CliError::Usage(message.replace("ClientBuilder::with_api_key", "--api-key"))
+        }
+        other => CliError::Sdk(other),
+    })
+}
+
+async fn run(cli: &Cli) -> Result<(), CliError> {
+    let reporter = || Arc::new(Reporter::new(cli.quiet));
+    match &cli.command {
+        Command::Demo(args) => commands::demo(args, cli.quiet).await,
+        Command::Lookalikes(command) => match command {
+            LookalikesCommand::Submit(args) => {
+                let search = commands::lookalike_search(args)?;
+                let job = client(cli)?.lookalikes().submit(search).await?;
+                println!("{}", job.id());
+                Ok(())
+            }
+            LookalikesCommand::Results(args) => {
+                let client = client(cli)?;
+                let job = client.lookalikes().job(&args.job_id)?;
+                commands::results(&job, &client, args, reporter()).await
+            }
+            LookalikesCommand::Status(args) => {
+                commands::status(&client(cli)?.lookalikes().job(&args.job_id)?).await
+            }
+            LookalikesCommand::Cancel(args) => {
+                commands::cancel(&client(cli)?.lookalikes().job(&args.job_id)?).await
+            }
+        },
+        Command::Intent(command) => match command {
+            IntentCommand::Submit(args) => {
+                let search = commands::intent_search(args)?;
+                let job = client(cli)?.tech_intent().submit(search).await?;
+                println!("{}", job.id());
+                Ok(())
+            }
+            IntentCommand::Results(args) => {
+                let client = client(cli)?;
+                let job = client.tech_intent().job(&args.job_id)?;
+                commands::results(&job, &client, args, reporter()).await
+            }
+            IntentCommand::Status(args) => {
+                commands::status(&client(cli)?.tech_intent().job(&args.job_id)?).await
+            }
+        },
+    }
+}

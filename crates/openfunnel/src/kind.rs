@@ -35,7 +35,7 @@ pub trait JobKind: sealed::Sealed + Clone + Copy + Debug + Default + Send + Sync
     /// One result row.
     type Row: Clone + Debug + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static;
     /// The job summary, final once the job is terminal.
-    type Manifest: Clone + Debug + Send + Sync + 'static;
+    type Manifest: Clone + Debug + Serialize + Send + Sync + 'static;
     /// The generated poll response.
     #[doc(hidden)]
     type Response: Send + 'static;

@@ -1,0 +1,179 @@
+//! The command line, exactly as the contract fixes it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Submit OpenFunnel jobs and export every row.
+///
+/// Rows go to stdout (or --output); every message goes to stderr.
+#[derive(Debug, Parser)]
+#[command(name = "openfunnel", version, about, long_about = None)]
+pub struct Cli {
+    /// API base URL.
+    #[arg(long, global = true, env = "OPENFUNNEL_BASE_URL", default_value = openfunnel::DEFAULT_BASE_URL)]
+    pub base_url: String,
+    /// API key (`of_…`).
+    #[arg(
+        long,
+        global = true,
+        env = "OPENFUNNEL_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+    /// No progress and no messages except errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log every request to stderr (-vv for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bulk lookalike jobs.
+    #[command(subcommand)]
+    Lookalikes(LookalikesCommand),
+    /// Tech-stack-with-intent jobs.
+    #[command(subcommand)]
+    Intent(IntentCommand),
+    /// Run a lookalike job against a built-in simulator: no key, no network.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LookalikesCommand {
+    /// Submit a job; prints its id.
+    Submit(LookalikeSubmitArgs),
+    /// Write the job's rows (waits for the job by default).
+    Results(ResultsArgs),
+    /// Print the job's status as one JSON object.
+    Status(JobArgs),
+    /// Ask the server to cancel the job.
+    Cancel(JobArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntentCommand {
+    /// Submit a job; prints its id.
+    Submit(IntentSubmitArgs),
+    /// Write the job's rows (waits for the job by default).
+    Results(ResultsArgs),
+    /// Print the job's status as one JSON object.
+    Status(JobArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LookalikeSubmitArgs {
+    /// Natural-language trait, 1-200 characters.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// A seed company's website (up to 10).
+    #[arg(long = "seed-domain")]
+    pub seed_domains: Vec<String>,
+    /// Companies to return, 1-10000.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Minimum employee count.
+    #[arg(long)]
+    pub min_employees: Option<u64>,
+    /// Maximum employee count.
+    #[arg(long)]
+    pub max_employees: Option<u64>,
+    /// Funding stage to keep (repeatable), e.g. "Series A".
+    #[arg(long = "funding-stage")]
+    pub funding_stages: Vec<String>,
+    /// HQ country, ISO alpha-3 or EU (repeatable).
+    #[arg(long = "location")]
+    pub locations: Vec<String>,
+    /// Refuse the job if its worst-case cost (1 credit per company) exceeds N.
+    #[arg(long)]
+    pub max_credits: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct IntentSubmitArgs {
+    /// Technology searched for in job postings, 1-128 characters.
+    #[arg(long)]
+    pub tech: String,
+    /// How the posting must use it, 1-500 characters.
+    #[arg(long)]
+    pub activity: String,
+    /// Alternate phrasing of the activity (repeatable).
+    #[arg(long = "variation")]
+    pub variations: Vec<String>,
+    /// How far back to look, 1-365 days.
+    #[arg(long)]
+    pub lookback_days: Option<u32>,
+    /// Qualified companies wanted, 1-500.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Add firmographics to each company.
+    #[arg(long)]
+    pub enrich: bool,
+    /// HQ country, ISO alpha-3 (turns enrichment on).
+    #[arg(long)]
+    pub hq_country_code: Option<String>,
+    /// Minimum employee count (turns enrichment on).
+    #[arg(long)]
+    pub min_employee_count: Option<u64>,
+    /// Maximum employee count (turns enrichment on).
+    #[arg(long)]
+    pub max_employee_count: Option<u64>,
+    /// Refuse the job if its worst-case cost (20 credits per company) exceeds N.
+    #[arg(long)]
+    pub max_credits: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// The job id printed by `submit`.
+    pub job_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The job id printed by `submit`.
+    pub job_id: String,
+    /// Write the rows available now and exit, without waiting for the job.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Continue an interrupted export into --output.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
+    /// Give up waiting after SECS seconds (exit code 5).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Rows the simulated job produces.
+    #[arg(long, default_value_t = 1_000)]
+    pub rows: u32,
+}
+
+/// How rows are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// One JSON object per line.
+    Jsonl,
+    /// A header row, then one row per company; nested values as JSON text.
+    Csv,
+    /// One JSON array.
+    Json,
+}

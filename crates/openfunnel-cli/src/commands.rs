@@ -1,0 +1,265 @@
+//! The subcommands.
+
+use crate::cli::{DemoArgs, IntentSubmitArgs, LookalikeSubmitArgs, ResultsArgs};
+use crate::exit::CliError;
+use crate::export::{ExportKind, ExportOptions, ExportSummary, export};
+use crate::progress::Reporter;
+use openfunnel::{Client, Job, LookalikeSearch, Lookalikes, TechIntentSearch};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub fn lookalike_search(args: &LookalikeSubmitArgs) -> Result<LookalikeSearch, CliError> {
+    let mut search = match &args.query {
+        Some(query) => LookalikeSearch::query(query.clone()),
+        None => LookalikeSearch::seed_domains(Vec::<String>::new()),
+    };
+    for domain in &args.seed_domains {
+        search = search.seed_domain(domain.clone());
+    }
+    if let Some(limit) = args.limit {
+        search = search.limit(limit);
+    }
+    if let Some(count) = args.min_employees {
+        search = search.min_employees(count);
+    }
+    if let Some(count) = args.max_employees {
+        search = search.max_employees(count);
+    }
+    for stage in &args.funding_stages {
+        search = search.funding_stage(stage.clone());
+    }
+    for location in &args.locations {
+        search = search.location(location.clone());
+    }
+    search.validate()?;
+    check_credits(
+        search.worst_case_credits(),
+        args.max_credits,
+        "1 credit per company",
+    )?;
+    Ok(search)
+}
+
+pub fn intent_search(args: &IntentSubmitArgs) -> Result<TechIntentSearch, CliError> {
+    let mut search =
+        TechIntentSearch::new(args.tech.clone(), args.activity.clone()).enrich(args.enrich);
+    for variation in &args.variations {
+        search = search.variation(variation.clone());
+    }
+    if let Some(days) = args.lookback_days {
+        search = search.lookback_days(days);
+    }
+    if let Some(limit) = args.limit {
+        search = search.limit(limit);
+    }
+    if let Some(code) = &args.hq_country_code {
+        search = search.hq_country_code(code.clone());
+    }
+    if let Some(count) = args.min_employee_count {
+        search = search.min_employee_count(count);
+    }
+    if let Some(count) = args.max_employee_count {
+        search = search.max_employee_count(count);
+    }
+    search.validate()?;
+    check_credits(
+        search.worst_case_credits(),
+        args.max_credits,
+        "20 credits per company",
+    )?;
+    Ok(search)
+}
+
+/// `--max-credits N`: refuse, before any request, a job that could cost more.
+fn check_credits(worst_case: u64, max_credits: Option<u64>, rate: &str) -> Result<(), CliError> {
+    match max_credits {
+        Some(max) if worst_case > max => Err(CliError::Usage(format!(
+            "this job could cost up to {worst_case} credits ({rate}, up to its limit), more than --max-credits {max}: lower --limit or raise --max-credits"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `status`: one JSON object on stdout.
+pub async fn status<K: ExportKind>(job: &Job<K>) -> Result<(), CliError> {
+    let first = job.poll().await?;
+    let pages_so_far = match first
+        .manifest
+        .as_ref()
+        .and_then(|m| serde_json::to_value(m).ok())
+    {
+        Some(manifest) if manifest["pages"].is_u64() => {
+            manifest["pages"].as_u64().unwrap_or_default()
+        }
+        _ => count_pages(job, &first).await?,
+    };
+    let object = json!({
+        "job_id": first.job_id,
+        "kind": K::LABEL,
+        "status": first.status.as_str(),
+        "processed": first.processed,
+        "progress_message": first.progress_message,
+        "error_message": first.error_message,
+        "pages_so_far": pages_so_far,
+        "manifest": first.manifest,
+    });
+    println!("{object}");
+    Ok(())
+}
+
+/// Pages written so far, by walking `next_cursor` (polling is free).
+async fn count_pages<K: ExportKind>(
+    job: &Job<K>,
+    first: &openfunnel::Page<K>,
+) -> Result<u64, CliError> {
+    if first.rows.is_empty() && first.name.is_none() {
+        return Ok(0);
+    }
+    let mut pages = 1;
+    let mut seen = std::collections::HashSet::new();
+    let mut next = first.next_cursor.clone();
+    while let Some(cursor) = next {
+        if !seen.insert(cursor.clone()) || pages > 100_000 {
+            break;
+        }
+        next = job.page(Some(&cursor)).await?.next_cursor;
+        pages += 1;
+    }
+    Ok(pages)
+}
+
+/// `cancel`: one JSON object on stdout.
+pub async fn cancel(job: &Job<Lookalikes>) -> Result<(), CliError> {
+    let cancellation = job.cancel().await?;
+    let object = json!({
+        "job_id": job.id(),
+        "status": cancellation.status.as_ref().map(|s| s.as_str()),
+        "message": cancellation.message,
+        "already_finished": cancellation.already_finished,
+    });
+    println!("{object}");
+    Ok(())
+}
+
+pub fn export_options(args: &ResultsArgs) -> ExportOptions {
+    ExportOptions {
+        format: args.format,
+        output: args.output.clone(),
+        resume: args.resume,
+        no_wait: args.no_wait,
+        timeout: args.timeout.map(Duration::from_secs),
+    }
+}
+
+/// `results`.
+pub async fn results<K: ExportKind>(
+    job: &Job<K>,
+    client: &Client,
+    args: &ResultsArgs,
+    reporter: Arc<Reporter>,
+) -> Result<(), CliError> {
+    let outcome = export(
+        job,
+        &export_options(args),
+        client.poll_policy().clone(),
+        reporter.clone(),
+    )
+    .await;
+    reporter.finish();
+    match outcome {
+        Ok(summary) => {
+            report_done(&reporter, &summary, args.no_wait);
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn report_done(reporter: &Reporter, summary: &ExportSummary, no_wait: bool) {
+    if summary.already_complete {
+        return;
+    }
+    let what = if no_wait {
+        "rows available now"
+    } else {
+        "rows"
+    };
+    reporter.say(&format!(
+        "openfunnel: wrote {} {what} from {} pages",
+        summary.rows, summary.pages
+    ));
+}
+
+/// `demo`: the whole flow against an in-process simulator.
+pub async fn demo(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
+    use openfunnel_sim::{JobProfile, SimConfig, Simulator};
+    let reporter = Arc::new(Reporter::new(quiet));
+    let profile = JobProfile::default()
+        .with_rows(args.rows)
+        .with_pending_for(Duration::from_millis(400))
+        .with_run_time(Duration::from_secs(4));
+    let config = SimConfig::default()
+        .with_profile(profile)
+        .with_latency(Duration::from_millis(20));
+    let sim = Simulator::start_with(config)
+        .await
+        .map_err(CliError::io("cannot start the built-in simulator"))?;
+    reporter.say(&format!(
+        "openfunnel demo: simulator listening on {} (no key, no network)",
+        sim.base_url()
+    ));
+    let client = Client::builder()
+        .with_api_key("of_demo_key")
+        .with_base_url(sim.base_url())
+        .with_poll_policy(
+            openfunnel::PollPolicy::default()
+                .with_initial_delay(Duration::from_millis(200))
+                .with_max_delay(Duration::from_secs(1)),
+        )
+        .build()?;
+    let search =
+        LookalikeSearch::query("observability platforms for engineering teams").limit(args.rows);
+    let started = Instant::now();
+    let job = client.lookalikes().submit(search).await?;
+    reporter.say(&format!(
+        "openfunnel demo: submitted lookalike job {}",
+        job.id()
+    ));
+    let options = ExportOptions {
+        format: args.format,
+        output: args.output.clone(),
+        resume: false,
+        no_wait: false,
+        timeout: Some(Duration::from_secs(120)),
+    };
+    let summary = export(
+        &job,
+        &options,
+        client.poll_policy().clone(),
+        reporter.clone(),
+    )
+    .await;
+    reporter.finish();
+    let summary = summary?;
+    let outcome = job.poll().await?;
+    let credits = outcome
+        .manifest
+        .as_ref()
+        .and_then(|m| m.credits_consumed)
+        .unwrap_or_default();
+    let requests = sim.requests();
+    reporter.say(&format!(
+        "openfunnel demo: {} rows from {} pages in {:.1} s; {} requests ({} polls); {} credits (simulated)",
+        summary.rows,
+        summary.pages,
+        started.elapsed().as_secs_f64(),
+        requests.submits + requests.polls + requests.cancels,
+        requests.polls,
+        credits
+    ));
+    if let Some(path) = &args.output {
+        reporter.say(&format!("openfunnel demo: rows are in {}", path.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! `results`: write a job's rows as its pages land, resumably.
+
+use crate::cli::Format;
+use crate::exit::CliError;
+use crate::output::RowSink;
+use crate::progress::Reporter;
+use crate::sidecar::{self, ExportState};
+use futures_util::StreamExt;
+use openfunnel::{Job, JobKind, Lookalikes, PollPolicy, TechIntent};
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the CLI knows about a job kind beyond the SDK.
+pub trait ExportKind: JobKind {
+    /// The name used in checkpoints and `status` output.
+    const LABEL: &'static str;
+    /// CSV columns, in order: the declared fields (and, for intent rows, the
+    /// documented firmographics). Anything else goes to the last column.
+    const COLUMNS: &'static [&'static str];
+}
+
+impl ExportKind for Lookalikes {
+    const LABEL: &'static str = "lookalikes";
+    const COLUMNS: &'static [&'static str] = &[
+        "name",
+        "domain",
+        "linkedin_url",
+        "headquarters",
+        "match_reason",
+        "employee_count",
+    ];
+}
+
+impl ExportKind for TechIntent {
+    const LABEL: &'static str = "intent";
+    const COLUMNS: &'static [&'static str] = &[
+        "company_slug",
+        "company_name",
+        "post_count",
+        "first_posted_at",
+        "last_posted_at",
+        "enriched",
+        "website",
+        "linkedin_url",
+        "linkedin_org_id",
+        "linkedin_follower_count",
+        "employee_count",
+        "industries",
+        "description",
+        "hq_city",
+        "hq_region",
+        "hq_country",
+        "hq_country_code",
+        "funding_stage",
+        "total_funding_usd",
+        "latest_funding_usd",
+        "revenue_usd",
+        "intent",
+    ];
+}
+
+/// How to export.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub resume: bool,
+    pub no_wait: bool,
+    pub timeout: Option<Duration>,
+}
+
+/// What an export did.
+#[derive(Clone, Debug, Default)]
+pub struct ExportSummary {
+    pub rows: u64,
+    pub pages: u64,
+    pub already_complete: bool,
+}
+
+/// Where rows go: stdout, or a file with its checkpoint.
+enum Destination {
+    Stdout,
+    File { file: PathBuf, sidecar: PathBuf },
+}
+
+/// Writes every row of `job` (or, with `--no-wait`, the rows available now).
+pub async fn export<K: ExportKind>(
+    job: &Job<K>,
+    options: &ExportOptions,
+    policy: PollPolicy,
+    reporter: Arc<Reporter>,
+) -> Result<ExportSummary, CliError> {
+    let (destination, state) = prepare::<K>(job, options)?;
+    if state.complete {
+        reporter.say(&format!(
+            "openfunnel: the export is already complete ({} rows)",
+            state.rows
+        ));
+        return Ok(ExportSummary {
+            rows: state.rows,
+            pages: 0,
+            already_complete: true,
+        });
+    }
+    let writer: Box<dyn Write + Send> = match &destination {
+        Destination::Stdout => Box::new(BufWriter::new(std::io::stdout())),
+        Destination::File { file, .. } => Box::new(BufWriter::new(open_at(file, state.bytes)?)),
+    };
+    let mut sink = RowSink::new(writer, options.format, K::COLUMNS, state.rows, state.bytes)
+        .map_err(CliError::io("cannot write the output"))?;
+
+    let policy = match (options.no_wait, options.timeout) {
+        // Read what is there; the first wait is where "now" ends.
+        (true, _) => policy.with_deadline(Duration::ZERO),
+        (false, Some(timeout)) => policy.with_deadline(timeout),
+        (false, None) => policy,
+    };
+    let observer = reporter.clone();
+    let mut pages = job
+        .pages()
+        .with_policy(policy)
+        .resume_from(state.checkpoint.clone())
+        .on_progress(move |progress| observer.update(progress));
+
+    let mut state = state;
+    let mut summary = ExportSummary::default();
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    let outcome = loop {
+        let next = tokio::select! {
+            next = pages.next() => next,
+            _ = &mut interrupted => break Err(CliError::Interrupted),
+        };
+        match next {
+            Some(Ok(page)) => {
+                for row in &page.rows {
+                    sink.write_row(row)
+                        .map_err(CliError::io("cannot write a row"))?;
+                }
+                sink.flush()
+                    .map_err(CliError::io("cannot write the output"))?;
+                summary.pages += 1;
+                if let Destination::File { file, sidecar } = &destination {
+                    sync(file)?;
+                    state.bytes = sink.bytes();
+                    state.rows = sink.rows();
+                    state.checkpoint = page.checkpoint();
+                    sidecar::save(sidecar, &state)?;
+                }
+            }
+            Some(Err(openfunnel::Error::TimedOut { .. })) if options.no_wait => break Ok(()),
+            Some(Err(error)) => break Err(CliError::Sdk(error)),
+            None => {
+                state.complete = true;
+                break Ok(());
+            }
+        }
+    };
+    // A valid file in every case (the JSON array is closed); the checkpoint
+    // points before the closing bracket, so a resume continues the array.
+    sink.finish()
+        .map_err(CliError::io("cannot write the output"))?;
+    if let Destination::File { sidecar, .. } = &destination {
+        state.rows = sink.rows();
+        sidecar::save(sidecar, &state)?;
+    }
+    summary.rows = sink.rows();
+    outcome.map(|()| summary)
+}
+
+/// Opens the destination and works out where to start.
+fn prepare<K: ExportKind>(
+    job: &Job<K>,
+    options: &ExportOptions,
+) -> Result<(Destination, ExportState), CliError> {
+    let fresh = ExportState {
+        job_id: job.id().to_string(),
+        kind: K::LABEL.to_string(),
+        format: options.format,
+        bytes: 0,
+        rows: 0,
+        checkpoint: openfunnel::Checkpoint::start(),
+        complete: false,
+    };
+    let Some(file) = &options.output else {
+        return Ok((Destination::Stdout, fresh));
+    };
+    let sidecar = sidecar::path_for(file);
+    let state = if options.resume {
+        match sidecar::load(&sidecar)? {
+            Some(saved) => {
+                if saved.job_id != fresh.job_id
+                    || saved.kind != fresh.kind
+                    || saved.format != fresh.format
+                {
+                    return Err(CliError::Usage(format!(
+                        "{} holds a {} export of job {} as {:?}, not this one; choose another --output or drop --resume",
+                        file.display(),
+                        saved.kind,
+                        saved.job_id,
+                        saved.format
+                    )));
+                }
+                saved
+            }
+            None if file.metadata().is_ok_and(|m| m.len() > 0) => {
+                return Err(CliError::Usage(format!(
+                    "--resume: {} has no checkpoint ({}), so where it stopped is unknown; export again without --resume",
+                    file.display(),
+                    sidecar.display()
+                )));
+            }
+            None => fresh,
+        }
+    } else {
+        File::create(file).map_err(CliError::io(format!("cannot create {}", file.display())))?;
+        sidecar::save(&sidecar, &fresh)?;
+        fresh
+    };
+    Ok((
+        Destination::File {
+            file: file.clone(),
+            sidecar,
+        },
+        state,
+    ))
+}
+
+/// Opens `file` for writing at `bytes`, cutting off anything after it (a
+/// torn last line, or a page written after the last checkpoint).
+fn open_at(file: &PathBuf, bytes: u64) -> Result<File, CliError> {
+    let context = format!("cannot open {}", file.display());
+    let mut handle = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(file)
+        .map_err(CliError::io(context.clone()))?;
+    handle
+        .set_len(bytes)
+        .map_err(CliError::io(context.clone()))?;
+    handle
+        .seek(SeekFrom::Start(bytes))
+        .map_err(CliError::io(context))?;
+    Ok(handle)
+}
+
+fn sync(file: &PathBuf) -> Result<(), CliError> {
+    File::open(file)
+        .and_then(|handle| handle.sync_data())
+        .map_err(CliError::io(format!("cannot sync {}", file.display())))
+}

@@ -1,0 +1,231 @@
+//! Writing rows as JSONL, CSV or one JSON array, counting bytes so that an
+//! export can record exactly where each page ends.
+
+use crate::cli::Format;
+use serde::Serialize;
+use serde_json::Value;
+use std::io::{self, Write};
+
+/// A writer that counts what passes through it.
+pub struct Counting<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes rows in one format. `rows` and `bytes` count everything written,
+/// including what an earlier (resumed) run wrote.
+pub struct RowSink<W: Write> {
+    out: Counting<W>,
+    format: Format,
+    columns: &'static [&'static str],
+    rows: u64,
+}
+
+impl<W: Write> RowSink<W> {
+    /// A sink over `out`, which already holds `rows` rows in `bytes` bytes
+    /// (both 0 for a fresh export, which then starts with the header or `[`).
+    pub fn new(
+        out: W,
+        format: Format,
+        columns: &'static [&'static str],
+        rows: u64,
+        bytes: u64,
+    ) -> io::Result<Self> {
+        let mut sink = RowSink {
+            out: Counting {
+                inner: out,
+                written: bytes,
+            },
+            format,
+            columns,
+            rows,
+        };
+        if bytes == 0 {
+            match format {
+                Format::Csv => {
+                    let mut header: Vec<&str> = columns.to_vec();
+                    header.push(EXTRA_COLUMN);
+                    write_csv_record(&mut sink.out, header.iter().map(|c| c.to_string()))?;
+                }
+                Format::Json => sink.out.write_all(b"[")?,
+                Format::Jsonl => {}
+            }
+        }
+        Ok(sink)
+    }
+
+    /// Writes one row.
+    pub fn write_row<T: Serialize>(&mut self, row: &T) -> io::Result<()> {
+        match self.format {
+            Format::Jsonl => {
+                serde_json::to_writer(&mut self.out, row)?;
+                self.out.write_all(b"\n")?;
+            }
+            Format::Json => {
+                self.out
+                    .write_all(if self.rows == 0 { b"\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut self.out, row)?;
+            }
+            Format::Csv => {
+                let value = serde_json::to_value(row)?;
+                write_csv_record(&mut self.out, csv_fields(self.columns, value))?;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Closes the output's structure (the JSON array); not counted in
+    /// [`RowSink::bytes`], so a resumed export overwrites it.
+    pub fn finish(&mut self) -> io::Result<()> {
+        let before = self.out.written;
+        if self.format == Format::Json {
+            self.out
+                .write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
+        }
+        self.out.flush()?;
+        self.out.written = before;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Rows written, all runs included.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Bytes of rows (and header) written, all runs included.
+    pub fn bytes(&self) -> u64 {
+        self.out.written
+    }
+
+    #[cfg(test)]
+    pub fn get_ref(&self) -> &W {
+        &self.out.inner
+    }
+}
+
+/// The last CSV column: a row's fields that have no column of their own, as
+/// one JSON object, so that no field is lost.
+pub const EXTRA_COLUMN: &str = "other_fields";
+
+/// A row's CSV fields: one per column, nested values as JSON text, then the
+/// remaining fields as one JSON object.
+fn csv_fields(columns: &[&str], value: Value) -> impl Iterator<Item = String> {
+    let mut object = match value {
+        Value::Object(object) => object,
+        other => serde_json::Map::from_iter([("value".to_string(), other)]),
+    };
+    let mut fields: Vec<String> = columns
+        .iter()
+        .map(|column| object.remove(*column).map(csv_text).unwrap_or_default())
+        .collect();
+    fields.push(if object.is_empty() {
+        String::new()
+    } else {
+        Value::Object(object).to_string()
+    });
+    fields.into_iter()
+}
+
+fn csv_text(value: Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(text) => text,
+        other => other.to_string(),
+    }
+}
+
+/// One RFC 4180 record.
+fn write_csv_record(out: &mut impl Write, fields: impl Iterator<Item = String>) -> io::Result<()> {
+    let mut line = String::new();
+    for (index, field) in fields.enumerate() {
+        if index > 0 {
+            line.push(',');
+        }
+        if field.contains([',', '"', '\n', '\r']) {
+            line.push('"');
+            line.push_str(&field.replace('"', "\"\""));
+            line.push('"');
+        } else {
+            line.push_str(&field);
+        }
+    }
+    line.push_str("\r\n");
+    out.write_all(line.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn written(format: Format, rows: &[Value]) -> String {
+        let mut sink = RowSink::new(Vec::new(), format, &["name", "domain"], 0, 0).unwrap();
+        for row in rows {
+            sink.write_row(row).unwrap();
+        }
+        sink.finish().unwrap();
+        String::from_utf8(sink.get_ref().clone()).unwrap()
+    }
+
+    #[test]
+    fn jsonl_writes_one_object_per_line_with_every_field() {
+        let text = written(
+            Format::Jsonl,
+            &[json!({"name": "A", "new_field": 1}), json!({"name": "B"})],
+        );
+        assert_eq!(text, "{\"name\":\"A\",\"new_field\":1}\n{\"name\":\"B\"}\n");
+    }
+
+    #[test]
+    fn csv_quotes_nests_as_json_and_keeps_unknown_fields() {
+        let text = written(
+            Format::Csv,
+            &[
+                json!({"name": "Acme, \"Inc\"", "domain": "a.com", "tags": ["x", "y"]}),
+                json!({"name": "B", "domain": null}),
+            ],
+        );
+        assert_eq!(
+            text,
+            "name,domain,other_fields\r\n\"Acme, \"\"Inc\"\"\",a.com,\"{\"\"tags\"\":[\"\"x\"\",\"\"y\"\"]}\"\r\nB,,\r\n"
+        );
+    }
+
+    #[test]
+    fn json_is_one_array_and_empty_is_valid() {
+        let text = written(Format::Json, &[json!({"name": "A"}), json!({"name": "B"})]);
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed, json!([{"name": "A"}, {"name": "B"}]));
+        assert_eq!(
+            serde_json::from_str::<Value>(&written(Format::Json, &[])).unwrap(),
+            json!([])
+        );
+    }
+
+    #[test]
+    fn the_closing_bracket_is_not_counted_so_a_resume_overwrites_it() {
+        let mut sink = RowSink::new(Vec::new(), Format::Json, &[], 0, 0).unwrap();
+        sink.write_row(&json!({"a": 1})).unwrap();
+        let before = sink.bytes();
+        sink.finish().unwrap();
+        assert_eq!(sink.bytes(), before);
+        assert_eq!(sink.get_ref().len() as u64, before + 3);
+    }
+}

@@ -1,0 +1,555 @@
+//! End-to-end tests of the `openfunnel` binary against the simulator: every
+//! exit code, the three formats, resume after an interruption, and faults.
+
+use openfunnel_sim::{Fault, JobKind, JobProfile, SimConfig, Simulator};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+const KEY: &str = "of_cli_fixture_0123456789abcdef";
+
+/// Runs the binary with `args` against `sim`, off the async runtime.
+async fn run(sim: &Simulator, args: &[&str]) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"));
+    command
+        .args(args)
+        .env("OPENFUNNEL_BASE_URL", sim.base_url())
+        .env("OPENFUNNEL_API_KEY", KEY)
+        .env_remove("RUST_LOG");
+    tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
+        .await
+        .expect("the runner thread finishes")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited, not killed")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// JSON lines, each a row; panics on anything else (stdout carries only data).
+fn jsonl(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON row ({e}): {line:?}"))
+        })
+        .collect()
+}
+
+fn domains(rows: &[Value]) -> Vec<String> {
+    rows.iter()
+        .map(|row| row["domain"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn assert_exactly_once(rows: &[Value], expected: usize) {
+    let domains = domains(rows);
+    assert_eq!(domains.len(), expected, "row count");
+    assert_eq!(
+        domains.iter().collect::<HashSet<_>>().len(),
+        expected,
+        "a row was written twice"
+    );
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("openfunnel-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn running(rows: u32, run_ms: u64) -> JobProfile {
+    JobProfile::default()
+        .with_rows(rows)
+        .with_pending_for(Duration::from_millis(50))
+        .with_run_time(Duration::from_millis(run_ms))
+}
+
+async fn sim_with(profile: JobProfile) -> Simulator {
+    Simulator::start_with(SimConfig::default().with_profile(profile))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn submit_prints_the_id_and_results_writes_every_row_as_jsonl() {
+    let sim = sim_with(running(450, 600)).await;
+    let submitted = run(
+        &sim,
+        &[
+            "lookalikes",
+            "submit",
+            "--query",
+            "observability platforms",
+            "--limit",
+            "450",
+        ],
+    )
+    .await;
+    assert_eq!(code(&submitted), 0, "{}", stderr(&submitted));
+    let job_id = stdout(&submitted).trim().to_string();
+    assert_eq!(
+        stdout(&submitted),
+        format!("{job_id}\n"),
+        "stdout holds the id alone"
+    );
+
+    let results = run(&sim, &["lookalikes", "results", &job_id]).await;
+    assert_eq!(code(&results), 0, "{}", stderr(&results));
+    let rows = jsonl(&stdout(&results));
+    assert_exactly_once(&rows, 450);
+    assert!(
+        rows[0]["match_reason"].as_str().is_some(),
+        "every field is written"
+    );
+    assert!(
+        stderr(&results).contains("wrote 450 rows"),
+        "{}",
+        stderr(&results)
+    );
+}
+
+#[tokio::test]
+async fn intent_rows_keep_their_firmographics_in_jsonl_and_csv() {
+    let sim = Simulator::start().await.unwrap();
+    let job = sim.add_job(JobKind::TechIntent, JobProfile::completed(120));
+    let jsonl_out = run(&sim, &["intent", "results", &job]).await;
+    assert_eq!(code(&jsonl_out), 0, "{}", stderr(&jsonl_out));
+    let rows = jsonl(&stdout(&jsonl_out));
+    assert_eq!(rows.len(), 120);
+    assert!(
+        rows[0]["website"].as_str().unwrap().ends_with(".example"),
+        "undeclared fields survive"
+    );
+    assert!(rows[0]["intent"]["qualified_job"]["title"].is_string());
+
+    let csv_out = run(&sim, &["intent", "results", &job, "--format", "csv", "-q"]).await;
+    assert_eq!(code(&csv_out), 0, "{}", stderr(&csv_out));
+    let text = stdout(&csv_out);
+    let mut lines = text.split("\r\n").filter(|line| !line.is_empty());
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("company_slug,company_name,post_count"),
+        "{header}"
+    );
+    assert!(
+        header.contains(",website,") && header.ends_with(",intent,other_fields"),
+        "{header}"
+    );
+    assert_eq!(lines.count(), 120);
+    assert!(
+        stderr(&csv_out).is_empty(),
+        "--quiet prints nothing: {}",
+        stderr(&csv_out)
+    );
+}
+
+#[tokio::test]
+async fn json_format_is_one_array() {
+    let sim = Simulator::start().await.unwrap();
+    let job = sim.add_job(JobKind::Lookalikes, JobProfile::completed(230));
+    let output = run(&sim, &["lookalikes", "results", &job, "--format", "json"]).await;
+    assert_eq!(code(&output), 0);
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&output)).expect("one JSON array");
+    assert_exactly_once(&rows, 230);
+}
+
+#[tokio::test]
+async fn invalid_input_exits_2_before_any_request() {
+    let sim = Simulator::start().await.unwrap();
+    for (args, expected) in [
+        (
+            vec!["lookalikes", "submit", "--query", "x", "--limit", "20000"],
+            "between 1 and 10000",
+        ),
+        (
+            vec!["lookalikes", "submit", "--limit", "5"],
+            "a query or seed domains",
+        ),
+        (
+            vec![
+                "lookalikes",
+                "submit",
+                "--query",
+                "x",
+                "--limit",
+                "500",
+                "--max-credits",
+                "100",
+            ],
+            "up to 500 credits",
+        ),
+        (
+            vec![
+                "intent",
+                "submit",
+                "--tech",
+                "dbt",
+                "--activity",
+                "x",
+                "--limit",
+                "50",
+                "--max-credits",
+                "999",
+            ],
+            "up to 1000 credits",
+        ),
+        (
+            vec![
+                "intent",
+                "submit",
+                "--tech",
+                "dbt",
+                "--activity",
+                "x",
+                "--lookback-days",
+                "400",
+            ],
+            "between 1 and 365",
+        ),
+        (vec!["lookalikes", "results", ".."], "path segment"),
+        (vec!["lookalikes", "results", "../admin"], "contains '/'"),
+        (vec!["lookalikes", "status"], "JOB_ID"),
+        (vec!["lookalikes", "results", "j", "--resume"], "--output"),
+    ] {
+        let output = run(&sim, &args).await;
+        assert_eq!(code(&output), 2, "{args:?}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).is_empty());
+    }
+    assert_eq!(
+        sim.requests().submits + sim.requests().polls,
+        0,
+        "no request was sent"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_key_exits_2_and_a_wrong_key_or_unknown_job_exits_1() {
+    let sim = Simulator::start_with(SimConfig::default().with_api_key("of_the_right_key"))
+        .await
+        .unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"));
+    command
+        .args(["lookalikes", "status", "abc"])
+        .env("OPENFUNNEL_BASE_URL", sim.base_url())
+        .env_remove("OPENFUNNEL_API_KEY");
+    let missing = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code(&missing), 2);
+    assert!(
+        stderr(&missing).contains("OPENFUNNEL_API_KEY or pass one with --api-key"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let wrong = run(&sim, &["lookalikes", "status", "abc"]).await;
+    assert_eq!(code(&wrong), 1);
+    assert!(
+        stderr(&wrong).contains("rejected the API key"),
+        "{}",
+        stderr(&wrong)
+    );
+    assert!(!stderr(&wrong).contains(KEY));
+
+    let unknown = run(
+        &sim,
+        &[
+            "--api-key",
+            "of_the_right_key",
+            "intent",
+            "results",
+            "no-such-job",
+        ],
+    )
+    .await;
+    assert_eq!(code(&unknown), 1);
+    assert!(
+        stderr(&unknown).contains("was not found"),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+#[tokio::test]
+async fn a_failed_job_exits_3_and_keeps_the_rows_it_wrote() {
+    let sim = sim_with(running(600, 600).failing_after(2)).await;
+    let submitted = run(
+        &sim,
+        &["lookalikes", "submit", "--query", "APM", "--limit", "600"],
+    )
+    .await;
+    let job_id = stdout(&submitted).trim().to_string();
+    let dir = temp_dir("failed");
+    let file = dir.join("rows.jsonl");
+    let output = run(
+        &sim,
+        &[
+            "lookalikes",
+            "results",
+            &job_id,
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 3, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("simulated failure after 2 pages"),
+        "{}",
+        stderr(&output)
+    );
+    assert_exactly_once(&jsonl(&std::fs::read_to_string(&file).unwrap()), 200);
+}
+
+#[tokio::test]
+async fn a_cancelled_job_exits_4_after_writing_its_pages() {
+    let sim = sim_with(running(3_000, 3_000)).await;
+    let submitted = run(
+        &sim,
+        &["lookalikes", "submit", "--query", "APM", "--limit", "3000"],
+    )
+    .await;
+    let job_id = stdout(&submitted).trim().to_string();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let cancelled = run(&sim, &["lookalikes", "cancel", &job_id]).await;
+    assert_eq!(code(&cancelled), 0, "{}", stderr(&cancelled));
+    let answer: Value = serde_json::from_str(&stdout(&cancelled)).unwrap();
+    assert_eq!(answer["status"], "cancelling");
+
+    let results = run(&sim, &["lookalikes", "results", &job_id]).await;
+    assert_eq!(code(&results), 4, "{}", stderr(&results));
+    let rows = jsonl(&stdout(&results));
+    assert!(
+        !rows.is_empty() && rows.len() < 3_000,
+        "{} rows",
+        rows.len()
+    );
+    assert_exactly_once(&rows, rows.len());
+}
+
+#[tokio::test]
+async fn timeout_exits_5_and_no_wait_exits_0_with_the_rows_available_now() {
+    let sim = sim_with(running(2_000, 6_000)).await;
+    let submitted = run(
+        &sim,
+        &["lookalikes", "submit", "--query", "APM", "--limit", "2000"],
+    )
+    .await;
+    let job_id = stdout(&submitted).trim().to_string();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+
+    let now = run(&sim, &["lookalikes", "results", &job_id, "--no-wait"]).await;
+    assert_eq!(code(&now), 0, "{}", stderr(&now));
+    let available = jsonl(&stdout(&now));
+    assert!(
+        !available.is_empty() && available.len() < 2_000,
+        "{} rows",
+        available.len()
+    );
+    assert_exactly_once(&available, available.len());
+
+    let timed_out = run(&sim, &["lookalikes", "results", &job_id, "--timeout", "1"]).await;
+    assert_eq!(code(&timed_out), 5, "{}", stderr(&timed_out));
+    assert!(
+        stderr(&timed_out).contains("did not finish"),
+        "{}",
+        stderr(&timed_out)
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_export_resumes_to_every_row_exactly_once_even_after_a_torn_line() {
+    for format in ["jsonl", "csv", "json"] {
+        let sim = sim_with(running(1_200, 2_500)).await;
+        let submitted = run(
+            &sim,
+            &["lookalikes", "submit", "--query", "APM", "--limit", "1200"],
+        )
+        .await;
+        let job_id = stdout(&submitted).trim().to_string();
+        let dir = temp_dir(&format!("resume-{format}"));
+        let file = dir.join(format!("rows.{format}"));
+        let path = file.to_str().unwrap();
+
+        // Interrupted: the timeout stops the export part-way.
+        let first = run(
+            &sim,
+            &[
+                "lookalikes",
+                "results",
+                &job_id,
+                "--format",
+                format,
+                "-o",
+                path,
+                "--timeout",
+                "1",
+            ],
+        )
+        .await;
+        assert_eq!(code(&first), 5, "{format}: {}", stderr(&first));
+        // A crash mid-write leaves half a row behind.
+        let mut torn = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .unwrap();
+        std::io::Write::write_all(&mut torn, b"{\"name\": \"half a ro").unwrap();
+        drop(torn);
+
+        let resumed = run(
+            &sim,
+            &[
+                "lookalikes",
+                "results",
+                &job_id,
+                "--format",
+                format,
+                "-o",
+                path,
+                "--resume",
+            ],
+        )
+        .await;
+        assert_eq!(code(&resumed), 0, "{format}: {}", stderr(&resumed));
+        let rows = read_rows(&file, format);
+        assert_exactly_once(&rows, 1_200);
+
+        // Resuming a finished export changes nothing.
+        let again = run(
+            &sim,
+            &[
+                "lookalikes",
+                "results",
+                &job_id,
+                "--format",
+                format,
+                "-o",
+                path,
+                "--resume",
+            ],
+        )
+        .await;
+        assert_eq!(code(&again), 0);
+        assert_eq!(read_rows(&file, format).len(), 1_200);
+    }
+}
+
+fn read_rows(file: &Path, format: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(file).unwrap();
+    match format {
+        "jsonl" => jsonl(&text),
+        "json" => serde_json::from_str(&text).expect("one valid JSON array"),
+        _ => {
+            let mut lines = text.split("\r\n").filter(|line| !line.is_empty());
+            let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+            let domain = header.iter().position(|c| *c == "domain").unwrap();
+            // Domains never need quoting, so a plain split finds the column.
+            lines
+                .map(|line| serde_json::json!({"domain": line.split(',').nth(domain).unwrap_or_default()}))
+                .collect()
+        }
+    }
+}
+
+#[tokio::test]
+async fn faults_are_absorbed_and_every_row_arrives_once() {
+    let config = SimConfig::default()
+        .with_profile(running(900, 500))
+        .with_fault(Fault::ServerErrors {
+            every: 10,
+            burst: 2,
+            status: 503,
+        })
+        .with_fault(Fault::RateLimit {
+            every: 7,
+            retry_after: Duration::from_secs(1),
+        })
+        .with_fault(Fault::TruncatedBody { every: 11 });
+    let sim = Simulator::start_with(config).await.unwrap();
+    let submitted = run(
+        &sim,
+        &["lookalikes", "submit", "--query", "APM", "--limit", "900"],
+    )
+    .await;
+    let job_id = stdout(&submitted).trim().to_string();
+    let output = run(&sim, &["lookalikes", "results", &job_id]).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_exactly_once(&jsonl(&stdout(&output)), 900);
+}
+
+#[tokio::test]
+async fn status_prints_one_json_object_and_verbose_logs_never_show_the_key() {
+    let sim = sim_with(running(500, 400)).await;
+    let submitted = run(
+        &sim,
+        &["lookalikes", "submit", "--query", "APM", "--limit", "500"],
+    )
+    .await;
+    let job_id = stdout(&submitted).trim().to_string();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let status = run(&sim, &["-v", "lookalikes", "status", &job_id]).await;
+    assert_eq!(code(&status), 0, "{}", stderr(&status));
+    let object: Value = serde_json::from_str(&stdout(&status)).expect("one JSON object");
+    assert_eq!(object["status"], "completed");
+    assert_eq!(object["pages_so_far"], 5);
+    assert_eq!(object["manifest"]["count"], 500);
+    assert!(
+        stderr(&status).contains("openfunnel.request"),
+        "-v logs requests: {}",
+        stderr(&status)
+    );
+    assert!(
+        !stderr(&status).contains(KEY),
+        "the key leaked: {}",
+        stderr(&status)
+    );
+}
+
+#[tokio::test]
+async fn demo_runs_without_a_key_or_network() {
+    let dir = temp_dir("demo");
+    let file = dir.join("demo.csv");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"));
+    command
+        .args([
+            "demo",
+            "--rows",
+            "300",
+            "--format",
+            "csv",
+            "-o",
+            file.to_str().unwrap(),
+        ])
+        .env_remove("OPENFUNNEL_API_KEY")
+        .env_remove("OPENFUNNEL_BASE_URL");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("300 rows from 3 pages"),
+        "{}",
+        stderr(&output)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        text.split("\r\n").filter(|l| !l.is_empty()).count(),
+        301,
+        "header + 300 rows"
+    );
+}
