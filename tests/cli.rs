@@ -553,3 +553,55 @@ async fn demo_runs_without_a_key_or_network() {
         "header + 300 rows"
     );
 }
+
+#[tokio::test]
+async fn ctrl_c_keeps_the_rows_written_and_resume_finishes_the_export() {
+    let sim = sim_with(running(1_500, 3_000)).await;
+    let submitted = run(
+        &sim,
+        &["lookalikes", "submit", "--query", "APM", "--limit", "1500"],
+    )
+    .await;
+    let job_id = stdout(&submitted).trim().to_string();
+    let dir = temp_dir("ctrl-c");
+    let file = dir.join("rows.jsonl");
+    let path = file.to_str().unwrap().to_string();
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"))
+        .args(["lookalikes", "results", &job_id, "-o", &path])
+        .env("OPENFUNNEL_BASE_URL", sim.base_url())
+        .env("OPENFUNNEL_API_KEY", KEY)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let interrupted = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code(&interrupted), 130, "{}", stderr(&interrupted));
+    assert!(
+        stderr(&interrupted).contains("--resume"),
+        "{}",
+        stderr(&interrupted)
+    );
+    let partial = jsonl(&std::fs::read_to_string(&file).unwrap());
+    assert!(
+        partial.len() < 1_500,
+        "interrupted before the end: {} rows",
+        partial.len()
+    );
+
+    let resumed = run(
+        &sim,
+        &["lookalikes", "results", &job_id, "-o", &path, "--resume"],
+    )
+    .await;
+    assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
+    assert_exactly_once(&jsonl(&std::fs::read_to_string(&file).unwrap()), 1_500);
+}
