@@ -567,7 +567,7 @@ async fn ctrl_c_keeps_the_rows_written_and_resume_finishes_the_export() {
     let file = dir.join("rows.jsonl");
     let path = file.to_str().unwrap().to_string();
 
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"))
         .args(["lookalikes", "results", &job_id, "-o", &path])
         .env("OPENFUNNEL_BASE_URL", sim.base_url())
         .env("OPENFUNNEL_API_KEY", KEY)
