@@ -9,6 +9,8 @@ usage: cargo xtask <command>
 commands:
   codegen           regenerate crates/openfunnel-api from openapi/
   codegen --check   fail if the checked-in generated files are stale (CI)
+  bench [ARGS]      build the benchmarks and the CLI in release mode and run them
+                    (ARGS go to openfunnel-bench: --quick, --write BENCHMARKS.md)
 ";
 
 fn main() -> ExitCode {
@@ -17,6 +19,7 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["codegen"] => run_codegen(false),
         ["codegen", "--check"] => run_codegen(true),
+        ["bench", rest @ ..] => run_bench(rest),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -24,6 +27,39 @@ fn main() -> ExitCode {
         _ => {
             eprint!("unknown or missing command: {args:?}\n\n{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Builds the benchmark binary and the CLI (release), then runs the former.
+fn run_bench(args: &[&str]) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = codegen::repository_root();
+    let built = std::process::Command::new(&cargo)
+        .current_dir(&root)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "openfunnel-bench",
+            "-p",
+            "openfunnel-cli",
+        ])
+        .status();
+    if !built.is_ok_and(|status| status.success()) {
+        eprintln!("error: the release build failed");
+        return ExitCode::FAILURE;
+    }
+    let status = std::process::Command::new(root.join("target/release/openfunnel-bench"))
+        .current_dir(&root)
+        .args(args)
+        .status();
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: cannot run the benchmarks: {error}");
+            ExitCode::FAILURE
         }
     }
 }

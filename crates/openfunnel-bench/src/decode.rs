@@ -1,0 +1,177 @@
+//! Scenario 4: decode cost. Rows per second through the SDK versus
+//! `serde_json::from_slice` straight into the generated types, for both row
+//! kinds. Pages are recorded from the simulator once, then served from memory
+//! by a replay server, so generating rows costs nothing during the runs.
+//!
+//! Cost is CPU time per row (all threads of this process: the SDK, its HTTP
+//! client, and the replay server's trivial handler), so the SDK's parallel
+//! page fetches do not flatter it; each side runs until it has used at least
+//! 2 s of CPU.
+
+use crate::table::Line;
+use axum::extract::{Path, Query, State};
+use futures_util::TryStreamExt;
+use openfunnel_sim::{JobKind, JobProfile, Simulator};
+use std::sync::Arc;
+use std::time::Duration;
+
+const PAGES: u32 = 200;
+const MIN_CPU: Duration = Duration::from_secs(2);
+
+pub async fn run() -> Vec<Line> {
+    let mut lines = Vec::new();
+    for kind in [JobKind::Lookalikes, JobKind::TechIntent] {
+        let (path, bodies) = record(kind).await;
+        let rows = u64::from(PAGES) * 100;
+        let baseline = cpu_per_round(|| async {
+            let mut decoded = 0;
+            for body in bodies.iter() {
+                decoded += match kind {
+                    JobKind::TechIntent => {
+                        serde_json::from_slice::<openfunnel_api::types::TechIntentJobResponse>(body)
+                            .expect("decodes")
+                            .rows
+                            .len()
+                    }
+                    _ => serde_json::from_slice::<openfunnel_api::types::BulkLookalikeJobResponse>(
+                        body,
+                    )
+                    .expect("decodes")
+                    .rows
+                    .len(),
+                };
+            }
+            assert_eq!(decoded as u64, rows);
+        })
+        .await;
+        let base_url = replay(path, bodies.clone()).await;
+        let client = openfunnel::Client::builder()
+            .with_api_key("of_bench")
+            .with_base_url(&base_url)
+            .build()
+            .expect("client builds");
+        let sdk = cpu_per_round(|| async {
+            let count = match kind {
+                JobKind::TechIntent => {
+                    count(client.tech_intent().job("replay").expect("id").rows()).await
+                }
+                _ => count(client.lookalikes().job("replay").expect("id").rows()).await,
+            };
+            assert_eq!(count, rows);
+        })
+        .await;
+        let per_second = |d: Duration| rows as f64 / d.as_secs_f64();
+        let overhead = sdk.as_secs_f64() / baseline.as_secs_f64() - 1.0;
+        let name = if kind == JobKind::TechIntent {
+            "tech intent"
+        } else {
+            "lookalike"
+        };
+        lines.push(
+            Line::new(format!(
+                "4. decode {name} rows: SDK over loopback HTTP vs from_slice on the bytes"
+            ))
+            .sdk(format!("{:.0} rows/s", per_second(sdk)))
+            .comparison(format!("{:.0} rows/s", per_second(baseline)))
+            .ratio(format!("{:+.0}% time", overhead * 100.0))
+            .goal("overhead < 10%", overhead < 0.10),
+        );
+    }
+    lines
+}
+
+async fn count<S: futures_util::Stream<Item = Result<T, openfunnel::Error>>, T>(rows: S) -> u64 {
+    rows.try_fold(0u64, |n, _| async move { Ok(n + 1) })
+        .await
+        .expect("all rows")
+}
+
+/// CPU time of one round of `run`, averaged over as many rounds as it takes
+/// to use [`MIN_CPU`] (at least three).
+async fn cpu_per_round<F, Fut>(mut run: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    run().await; // warm up: connections, allocator
+    let start = crate::measure::cpu_time();
+    let mut rounds = 0u32;
+    while rounds < 3 || crate::measure::cpu_time() - start < MIN_CPU {
+        run().await;
+        rounds += 1;
+    }
+    (crate::measure::cpu_time() - start) / rounds
+}
+
+/// Every page body of a completed job, as the simulator sends it.
+async fn record(kind: JobKind) -> (&'static str, Arc<Vec<Vec<u8>>>) {
+    let sim = Simulator::start().await.expect("simulator starts");
+    let id = sim.add_job(kind, JobProfile::completed(PAGES * 100));
+    let path = match kind {
+        JobKind::TechIntent => "/api/v2/tech/companies/intent-search",
+        _ => "/api/v1/account/search-lookalikes-bulk",
+    };
+    let http = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for index in 0..PAGES {
+        let mut url = format!("{}{path}/{id}", sim.base_url());
+        if index > 0 {
+            url.push_str(&format!("?cursor=page_{index:04}"));
+        }
+        let body = http
+            .get(url)
+            .header("x-api-key", "of_bench")
+            .send()
+            .await
+            .expect("page");
+        let mut bytes = body.bytes().await.expect("body").to_vec();
+        // Served for job id "replay".
+        let text = String::from_utf8(bytes)
+            .expect("UTF-8")
+            .replace(&id, "replay");
+        bytes = text.into_bytes();
+        bodies.push(bytes);
+    }
+    (path, Arc::new(bodies))
+}
+
+#[derive(serde::Deserialize)]
+struct Cursor {
+    cursor: Option<String>,
+}
+
+/// Serves recorded pages by cursor, from memory.
+async fn replay(path: &'static str, bodies: Arc<Vec<Vec<u8>>>) -> String {
+    let route = format!("{path}/{{job_id}}");
+    let app = axum::Router::new()
+        .route(
+            &route,
+            axum::routing::get(
+                |State(bodies): State<Arc<Vec<Vec<u8>>>>,
+                 Path(_id): Path<String>,
+                 Query(query): Query<Cursor>| async move {
+                    let index = query
+                        .cursor
+                        .and_then(|c| {
+                            c.strip_prefix("page_")
+                                .and_then(|n| n.parse::<usize>().ok())
+                        })
+                        .unwrap_or(0);
+                    let body = bodies.get(index).cloned().unwrap_or_default();
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                },
+            ),
+        )
+        .with_state(bodies);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{address}")
+}

@@ -1,0 +1,80 @@
+//! Scenario 3: a job that writes its first page early and completes late.
+//! Time to the first row for the row stream versus wait-then-fetch.
+
+use crate::table::{Line, secs};
+use futures_util::TryStreamExt;
+use openfunnel_sim::{JobKind, JobProfile, Simulator};
+use std::time::{Duration, Instant};
+
+pub async fn run(run_time: Duration) -> Vec<Line> {
+    let pages = 20u32;
+    let first_page_lands = run_time / pages;
+    let sim = Simulator::start().await.expect("simulator starts");
+    let profile = JobProfile::default()
+        .with_rows(pages * 100)
+        .with_pending_for(Duration::ZERO)
+        .with_run_time(run_time);
+    let client = openfunnel::Client::builder()
+        .with_api_key("of_bench")
+        .with_base_url(sim.base_url())
+        .build()
+        .expect("client builds");
+    let streamed = client
+        .lookalikes()
+        .job(sim.add_job(JobKind::Lookalikes, profile.clone()))
+        .expect("id");
+    let waited = client
+        .lookalikes()
+        .job(sim.add_job(JobKind::Lookalikes, profile))
+        .expect("id");
+    let started = Instant::now();
+    let (stream_first, wait_first) = tokio::join!(
+        async {
+            let mut rows = streamed.rows();
+            rows.try_next().await.expect("a row").expect("not empty");
+            started.elapsed()
+        },
+        async {
+            waited.wait().await.expect("completes");
+            let mut rows = waited.rows();
+            rows.try_next().await.expect("a row").expect("not empty");
+            started.elapsed()
+        }
+    );
+    // The poll interval in force when the page lands: the backoff step then.
+    let policy = openfunnel::PollPolicy::default();
+    let interval = interval_at(&policy, first_page_lands);
+    let stream_after = stream_first.saturating_sub(first_page_lands);
+    vec![
+        Line::new(format!(
+            "3. first row of a {} s job whose first page lands at {}: stream vs wait-then-fetch",
+            run_time.as_secs(),
+            secs(first_page_lands)
+        ))
+        .sdk(format!(
+            "{} ({} after the page)",
+            secs(stream_first),
+            secs(stream_after)
+        ))
+        .comparison(secs(wait_first))
+        .ratio(format!(
+            "{:.1}× sooner",
+            wait_first.as_secs_f64() / stream_first.as_secs_f64()
+        ))
+        .goal(
+            format!("≤ one poll interval ({}) after the page", secs(interval)),
+            stream_after <= interval,
+        ),
+    ]
+}
+
+/// The backoff delay that spans instant `at` (no jitter: the upper bound).
+fn interval_at(policy: &openfunnel::PollPolicy, at: Duration) -> Duration {
+    let mut elapsed = Duration::ZERO;
+    let mut delay = policy.initial_delay();
+    while elapsed + delay < at {
+        elapsed += delay;
+        delay = (delay * 2).min(policy.max_delay());
+    }
+    delay
+}

@@ -1,0 +1,134 @@
+//! Benchmarks of the SDK and the CLI against the simulator. Prints one
+//! markdown table; `--write FILE` also writes it with the machine it ran on.
+//!
+//! Run with `cargo xtask bench` (release build of this binary and the CLI).
+//! `--quick` shortens the two scenarios that wait for real jobs.
+
+#![forbid(unsafe_code)]
+
+mod completion;
+mod decode;
+mod export;
+mod first_row;
+mod many_jobs;
+mod measure;
+mod memory;
+mod table;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "usage: openfunnel-bench [--quick] [--write FILE] [--cli PATH]";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("sink") {
+        // Child mode of scenario 5.
+        let (Some(base_url), Some(job_id), Some(rows)) = (
+            args.get(1),
+            args.get(2),
+            args.get(3).and_then(|r| r.parse().ok()),
+        ) else {
+            eprintln!("usage: openfunnel-bench sink BASE_URL JOB_ID ROWS");
+            return ExitCode::from(2);
+        };
+        memory::sink(base_url, job_id, rows).await;
+        return ExitCode::SUCCESS;
+    }
+    if args.first().map(String::as_str) == Some("many") && args.len() > 2 {
+        // Child mode of scenario 6.
+        many_jobs::export_all(&args[1], &args[2..]).await;
+        return ExitCode::SUCCESS;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let write = value_of(&args, "--write");
+    let cli = value_of(&args, "--cli")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::current_exe()
+                .map(|exe| exe.with_file_name("openfunnel"))
+                .unwrap_or_default()
+        });
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if !cli.exists() {
+        eprintln!(
+            "the CLI binary {} is missing: build it with `cargo build --release -p openfunnel-cli` or pass --cli",
+            cli.display()
+        );
+        return ExitCode::from(2);
+    }
+    let long = if quick {
+        Duration::from_secs(20)
+    } else {
+        Duration::from_secs(60)
+    };
+
+    let mut lines = Vec::new();
+    eprintln!("scenario 1: export…");
+    lines.extend(export::run().await);
+    eprintln!(
+        "scenarios 2 and 3: waiting for real jobs ({} s)…",
+        long.as_secs()
+    );
+    let (detect, first) = tokio::join!(completion::run(long), first_row::run(long / 3));
+    lines.extend(detect);
+    lines.extend(first);
+    eprintln!("scenario 4: decode…");
+    lines.extend(decode::run().await);
+    eprintln!("scenario 5: memory…");
+    lines.extend(memory::run(&cli).await);
+    eprintln!("scenario 6: many jobs…");
+    lines.extend(many_jobs::run().await);
+
+    let table = table::render(&lines);
+    print!("{table}");
+    if let Some(path) = write {
+        let document = format!(
+            "# Benchmarks\n\nLatest run of `cargo xtask bench{}` (release build), against the in-process simulator on loopback.\n\n{}\n{table}\nEach scenario is described in `crates/openfunnel-bench/src/`. Figures are from one run; ratios compare runs made side by side in that run.\n",
+            if quick { " -- --quick" } else { "" },
+            machine()
+        );
+        if let Err(error) = std::fs::write(&path, document) {
+            eprintln!("cannot write {path}: {error}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {path}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn value_of(args: &[String], flag: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+/// A line about the machine: CPU model, cores, memory.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|line| line.starts_with("model name"))
+        .and_then(|line| line.split(':').nth(1))
+        .map(str::trim)
+        .unwrap_or("unknown CPU");
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map(|kib| format!("{:.0} GiB", kib as f64 / 1024.0 / 1024.0))
+        .unwrap_or_else(|| "unknown memory".into());
+    format!("Machine: {model}, {cores} cores, {memory}, Linux.\n")
+}
