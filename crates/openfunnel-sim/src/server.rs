@@ -50,6 +50,8 @@ pub struct RequestCounts {
     pub polls: u64,
     /// Cancel requests.
     pub cancels: u64,
+    /// The most requests that were being answered at the same time.
+    pub peak_in_flight: u64,
 }
 
 /// Everything the routes share.
@@ -60,6 +62,17 @@ pub(crate) struct Shared {
     pub submits: AtomicU64,
     pub polls: AtomicU64,
     pub cancels: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub peak_in_flight: AtomicU64,
+}
+
+/// Counts a request as in flight until dropped.
+pub(crate) struct InFlight<'a>(&'a Shared);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Shared {
@@ -71,7 +84,15 @@ impl Shared {
             submits: AtomicU64::new(0),
             polls: AtomicU64::new(0),
             cancels: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            peak_in_flight: AtomicU64::new(0),
         }
+    }
+
+    fn enter(&self) -> InFlight<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+        InFlight(self)
     }
 
     pub(crate) fn counts(&self) -> RequestCounts {
@@ -79,6 +100,7 @@ impl Shared {
             submits: self.submits.load(Ordering::Relaxed),
             polls: self.polls.load(Ordering::Relaxed),
             cancels: self.cancels.load(Ordering::Relaxed),
+            peak_in_flight: self.peak_in_flight.load(Ordering::Relaxed),
         }
     }
 
@@ -151,8 +173,10 @@ fn invalid(location: &[&str], message: &str, kind: &str) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
-/// Latency, then the key check every endpoint makes.
-async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+/// Latency, then the key check every endpoint makes. The request counts as
+/// in flight while the guard lives.
+async fn admit<'a>(shared: &'a Shared, headers: &HeaderMap) -> Result<InFlight<'a>, Response> {
+    let guard = shared.enter();
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
@@ -167,7 +191,7 @@ async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
         Some(expected) if expected != key => {
             Err(detail(StatusCode::UNAUTHORIZED, "Invalid API key"))
         }
-        _ => Ok(()),
+        _ => Ok(guard),
     }
 }
 
@@ -177,9 +201,10 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Respons
 }
 
 async fn submit_lookalikes(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = admit(&shared, &headers).await {
-        return refused;
-    }
+    let _in_flight = match admit(&shared, &headers).await {
+        Ok(guard) => guard,
+        Err(refused) => return refused,
+    };
     shared.submits.fetch_add(1, Ordering::Relaxed);
     let request: types::BulkLookalikeSearchRequest = match parse_body(&body) {
         Ok(request) => request,
@@ -215,9 +240,10 @@ async fn submit_lookalikes(State(shared): AppState, headers: HeaderMap, body: By
 }
 
 async fn submit_intent(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = admit(&shared, &headers).await {
-        return refused;
-    }
+    let _in_flight = match admit(&shared, &headers).await {
+        Ok(guard) => guard,
+        Err(refused) => return refused,
+    };
     shared.submits.fetch_add(1, Ordering::Relaxed);
     let request: types::TechIntentSearchRequest = match parse_body(&body) {
         Ok(request) => request,
@@ -260,9 +286,10 @@ async fn cancel(
     headers: HeaderMap,
     Path(job_id): Path<String>,
 ) -> Response {
-    if let Err(refused) = admit(&shared, &headers).await {
-        return refused;
-    }
+    let _in_flight = match admit(&shared, &headers).await {
+        Ok(guard) => guard,
+        Err(refused) => return refused,
+    };
     shared.cancels.fetch_add(1, Ordering::Relaxed);
     let mut jobs = shared.jobs_lock();
     let Some(job) = jobs
@@ -314,9 +341,10 @@ async fn poll(
     Query(query): Query<PollQuery>,
     kind: JobKind,
 ) -> Response {
-    if let Err(refused) = admit(&shared, &headers).await {
-        return refused;
-    }
+    let _in_flight = match admit(&shared, &headers).await {
+        Ok(guard) => guard,
+        Err(refused) => return refused,
+    };
     let n = shared.polls.fetch_add(1, Ordering::Relaxed) + 1;
     let job = shared
         .jobs_lock()

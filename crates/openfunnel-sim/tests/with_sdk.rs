@@ -215,3 +215,33 @@ async fn a_wrong_key_is_unauthorized_and_an_unknown_job_not_found() {
         .unwrap_err();
     assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
 }
+
+#[tokio::test]
+async fn one_client_bounds_its_requests_in_flight_across_many_jobs() {
+    let sim = Simulator::start_with(SimConfig::default().with_latency(Duration::from_millis(30)))
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..30)
+        .map(|_| sim.add_job(JobKind::Lookalikes, JobProfile::completed(800)))
+        .collect();
+    let client = Client::builder()
+        .with_api_key("of_sim")
+        .with_base_url(sim.base_url())
+        .with_max_concurrent_requests(6)
+        .build()
+        .unwrap();
+    let exports = ids.iter().map(|id| {
+        let job = client.lookalikes().job(id).unwrap();
+        async move {
+            job.rows()
+                .try_collect::<Vec<_>>()
+                .await
+                .map(|rows| rows.len())
+        }
+    });
+    let counts = futures_util::future::join_all(exports).await;
+    assert!(counts.iter().all(|c| matches!(c, Ok(800))), "{counts:?}");
+    let peak = sim.requests().peak_in_flight;
+    assert!(peak <= 6, "{peak} requests were in flight at once");
+    assert!(peak >= 4, "the exports did run concurrently ({peak})");
+}

@@ -19,6 +19,8 @@ pub const API_KEY_ENV: &str = "OPENFUNNEL_API_KEY";
 pub const BASE_URL_ENV: &str = "OPENFUNNEL_BASE_URL";
 /// Pages fetched at once once a job is complete (see [`ClientBuilder::with_page_concurrency`]).
 pub const DEFAULT_PAGE_CONCURRENCY: usize = 8;
+/// Requests one client has in flight at most (see [`ClientBuilder::with_max_concurrent_requests`]).
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 32;
 
 const USER_AGENT: &str = concat!("openfunnel-rs/", env!("CARGO_PKG_VERSION"));
 
@@ -205,6 +207,7 @@ pub struct ClientBuilder {
     poll_policy: PollPolicy,
     retry_policy: RetryPolicy,
     page_concurrency: usize,
+    max_concurrent_requests: usize,
     timer: Arc<dyn Timer>,
 }
 
@@ -219,6 +222,7 @@ impl Default for ClientBuilder {
             poll_policy: PollPolicy::default(),
             retry_policy: RetryPolicy::default(),
             page_concurrency: DEFAULT_PAGE_CONCURRENCY,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             timer: Arc::new(TokioTimer),
         }
     }
@@ -365,6 +369,20 @@ impl ClientBuilder {
         self
     }
 
+    /// The most requests this client has in flight at once, over all its jobs
+    /// (default 32; at least 1). It bounds the open connections too: with 100
+    /// jobs exporting at once, requests queue instead of opening 100+
+    /// connections and tripping rate limits.
+    ///
+    /// ```
+    /// let builder = openfunnel::Client::builder().with_max_concurrent_requests(8);
+    /// # let _ = builder;
+    /// ```
+    pub fn with_max_concurrent_requests(mut self, requests: usize) -> Self {
+        self.max_concurrent_requests = requests.max(1);
+        self
+    }
+
     /// The clock and sleep used for polling and retries (default
     /// [`TokioTimer`]); tests inject a virtual one.
     ///
@@ -404,6 +422,7 @@ impl ClientBuilder {
             retry: self.retry_policy,
             timer: self.timer,
             api_key: Arc::from(api_key),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(self.max_concurrent_requests)),
         };
         Ok(Client {
             inner: Arc::new(ClientInner {

@@ -83,7 +83,8 @@ mod transport;
 mod validate;
 
 pub use client::{
-    API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_PAGE_CONCURRENCY,
+    API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_CONCURRENCY,
 };
 pub use error::{Error, Manifest, ValidationIssue};
 pub use job::{Cancellation, Job, Jobs, Outcome, Progress};

@@ -48,6 +48,8 @@ pub(crate) struct Transport {
     pub timer: Arc<dyn Timer>,
     /// Only used to scrub the key from error excerpts; never logged.
     pub api_key: Arc<str>,
+    /// Bounds the requests in flight (and so the connections) of one client.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -94,16 +96,25 @@ impl Transport {
             let mut attempt: u32 = 0;
             loop {
                 attempt += 1;
+                // Held while the request and its body are in flight, not while
+                // waiting to retry. The semaphore is never closed.
+                let permit = self.in_flight.acquire().await.ok();
                 let started = Instant::now();
                 let outcome = call().await;
                 let elapsed_ms = started.elapsed().as_millis() as u64;
                 let failure = match outcome {
                     Ok(response) => {
-                        tracing::debug!(attempt, status = response.status().as_u16(), elapsed_ms, "response");
+                        tracing::debug!(
+                            attempt,
+                            status = response.status().as_u16(),
+                            elapsed_ms,
+                            "response"
+                        );
                         return Ok(response.into_inner());
                     }
                     Err(error) => self.classify(error, operation).await,
                 };
+                drop(permit);
                 let status = failure.error.status();
                 let wait = match failure.retry {
                     Retry::Yes { server_asked } if attempt < self.retry.max_attempts() => {
