@@ -2,6 +2,8 @@
 //! server, and builders for poll responses.
 #![allow(dead_code)]
 
+pub mod scripted;
+
 use httpmock::prelude::*;
 use openfunnel::{Client, PollPolicy, RetryPolicy, Sleep, Timer};
 use serde_json::{Value, json};
