@@ -675,3 +675,44 @@ async fn a_slow_response_hits_the_request_timeout_not_the_job_deadline() {
     assert!(error.is_retryable());
     slow.assert_calls_async(2).await;
 }
+
+#[tokio::test]
+async fn ids_that_look_hostile_but_pass_are_sent_encoded_and_stay_in_the_jobs_path() {
+    let server = MockServer::start_async().await;
+    let one_job_segment = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path_matches(r"^/api/v1/account/search-lookalikes-bulk/[^/]+$");
+            then.status(200)
+                .json_body(terminal("completed", None, None, vec![], 0));
+        })
+        .await;
+    let escaped = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(500);
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let long = "x".repeat(256);
+    let hostile = [
+        "%2e%2e",
+        "%2e",
+        "a%2Fb",
+        "..%2F..%2Fadmin",
+        "é-ünï",
+        "job;rm-rf",
+        "a&cursor=page_0009",
+        long.as_str(),
+    ];
+    for id in hostile {
+        let job = client
+            .lookalikes()
+            .job(id)
+            .unwrap_or_else(|e| panic!("{id:?} refused: {e}"));
+        job.poll().await.unwrap_or_else(|e| panic!("{id:?}: {e}"));
+    }
+    one_job_segment.assert_calls_async(hostile.len()).await;
+    escaped.assert_calls_async(0).await;
+}
