@@ -4,7 +4,7 @@
 //! `Err`. Those panics are caught here, and the document is probed schema by
 //! schema and operation by operation to name the input that caused it.
 
-use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::panic::{self, AssertUnwindSafe};
@@ -65,7 +65,12 @@ fn settings() -> GenerationSettings {
         .with_interface(InterfaceStyle::Positional)
         .with_tag(TagStyle::Merged)
         // Agents hand row schemas to their tools.
-        .with_derive("schemars::JsonSchema");
+        .with_derive("schemars::JsonSchema")
+        // Every client carries a `ResponseLimit`, and the hand-written
+        // `ClientHooks::exec` (crates/openfunnel-api/src/limit.rs) refuses
+        // bodies larger than it before they are read whole.
+        .with_inner_type(quote::quote!(crate::ResponseLimit))
+        .with_hooks(HooksMode::Expected);
     settings
 }
 

@@ -75,7 +75,7 @@ pub fn api_key_headers(api_key: &str) -> Result<HeaderMap, BuildError> {
 /// let http = openfunnel_api::http_client_builder("of_0123abcd")?
 ///     .timeout(std::time::Duration::from_secs(30))
 ///     .build()?;
-/// let client = openfunnel_api::Client::new_with_client("https://api.openfunnel.dev", http);
+/// let client = openfunnel_api::Client::new_with_client("https://api.openfunnel.dev", http, Default::default());
 /// # let _ = client;
 /// # Ok(())
 /// # }
@@ -129,7 +129,7 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
 
 impl Client {
     /// A client for `base_url` that authenticates with `api_key`, built with
-    /// [`http_client_builder`].
+    /// [`http_client_builder`] and the default [`crate::ResponseLimit`].
     ///
     /// ```
     /// # fn main() -> Result<(), openfunnel_api::BuildError> {
@@ -140,7 +140,11 @@ impl Client {
     /// ```
     pub fn with_api_key(base_url: &str, api_key: &str) -> Result<Self, BuildError> {
         let http = http_client_builder(api_key)?.build()?;
-        Ok(Self::new_with_client(base_url, http))
+        Ok(Self::new_with_client(
+            base_url,
+            http,
+            crate::ResponseLimit::default(),
+        ))
     }
 }
 

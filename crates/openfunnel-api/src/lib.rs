@@ -29,14 +29,17 @@
 //! ```
 //!
 //! `src/generated.rs` is written by `cargo xtask codegen` and must never be
-//! edited by hand; this file and `src/auth.rs` are the only hand-written code.
+//! edited by hand; this file, `src/auth.rs` and `src/limit.rs` (a cap on
+//! response bodies, as progenitor's `exec` hook) are the only hand-written code.
 
 #![forbid(unsafe_code)]
 
 mod auth;
+mod limit;
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all, unused)]
 mod generated;
 
 pub use auth::{API_KEY_HEADER, BuildError, api_key_headers, authenticate, http_client_builder};
 pub use generated::*;
+pub use limit::{DEFAULT_MAX_RESPONSE_BYTES, ResponseLimit, is_response_too_large};

@@ -76,7 +76,7 @@ async fn polls_over_https_with_a_trusted_certificate() {
         .tls_certs_only([root])
         .build()
         .expect("TLS client builds");
-    let client = Client::new_with_client(&base_url, http);
+    let client = Client::new_with_client(&base_url, http, Default::default());
 
     let page = client
         .tech_intent_search_status("j1", None)

@@ -208,6 +208,7 @@ pub struct ClientBuilder {
     retry_policy: RetryPolicy,
     page_concurrency: usize,
     max_concurrent_requests: usize,
+    max_response_bytes: u64,
     timer: Arc<dyn Timer>,
 }
 
@@ -223,6 +224,7 @@ impl Default for ClientBuilder {
             retry_policy: RetryPolicy::default(),
             page_concurrency: DEFAULT_PAGE_CONCURRENCY,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_response_bytes: openfunnel_api::DEFAULT_MAX_RESPONSE_BYTES,
             timer: Arc::new(TokioTimer),
         }
     }
@@ -383,6 +385,19 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body accepted (default 8 MiB, about 40 times the
+    /// largest real page). A larger body is refused while it is read, with
+    /// [`Error::ResponseTooLarge`], instead of exhausting memory.
+    ///
+    /// ```
+    /// let builder = openfunnel::Client::builder().with_max_response_bytes(32 * 1024 * 1024);
+    /// # let _ = builder;
+    /// ```
+    pub fn with_max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// The clock and sleep used for polling and retries (default
     /// [`TokioTimer`]); tests inject a virtual one.
     ///
@@ -418,11 +433,18 @@ impl ClientBuilder {
             .build()
             .map_err(|source| Error::Transport { source })?;
         let transport = Transport {
-            api: openfunnel_api::Client::new_with_client(&base_url, http),
+            api: openfunnel_api::Client::new_with_client(
+                &base_url,
+                http,
+                openfunnel_api::ResponseLimit {
+                    max_bytes: self.max_response_bytes,
+                },
+            ),
             retry: self.retry_policy,
             timer: self.timer,
             api_key: Arc::from(api_key),
             in_flight: Arc::new(tokio::sync::Semaphore::new(self.max_concurrent_requests)),
+            max_response_bytes: self.max_response_bytes,
         };
         Ok(Client {
             inner: Arc::new(ClientInner {

@@ -157,6 +157,17 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A response body was larger than the client accepts; it was refused
+    /// while being read. Not retried.
+    #[error(
+        "the response of {operation} is larger than {limit} bytes and was refused: if OpenFunnel really sends pages that large, raise ClientBuilder::with_max_response_bytes"
+    )]
+    ResponseTooLarge {
+        /// The operation whose response was refused.
+        operation: &'static str,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The input was refused before any request was sent.
     #[error("invalid input: {0}")]
     InvalidInput(String),

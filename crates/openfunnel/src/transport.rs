@@ -50,6 +50,8 @@ pub(crate) struct Transport {
     pub api_key: Arc<str>,
     /// Bounds the requests in flight (and so the connections) of one client.
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// The body limit given to the generated client, for error messages.
+    pub max_response_bytes: u64,
 }
 
 impl std::fmt::Debug for Transport {
@@ -152,6 +154,15 @@ impl Transport {
     ) -> Failure {
         use openfunnel_api::Error as Raw;
         let idempotent = operation.idempotency == Idempotency::Idempotent;
+        if openfunnel_api::is_response_too_large(&error) {
+            return Failure {
+                error: Error::ResponseTooLarge {
+                    operation: operation.name,
+                    limit: self.max_response_bytes,
+                },
+                retry: Retry::No,
+            };
+        }
         match error {
             Raw::CommunicationError(source) | Raw::InvalidUpgrade(source) => {
                 // A connect error means nothing was sent: even a submit may retry.

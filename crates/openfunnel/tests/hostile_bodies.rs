@@ -1,0 +1,181 @@
+//! Decoding never panics: arbitrary and mutated response bodies give typed
+//! errors with a body excerpt; a body over the size cap is refused while it
+//! is read.
+
+mod common;
+
+use axum::body::{Body, Bytes};
+use common::VirtualTimer;
+use openfunnel::{Client, Error, RetryPolicy};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use std::sync::{Arc, Mutex};
+
+/// A server answering every poll with 200 and the current body.
+async fn serve_body(body: Arc<Mutex<Vec<u8>>>, chunked: bool) -> String {
+    let app = axum::Router::new().fallback(move || {
+        let body = body.lock().map(|b| b.clone()).unwrap_or_default();
+        async move {
+            let response =
+                axum::http::Response::builder().header("content-type", "application/json");
+            if chunked {
+                // No Content-Length: the size is only known while reading.
+                let chunks: Vec<Result<Bytes, std::io::Error>> = body
+                    .chunks(64 * 1024)
+                    .map(|c| Ok(Bytes::copy_from_slice(c)))
+                    .collect();
+                response
+                    .body(Body::from_stream(futures_util::stream::iter(chunks)))
+                    .unwrap()
+            } else {
+                response.body(Body::from(body)).unwrap()
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{address}")
+}
+
+fn client(base_url: &str, max_bytes: u64) -> Client {
+    Client::builder()
+        .with_api_key(common::KEY)
+        .with_base_url(base_url)
+        .with_timer(VirtualTimer::new())
+        .with_retry_policy(RetryPolicy::never())
+        .with_max_response_bytes(max_bytes)
+        .build()
+        .unwrap()
+}
+
+/// JSON values of any shape, a few levels deep.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(serde_json::Value::from),
+        ".{0,12}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("job_id".to_string()),
+                    Just("status".to_string()),
+                    Just("rows".to_string()),
+                    Just("next_cursor".to_string()),
+                    Just("manifest".to_string()),
+                    ".{1,6}"
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Bodies: random bytes, JSON of any shape, and targeted hostile cases.
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..512),
+        json_value().prop_map(|v| serde_json::to_vec(&v).unwrap()),
+        Just(Vec::new()),
+        Just(b"\xff\xfe{\"job_id\": \"\xc3\x28\"}".to_vec()),
+        Just(format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes()),
+        Just(br#"{"job_id":"j","status":"running","count":1e400}"#.to_vec()),
+        Just(br#"{"job_id":"j","status":"running","count":18446744073709551616999}"#.to_vec()),
+        Just(br#"{"job_id":"j","status":"running","rows":[{"name":{"deep":[1,2,3]}}]}"#.to_vec()),
+    ]
+}
+
+#[test]
+fn any_body_gives_a_page_or_a_typed_error_never_a_panic() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let current = Arc::new(Mutex::new(Vec::new()));
+    let base_url = runtime.block_on(serve_body(current.clone(), false));
+    let client = client(&base_url, 8 * 1024 * 1024);
+    let job = client.lookalikes().job("j").unwrap();
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(500);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&body(), |bytes| {
+            *current.lock().unwrap() = bytes.clone();
+            match runtime.block_on(job.poll()) {
+                Ok(_) => {}
+                Err(Error::Decode { body, .. }) => {
+                    // The excerpt is the start of what was received.
+                    let received = String::from_utf8_lossy(&bytes);
+                    prop_assert!(
+                        received.starts_with(body.trim_end_matches('…')) || bytes.is_empty()
+                    );
+                }
+                Err(other) => prop_assert!(
+                    false,
+                    "unexpected error {other:?} for {:?}",
+                    String::from_utf8_lossy(&bytes)
+                ),
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|failure| panic!("{failure}"));
+}
+
+#[test]
+fn a_body_over_the_cap_is_refused_with_or_without_a_length() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rows: Vec<serde_json::Value> =
+        (0..50_000).map(|i| serde_json::json!({"name": format!("Company {i}"), "domain": format!("c{i}.example")})).collect();
+    let big = serde_json::to_vec(
+        &serde_json::json!({"job_id": "j", "status": "completed", "rows": rows}),
+    )
+    .unwrap();
+    assert!(big.len() > 1024 * 1024);
+    for chunked in [false, true] {
+        let current = Arc::new(Mutex::new(big.clone()));
+        let base_url = runtime.block_on(serve_body(current, chunked));
+        let refused = runtime.block_on(
+            client(&base_url, 1024 * 1024)
+                .lookalikes()
+                .job("j")
+                .unwrap()
+                .poll(),
+        );
+        match refused {
+            Err(Error::ResponseTooLarge { limit, operation }) => {
+                assert_eq!(limit, 1024 * 1024);
+                assert_eq!(operation, "search_lookalikes_bulk_status");
+            }
+            other => panic!("chunked={chunked}: expected ResponseTooLarge, got {other:?}"),
+        }
+        // The same body is fine under the default cap.
+        let accepted = runtime.block_on(
+            client(&base_url, openfunnel::raw::DEFAULT_MAX_RESPONSE_BYTES)
+                .lookalikes()
+                .job("j")
+                .unwrap()
+                .poll(),
+        );
+        assert_eq!(accepted.expect("under the default cap").rows.len(), 50_000);
+    }
+}
