@@ -95,6 +95,20 @@ pub async fn export<K: ExportKind>(
 ) -> Result<ExportSummary, CliError> {
     let (destination, state) = prepare::<K>(job, options)?;
     if state.complete {
+        // Nothing left to fetch, but the file is still cut back to what the
+        // checkpoint recorded (anything after it is not ours) and closed.
+        if let Destination::File { file, .. } = &destination {
+            let mut sink = RowSink::new(
+                open_at(file, state.bytes)?,
+                options.format,
+                K::COLUMNS,
+                state.rows,
+                state.bytes,
+            )
+            .map_err(CliError::io("cannot write the output"))?;
+            sink.finish()
+                .map_err(CliError::io("cannot write the output"))?;
+        }
         reporter.say(&format!(
             "openfunnel: the export is already complete ({} rows)",
             state.rows

@@ -166,7 +166,10 @@ fn a_body_over_the_cap_is_refused_with_or_without_a_length() {
                 assert_eq!(limit, 1024 * 1024);
                 assert_eq!(operation, "search_lookalikes_bulk_status");
             }
-            Ok(page) => panic!("chunked={chunked}: a {}-row page over the cap was accepted", page.rows.len()),
+            Ok(page) => panic!(
+                "chunked={chunked}: a {}-row page over the cap was accepted",
+                page.rows.len()
+            ),
             Err(other) => panic!("chunked={chunked}: expected ResponseTooLarge, got {other}"),
         }
         // The same body is fine under the default cap.
