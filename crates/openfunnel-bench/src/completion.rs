@@ -2,18 +2,13 @@
 //! how late, for the default poll policy versus a fixed 1 s loop.
 
 use crate::table::{Line, secs};
-use openfunnel_sim::{JobKind, JobProfile, Simulator};
+use openfunnel_sim::{JobKind, Simulator};
 use std::time::{Duration, Instant};
 
 pub async fn run(run_time: Duration) -> Vec<Line> {
     let sim = Simulator::start().await.expect("simulator starts");
-    let profile = JobProfile::default()
-        .with_rows(1_000)
-        .with_pending_for(Duration::ZERO)
-        .with_run_time(run_time);
-    let client = openfunnel::Client::builder()
-        .with_api_key("of_bench")
-        .with_base_url(sim.base_url())
+    let profile = crate::fixtures::steady_job(1_000, run_time);
+    let client = crate::fixtures::client(sim.base_url())
         .build()
         .expect("client builds");
     let policy_job = client

@@ -45,9 +45,7 @@ pub async fn run() -> Vec<Line> {
         })
         .await;
         let base_url = replay(path, bodies.clone()).await;
-        let client = openfunnel::Client::builder()
-            .with_api_key("of_bench")
-            .with_base_url(&base_url)
+        let client = crate::fixtures::client(&base_url)
             .build()
             .expect("client builds");
         let sdk = cpu_per_round(|| async {

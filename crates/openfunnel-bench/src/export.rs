@@ -53,9 +53,7 @@ pub async fn run() -> Vec<Line> {
 /// Every row through `Job::rows`; returns the time and the requests made.
 async fn sdk_walk(sim: &Simulator, concurrency: usize) -> (Duration, u64) {
     let id = sim.add_job(JobKind::Lookalikes, JobProfile::completed(PAGES * 100));
-    let client = openfunnel::Client::builder()
-        .with_api_key("of_bench")
-        .with_base_url(sim.base_url())
+    let client = crate::fixtures::client(sim.base_url())
         .with_page_concurrency(concurrency)
         .build()
         .expect("client builds");

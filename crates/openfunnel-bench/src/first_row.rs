@@ -3,7 +3,7 @@
 
 use crate::table::{Line, secs};
 use futures_util::TryStreamExt;
-use openfunnel_sim::{JobKind, JobProfile, Simulator};
+use openfunnel_sim::{JobKind, Simulator};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,13 +11,8 @@ pub async fn run(run_time: Duration) -> Vec<Line> {
     let pages = 20u32;
     let first_page_lands = run_time / pages;
     let sim = Simulator::start().await.expect("simulator starts");
-    let profile = JobProfile::default()
-        .with_rows(pages * 100)
-        .with_pending_for(Duration::ZERO)
-        .with_run_time(run_time);
-    let client = openfunnel::Client::builder()
-        .with_api_key("of_bench")
-        .with_base_url(sim.base_url())
+    let profile = crate::fixtures::steady_job(pages * 100, run_time);
+    let client = crate::fixtures::client(sim.base_url())
         .build()
         .expect("client builds");
     let streamed = client

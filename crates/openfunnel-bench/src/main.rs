@@ -10,6 +10,7 @@ mod completion;
 mod decode;
 mod export;
 mod first_row;
+mod fixtures;
 mod many_jobs;
 mod measure;
 mod memory;

@@ -67,9 +67,7 @@ pub async fn run() -> Vec<Line> {
 
 /// The child side: export every job at once through one client.
 pub async fn export_all(base_url: &str, ids: &[String]) {
-    let client = openfunnel::Client::builder()
-        .with_api_key("of_bench")
-        .with_base_url(base_url)
+    let client = crate::fixtures::client(base_url)
         .build()
         .expect("client builds");
     let exports = ids.iter().map(|id| {

@@ -64,9 +64,7 @@ async fn measure(command: Command) -> u64 {
 /// The child side: stream every row of `job_id` and drop it.
 pub async fn sink(base_url: &str, job_id: &str, expected: u64) {
     use futures_util::TryStreamExt;
-    let client = openfunnel::Client::builder()
-        .with_api_key("of_bench")
-        .with_base_url(base_url)
+    let client = crate::fixtures::client(base_url)
         .build()
         .expect("client builds");
     let rows = client

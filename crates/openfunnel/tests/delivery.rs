@@ -13,7 +13,7 @@ use common::scripted::{self, Ending, Fault, Script};
 use futures_util::StreamExt;
 use openfunnel::{Client, Error, PollPolicy, RetryPolicy};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -133,14 +133,7 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
 
 #[test]
 fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(500);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        ..Config::default()
-    });
+    let mut runner = common::proptest_runner();
     let verdicts = std::sync::Mutex::new(Vec::new());
     runner
         .run(&script(), |script| {

@@ -8,7 +8,6 @@ use axum::body::{Body, Bytes};
 use common::VirtualTimer;
 use openfunnel::{Client, Error, RetryPolicy};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use std::sync::{Arc, Mutex};
 
 /// A server answering every poll with 200 and the current body.
@@ -106,15 +105,7 @@ fn any_body_gives_a_page_or_a_typed_error_never_a_panic() {
     let base_url = runtime.block_on(serve_body(current.clone(), false));
     let client = client(&base_url, 8 * 1024 * 1024);
     let job = client.lookalikes().job("j").unwrap();
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(500);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = common::proptest_runner();
     runner
         .run(&body(), |bytes| {
             *current.lock().unwrap() = bytes.clone();

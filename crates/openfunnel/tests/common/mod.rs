@@ -56,6 +56,20 @@ impl Timer for VirtualTimer {
     }
 }
 
+/// A proptest runner with `PROPTEST_CASES` cases (500 by default) that
+/// writes no failure files.
+pub fn proptest_runner() -> proptest::test_runner::TestRunner {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(500);
+    proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })
+}
+
 /// The default poll policy minus jitter, so schedules are exact.
 pub fn exact_policy() -> PollPolicy {
     PollPolicy::default().without_jitter()
