@@ -787,3 +787,58 @@ async fn resuming_a_complete_export_repairs_anything_written_after_it() {
         assert_exactly_once(&read_rows(&file, format), 250);
     }
 }
+
+#[tokio::test]
+async fn on_a_terminal_the_progress_bar_redraws_in_place_and_otherwise_lines_are_plain() {
+    // `script` (util-linux, in every Debian base system) runs the command on
+    // a pseudo-terminal and records what it drew.
+    let dir = temp_dir("tty");
+    let rows = dir.join("rows.jsonl");
+    let log = dir.join("terminal.log");
+    let command = format!(
+        "{} demo --rows 300 -o {}",
+        env!("CARGO_BIN_EXE_openfunnel"),
+        rows.display()
+    );
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &command])
+        .arg(&log)
+        .env_remove("OPENFUNNEL_API_KEY");
+    let status = tokio::task::spawn_blocking(move || {
+        script.output().expect("`script` is installed (util-linux)")
+    })
+    .await
+    .unwrap()
+    .status;
+    assert!(status.success(), "{status}");
+    let drawn = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    assert!(
+        drawn.contains("\r\u{1b}[2K"),
+        "the bar is redrawn in place: {drawn:?}"
+    );
+    assert!(
+        drawn.contains("rows ·") && drawn.contains("[00:00:0"),
+        "status, rows and elapsed time are shown"
+    );
+    assert!(
+        drawn.contains("300 rows from 3 pages"),
+        "the summary is printed above the bar"
+    );
+    assert_eq!(std::fs::read_to_string(&rows).unwrap().lines().count(), 300);
+
+    // Not a terminal: plain lines, no escape codes.
+    let sim = Simulator::start().await.unwrap();
+    let job = sim.add_job(JobKind::Lookalikes, JobProfile::completed(200));
+    let plain = run(&sim, &["lookalikes", "results", &job]).await;
+    assert!(
+        stderr(&plain).contains("openfunnel: "),
+        "{}",
+        stderr(&plain)
+    );
+    assert!(
+        !stderr(&plain).contains('\u{1b}'),
+        "escape codes off a terminal: {:?}",
+        stderr(&plain)
+    );
+}
