@@ -35,6 +35,23 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Appends half a row to `file`, as a crash in the middle of a write would.
+fn tear(file: &Path) {
+    let mut torn = std::fs::OpenOptions::new().append(true).open(file).unwrap();
+    std::io::Write::write_all(&mut torn, b"{\"name\": \"half a ro").unwrap();
+}
+
+/// Starts the binary with `args` against `sim` without waiting for it.
+fn spawn(sim: &Simulator, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"))
+        .args(args)
+        .env("OPENFUNNEL_BASE_URL", sim.base_url())
+        .env("OPENFUNNEL_API_KEY", KEY)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// JSON lines, each a row; panics on anything else (stdout carries only data).
 fn jsonl(text: &str) -> Vec<Value> {
     text.lines()
@@ -404,12 +421,7 @@ async fn an_interrupted_export_resumes_to_every_row_exactly_once_even_after_a_to
         .await;
         assert_eq!(code(&first), 5, "{format}: {}", stderr(&first));
         // A crash mid-write leaves half a row behind.
-        let mut torn = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&file)
-            .unwrap();
-        std::io::Write::write_all(&mut torn, b"{\"name\": \"half a ro").unwrap();
-        drop(torn);
+        tear(&file);
 
         let resumed = run(
             &sim,
@@ -577,13 +589,7 @@ async fn ctrl_c_keeps_the_rows_written_and_resume_finishes_the_export() {
     let file = dir.join("rows.jsonl");
     let path = file.to_str().unwrap().to_string();
 
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"))
-        .args(["lookalikes", "results", &job_id, "-o", &path])
-        .env("OPENFUNNEL_BASE_URL", sim.base_url())
-        .env("OPENFUNNEL_API_KEY", KEY)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&sim, &["lookalikes", "results", &job_id, "-o", &path]);
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let pid = child.id().to_string();
     let sent = std::process::Command::new("kill")
@@ -679,13 +685,7 @@ async fn random_interruptions_and_resumes_under_faults_keep_every_row_once() {
             if attempt > 0 {
                 args.push("--resume");
             }
-            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"))
-                .args(&args)
-                .env("OPENFUNNEL_BASE_URL", sim.base_url())
-                .env("OPENFUNNEL_API_KEY", KEY)
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
+            let mut child = spawn(&sim, &args);
             tokio::time::sleep(Duration::from_millis(150 + random.next(750))).await;
             let signal = if random.next(2) == 0 { "-INT" } else { "-KILL" };
             if child.try_wait().unwrap().is_none() {
@@ -708,11 +708,7 @@ async fn random_interruptions_and_resumes_under_faults_keep_every_row_once() {
                 stderr(&output)
             );
             if random.next(3) == 0 && file.exists() {
-                let mut torn = std::fs::OpenOptions::new()
-                    .append(true)
-                    .open(&file)
-                    .unwrap();
-                std::io::Write::write_all(&mut torn, b"{\"name\": \"torn").unwrap();
+                tear(&file);
             }
         }
         if !finished {
@@ -762,12 +758,7 @@ async fn resuming_a_complete_export_repairs_anything_written_after_it() {
         )
         .await;
         assert_eq!(code(&first), 0, "{}", stderr(&first));
-        let mut junk = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&file)
-            .unwrap();
-        std::io::Write::write_all(&mut junk, b"{\"name\": \"torn").unwrap();
-        drop(junk);
+        tear(&file);
         let again = run(
             &sim,
             &[
