@@ -70,16 +70,20 @@ fn init_logging(verbose: u8) {
 }
 
 fn client(cli: &Cli) -> Result<Client, CliError> {
-    let mut builder = Client::builder().with_base_url(cli.base_url.clone());
-    if let Some(key) = &cli.api_key {
-        builder = builder.with_api_key(key.clone());
-    }
-    builder.build().map_err(|error| match error {
-        openfunnel::Error::InvalidInput(message) => {
-            CliError::Usage(message.replace("ClientBuilder::with_api_key", "--api-key"))
-        }
-        other => CliError::Sdk(other),
-    })
+    let key = cli
+        .api_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|key| !key.is_empty());
+    let Some(key) = key else {
+        return Err(CliError::Usage(
+            "no API key: set OPENFUNNEL_API_KEY or pass one with --api-key".into(),
+        ));
+    };
+    Ok(Client::builder()
+        .with_base_url(cli.base_url.clone())
+        .with_api_key(key)
+        .build()?)
 }
 
 async fn run(cli: &Cli) -> Result<(), CliError> {

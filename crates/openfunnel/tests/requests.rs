@@ -10,10 +10,6 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn lookalike_job(client: &Client) -> openfunnel::Job<openfunnel::Lookalikes> {
-    client.lookalikes().job(JOB).unwrap()
-}
-
 // ---------------------------------------------------------------- waiting
 
 #[tokio::test]

@@ -11,10 +11,6 @@ use openfunnel::{Checkpoint, Error, JobStatus, Lookalikes, Rows};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn job(client: &openfunnel::Client) -> openfunnel::Job<Lookalikes> {
-    client.lookalikes().job(JOB).expect("fixture id is valid")
-}
-
 #[tokio::test]
 async fn pages_are_yielded_while_the_job_runs_and_a_null_cursor_means_not_yet() {
     let server = MockServer::start_async().await;
@@ -52,7 +48,7 @@ async fn pages_are_yielded_while_the_job_runs_and_a_null_cursor_means_not_yet() 
 
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let rows: Vec<_> = job(&client)
+    let rows: Vec<_> = lookalike_job(&client)
         .rows()
         .try_collect()
         .await
@@ -86,7 +82,7 @@ async fn a_running_job_with_a_null_cursor_is_not_treated_as_complete() {
         .with_poll_policy(exact_policy().with_deadline(Duration::from_secs(20)))
         .build()
         .unwrap();
-    let mut rows = job(&client).rows();
+    let mut rows = lookalike_job(&client).rows();
     assert_eq!(
         rows.next().await.unwrap().unwrap().name.as_deref(),
         Some("Company 0")
@@ -150,7 +146,7 @@ async fn a_completed_job_is_fetched_concurrently_and_delivered_in_order() {
     let client = client(&server, &timer);
 
     let started = Instant::now();
-    let rows: Vec<_> = job(&client).rows().try_collect().await.unwrap();
+    let rows: Vec<_> = lookalike_job(&client).rows().try_collect().await.unwrap();
     let concurrent = started.elapsed();
 
     assert_eq!(names(&rows), expected_names(0..900));
@@ -198,7 +194,7 @@ async fn concurrency_one_walks_next_cursor_only() {
         .await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let rows: Vec<_> = job(&client)
+    let rows: Vec<_> = lookalike_job(&client)
         .rows()
         .with_concurrency(1)
         .try_collect()
@@ -243,7 +239,7 @@ async fn a_refused_built_cursor_falls_back_to_next_cursor() {
         .await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let rows: Vec<_> = job(&client)
+    let rows: Vec<_> = lookalike_job(&client)
         .rows()
         .try_collect()
         .await
@@ -282,7 +278,7 @@ async fn a_failed_job_delivers_its_written_pages_then_the_error_with_the_partial
 
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let partial = job(&client)
+    let partial = lookalike_job(&client)
         .rows()
         .collect_all()
         .await
@@ -316,7 +312,11 @@ async fn a_job_failed_before_any_page_is_an_error_without_rows() {
     serve(&server, None, failed, None).await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let partial = job(&client).rows().collect_all().await.unwrap_err();
+    let partial = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err();
     assert!(partial.rows.is_empty());
     assert!(
         partial.error.to_string().contains("invalid seed domains"),
@@ -354,7 +354,7 @@ async fn cancelling_then_cancelled_delivers_written_rows_then_job_cancelled() {
 
     let statuses = Arc::new(Mutex::new(Vec::new()));
     let seen = statuses.clone();
-    let partial = job(&client)
+    let partial = lookalike_job(&client)
         .rows()
         .on_progress(move |progress| seen.lock().unwrap().push(progress.status.clone()))
         .collect_all()
@@ -403,7 +403,11 @@ async fn a_cursor_cycle_is_an_error_after_the_valid_rows_not_an_endless_loop() {
     .await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let partial = job(&client).rows().collect_all().await.unwrap_err();
+    let partial = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err();
     assert_eq!(names(&partial.rows), expected_names(0..6), "no row twice");
     match partial.error {
         Error::InconsistentPages { problem, .. } => assert!(problem.contains("cycle"), "{problem}"),
@@ -423,7 +427,11 @@ async fn a_cursor_pointing_at_the_first_page_is_a_cycle_too() {
     .await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let partial = job(&client).rows().collect_all().await.unwrap_err();
+    let partial = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err();
     assert_eq!(names(&partial.rows), expected_names(0..2));
     assert!(matches!(partial.error, Error::InconsistentPages { .. }));
 }
@@ -447,7 +455,11 @@ async fn a_page_that_is_not_the_one_asked_for_is_an_error() {
     .await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let partial = job(&client).rows().collect_all().await.unwrap_err();
+    let partial = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err();
     assert_eq!(names(&partial.rows), expected_names(0..2));
     let message = partial.error.to_string();
     assert!(
@@ -476,7 +488,7 @@ async fn a_manifest_listing_more_pages_than_the_chain_holds_is_reported() {
     .await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let delivered: Vec<_> = job(&client).rows().try_collect().await.unwrap();
+    let delivered: Vec<_> = lookalike_job(&client).rows().try_collect().await.unwrap();
     assert_eq!(names(&delivered), expected_names(0..4));
 
     let server = MockServer::start_async().await;
@@ -499,7 +511,11 @@ async fn a_manifest_listing_more_pages_than_the_chain_holds_is_reported() {
         .with_page_concurrency(1)
         .build()
         .unwrap();
-    let partial = job(&client).rows().collect_all().await.unwrap_err();
+    let partial = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err();
     assert!(
         partial.error.to_string().contains("lists 3 pages"),
         "{}",
@@ -515,7 +531,7 @@ async fn resuming_from_a_checkpoint_continues_without_duplicates_or_gaps() {
     let client = client(&server, &timer);
 
     // Read 150 rows, then stop (a crash, a Ctrl-C) and save the position.
-    let mut first: Rows<Lookalikes> = job(&client).rows();
+    let mut first: Rows<Lookalikes> = lookalike_job(&client).rows();
     let mut delivered = Vec::new();
     for _ in 0..150 {
         delivered.push(first.next().await.unwrap().unwrap());
@@ -525,7 +541,7 @@ async fn resuming_from_a_checkpoint_continues_without_duplicates_or_gaps() {
     assert_eq!(saved, r#"{"cursor":"page_0001","rows_delivered":50}"#);
 
     let checkpoint: Checkpoint = serde_json::from_str(&saved).unwrap();
-    let rest: Vec<_> = job(&client)
+    let rest: Vec<_> = lookalike_job(&client)
         .rows()
         .resume_from(checkpoint)
         .try_collect()
@@ -541,14 +557,14 @@ async fn a_checkpoint_at_a_page_boundary_resumes_at_the_next_page() {
     serve_completed_job(&server, 2).await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let mut rows = job(&client).rows().with_concurrency(1);
+    let mut rows = lookalike_job(&client).rows().with_concurrency(1);
     for _ in 0..100 {
         rows.next().await.unwrap().unwrap();
     }
     let checkpoint = rows.checkpoint();
     assert_eq!(checkpoint.cursor(), Some("page_0001"));
     assert_eq!(checkpoint.rows_delivered(), 0);
-    let rest: Vec<_> = job(&client)
+    let rest: Vec<_> = lookalike_job(&client)
         .rows()
         .resume_from(checkpoint)
         .try_collect()
@@ -563,7 +579,7 @@ async fn pages_carry_checkpoints_for_page_by_page_exports() {
     serve_completed_job(&server, 3).await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let pages: Vec<_> = job(&client).pages().try_collect().await.unwrap();
+    let pages: Vec<_> = lookalike_job(&client).pages().try_collect().await.unwrap();
     let checkpoints: Vec<_> = pages.iter().map(|p| p.checkpoint()).collect();
     assert_eq!(checkpoints[0].cursor(), Some("page_0001"));
     assert_eq!(checkpoints[1].cursor(), Some("page_0002"));
@@ -572,7 +588,7 @@ async fn pages_carry_checkpoints_for_page_by_page_exports() {
         (checkpoints[2].cursor(), checkpoints[2].rows_delivered()),
         (Some("page_0002"), 100)
     );
-    let after_end: Vec<_> = job(&client)
+    let after_end: Vec<_> = lookalike_job(&client)
         .rows()
         .resume_from(checkpoints[2].clone())
         .try_collect()
@@ -597,7 +613,7 @@ async fn an_unknown_cursor_in_a_checkpoint_is_a_400_error_not_retried() {
     let client = client(&server, &timer);
     let checkpoint: Checkpoint =
         serde_json::from_str(r#"{"cursor":"page_0042","rows_delivered":0}"#).unwrap();
-    let error = job(&client)
+    let error = lookalike_job(&client)
         .rows()
         .resume_from(checkpoint)
         .try_collect::<Vec<_>>()
@@ -623,7 +639,7 @@ async fn a_hostile_cursor_in_a_checkpoint_is_refused_before_any_request() {
     let client = client(&server, &timer);
     let checkpoint: Checkpoint =
         serde_json::from_str(r#"{"cursor":"../../admin","rows_delivered":0}"#).unwrap();
-    let error = job(&client)
+    let error = lookalike_job(&client)
         .rows()
         .resume_from(checkpoint)
         .try_collect::<Vec<_>>()
@@ -645,7 +661,7 @@ async fn streams_are_lazy_send_and_unpin() {
         .await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let rows = job(&client).rows();
+    let rows = lookalike_job(&client).rows();
     let pages = client.tech_intent().job(JOB).unwrap().pages();
     assert_send_unpin(&rows);
     assert_send_unpin(&pages);

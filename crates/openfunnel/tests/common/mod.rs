@@ -88,6 +88,14 @@ pub fn builder(server: &MockServer, timer: &VirtualTimer) -> openfunnel::ClientB
         .with_retry_policy(RetryPolicy::default())
 }
 
+/// The fixture lookalike job of `client`.
+pub fn lookalike_job(client: &Client) -> openfunnel::Job<openfunnel::Lookalikes> {
+    client
+        .lookalikes()
+        .job(JOB)
+        .expect("the fixture id is valid")
+}
+
 /// Lookalike rows `first..last`, as the server would send them.
 pub fn rows(range: std::ops::Range<u32>) -> Vec<Value> {
     range
