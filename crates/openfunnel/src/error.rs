@@ -45,15 +45,18 @@ pub enum Error {
         /// Excerpt of the response body.
         body: String,
     },
-    /// 400 on a page request: the server does not know the cursor.
+    /// 400 or 404 on a page request: the server does not know the cursor
+    /// (or, for a 404, the job). Never retried.
     #[error(
-        "job `{job_id}` has no page `{cursor}` (HTTP 400): resume from a checkpoint this SDK produced for this job, or read the job from the start"
+        "job `{job_id}` has no page at cursor `{cursor}` (HTTP {status}): resume from a checkpoint this SDK produced for this job, or read the job from the start"
     )]
     UnknownCursor {
         /// The job.
         job_id: String,
         /// The cursor the server refused.
         cursor: String,
+        /// 400 or 404.
+        status: u16,
         /// Excerpt of the response body.
         body: String,
     },
@@ -191,9 +194,9 @@ impl Error {
         match self {
             Error::Unauthorized { status, .. }
             | Error::CrossOriginRedirect { status, .. }
+            | Error::UnknownCursor { status, .. }
             | Error::Http { status, .. } => Some(*status),
             Error::NotFound { .. } => Some(404),
-            Error::UnknownCursor { .. } => Some(400),
             Error::Validation { .. } => Some(422),
             Error::RateLimited { .. } => Some(429),
             _ => None,

@@ -2,16 +2,19 @@
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::fetch;
 use crate::kind::{Cancellable, JobKind};
 use crate::page::Page;
-use crate::pages::{Pages, Rows};
-use crate::policy::{Jitter, PollPolicy};
+use crate::pages::Pages;
+use crate::policy::PollPolicy;
+use crate::rows::Rows;
 use crate::status::JobStatus;
 use crate::transport::{Idempotency, Operation};
 use crate::validate;
+use crate::waiting::{Progress, Waiting};
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Jobs of one kind, from [`Client::lookalikes`] or [`Client::tech_intent`].
 ///
@@ -143,7 +146,9 @@ impl<K: JobKind> Job<K> {
         self.fetch(None).await
     }
 
-    /// One request for the page at `cursor` (`None`: the first page).
+    /// One request for the page at `cursor` (`None`: the first page). The
+    /// cursor is opaque: pass a `next_cursor` exactly as the server returned
+    /// it; it is sent percent-encoded, byte for byte.
     ///
     /// ```no_run
     /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
@@ -160,21 +165,7 @@ impl<K: JobKind> Job<K> {
     }
 
     pub(crate) async fn fetch(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
-        let transport = &self.client.inner().transport;
-        let operation = Operation {
-            name: K::POLL_OPERATION,
-            job_id: Some(&self.id),
-            cursor,
-            idempotency: Idempotency::Idempotent,
-        };
-        let response = transport
-            .send(operation, || K::poll(&transport.api, &self.id, cursor))
-            .await?;
-        let page = K::into_page(response, cursor.map(str::to_string));
-        if !K::STATUSES.contains(&page.status.as_str()) {
-            tracing::warn!(job_id = %self.id, status = %page.status, kind = K::NAME, "undocumented job status; treated as not terminal");
-        }
-        Ok(page)
+        fetch::page(&self.client, &self.id, cursor).await
     }
 
     /// Waits until the job is terminal, with the client's [`PollPolicy`].
@@ -230,7 +221,7 @@ impl<K: JobKind> Job<K> {
                         elapsed: waiting.elapsed(),
                     });
                 }
-                JobStatus::Failed | JobStatus::Cancelled => return Err(terminal_error::<K>(page)),
+                JobStatus::Failed | JobStatus::Cancelled => return Err(page.into_terminal_error()),
                 _ => waiting.pause().await?,
             }
         }
@@ -264,7 +255,7 @@ impl<K: JobKind> Job<K> {
     /// # }
     /// ```
     pub fn pages(&self) -> Pages<K> {
-        Pages::new(self.clone())
+        Pages::new(self.client.clone(), self.id.clone())
     }
 }
 
@@ -337,36 +328,6 @@ pub struct Outcome<K: JobKind> {
     pub elapsed: Duration,
 }
 
-/// What a progress observer sees after each poll.
-///
-/// ```
-/// fn render(progress: &openfunnel::Progress) -> String {
-///     format!("{} {} rows, {} pages, {:.0?}", progress.status, progress.rows, progress.pages, progress.elapsed)
-/// }
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Progress {
-    /// The job.
-    pub job_id: String,
-    /// The status of the last response.
-    pub status: JobStatus,
-    /// Companies delivered so far, as the server counts them (lookalike jobs).
-    pub processed: Option<i64>,
-    /// A coarse stage label, e.g. `qualifying_companies` (lookalike jobs).
-    pub stage: Option<String>,
-    /// Pages the manifest says exist, once the job is terminal.
-    pub total_pages: Option<i64>,
-    /// Pages delivered to the caller so far (row streams only).
-    pub pages: u64,
-    /// Rows delivered to the caller so far (row streams only).
-    pub rows: u64,
-    /// Requests made.
-    pub polls: u32,
-    /// Time since waiting started.
-    pub elapsed: Duration,
-}
-
 /// The answer to [`Job::cancel`].
 ///
 /// ```no_run
@@ -385,106 +346,4 @@ pub struct Cancellation {
     pub message: Option<String>,
     /// True when the job had already finished (HTTP 409): nothing to cancel.
     pub already_finished: bool,
-}
-
-/// The error for a failed or cancelled job, built from its terminal page.
-pub(crate) fn terminal_error<K: JobKind>(page: Page<K>) -> Error {
-    let manifest = page.manifest.map(|m| Box::new(K::wrap_manifest(m)));
-    match page.status {
-        JobStatus::Cancelled => Error::JobCancelled {
-            job_id: page.job_id,
-            manifest,
-        },
-        _ => Error::JobFailed {
-            job_id: page.job_id,
-            error_message: page.error_message,
-            manifest,
-        },
-    }
-}
-
-/// The pacing of polls: backoff with jitter, under the policy's deadline.
-pub(crate) struct Waiting {
-    client: Client,
-    job_id: Arc<str>,
-    policy: PollPolicy,
-    started: Instant,
-    step: u32,
-    jitter: Jitter,
-    pub(crate) polls: u32,
-    last_status: Option<JobStatus>,
-}
-
-impl Waiting {
-    pub(crate) fn new(client: Client, job_id: Arc<str>, policy: PollPolicy) -> Self {
-        let started = client.inner().transport.timer.now();
-        Waiting {
-            client,
-            job_id,
-            policy,
-            started,
-            step: 0,
-            jitter: Jitter::from_entropy(),
-            polls: 0,
-            last_status: None,
-        }
-    }
-
-    /// Records a response.
-    pub(crate) fn observed<K: JobKind>(&mut self, page: &Page<K>) {
-        self.polls += 1;
-        self.last_status = Some(page.status.clone());
-    }
-
-    /// Something new arrived: the next wait starts short again.
-    pub(crate) fn reset(&mut self) {
-        self.step = 0;
-    }
-
-    pub(crate) fn elapsed(&self) -> Duration {
-        self.client
-            .inner()
-            .transport
-            .timer
-            .now()
-            .saturating_duration_since(self.started)
-    }
-
-    pub(crate) fn progress<K: JobKind>(&self, page: &Page<K>, pages: u64, rows: u64) -> Progress {
-        Progress {
-            job_id: self.job_id.to_string(),
-            status: page.status.clone(),
-            processed: page.processed,
-            stage: page.progress_message.clone(),
-            total_pages: page.manifest.as_ref().and_then(K::manifest_pages),
-            pages,
-            rows,
-            polls: self.polls,
-            elapsed: self.elapsed(),
-        }
-    }
-
-    /// Sleeps for the next delay; the last sleep is shortened to end at the
-    /// deadline, and a wait that reaches it is [`Error::TimedOut`].
-    pub(crate) async fn pause(&mut self) -> Result<(), Error> {
-        let mut delay = self.policy.backoff(self.step);
-        self.step = self.step.saturating_add(1);
-        if self.policy.jitter() {
-            delay = self.jitter.apply(delay);
-        }
-        if let Some(deadline) = self.policy.deadline() {
-            let elapsed = self.elapsed();
-            if elapsed >= deadline {
-                return Err(Error::TimedOut {
-                    job_id: self.job_id.to_string(),
-                    last_status: self.last_status.clone(),
-                    polls: self.polls,
-                    elapsed,
-                });
-            }
-            delay = delay.min(deadline - elapsed);
-        }
-        self.client.inner().transport.timer.sleep(delay).await;
-        Ok(())
-    }
 }

@@ -70,38 +70,47 @@
 
 mod client;
 mod error;
+mod fetch;
 mod job;
 mod kind;
 mod lookalikes;
+mod outcome;
 mod page;
 mod pages;
 mod policy;
+mod prefetch;
+mod rows;
 mod status;
 mod tech_intent;
 mod timer;
 mod transport;
 mod validate;
+mod waiting;
+mod walk;
 
 pub use client::{
     API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL,
     DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_CONCURRENCY,
 };
 pub use error::{Error, Manifest, ValidationIssue};
-pub use job::{Cancellation, Job, Jobs, Outcome, Progress};
+pub use job::{Cancellation, Job, Jobs, Outcome};
 pub use kind::{Cancellable, JobKind};
 pub use lookalikes::{
     LookalikeManifest, LookalikeRow, LookalikeSearch, Lookalikes, MAX_LOOKALIKE_LIMIT,
     MAX_SEED_DOMAINS,
 };
+pub use outcome::{ManifestMismatch, StreamOutcome};
 pub use page::{Checkpoint, Page};
-pub use pages::{Pages, PartialRows, Rows};
+pub use pages::Pages;
 pub use policy::{PollPolicy, RetryPolicy};
+pub use rows::{PartialRows, Rows};
 pub use status::JobStatus;
 pub use tech_intent::{
     MAX_TECH_INTENT_LIMIT, TECH_INTENT_CREDITS_PER_ROW, TechIntent, TechIntentManifest,
     TechIntentRow, TechIntentSearch,
 };
 pub use timer::{Sleep, Timer, TokioTimer};
+pub use waiting::Progress;
 
 /// The generated raw client, for operations and types this crate does not wrap.
 pub use openfunnel_api as raw;

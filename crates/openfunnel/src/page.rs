@@ -1,5 +1,6 @@
 //! One page of a job's results, and the resumable position between pages.
 
+use crate::error::Error;
 use crate::kind::JobKind;
 use crate::status::JobStatus;
 
@@ -78,6 +79,48 @@ impl<K: JobKind> Page<K> {
                 cursor: self.cursor.clone(),
                 rows_delivered: self.skipped + self.rows.len(),
             },
+        }
+    }
+}
+
+impl<K: JobKind> Page<K> {
+    /// The error for a failed or cancelled job, built from its terminal page.
+    pub(crate) fn into_terminal_error(self) -> Error {
+        let manifest = self.manifest.map(|m| Box::new(K::wrap_manifest(m)));
+        match self.status {
+            JobStatus::Cancelled => Error::JobCancelled {
+                job_id: self.job_id,
+                manifest,
+            },
+            _ => Error::JobFailed {
+                job_id: self.job_id,
+                error_message: self.error_message,
+                manifest,
+            },
+        }
+    }
+
+    /// Whether the page is part of the chain: it holds rows, or the job is
+    /// terminal (a finished job may end on an empty page). An empty page of a
+    /// running job is "not written yet".
+    pub(crate) fn is_written(&self) -> bool {
+        !self.rows.is_empty() || self.status.is_terminal()
+    }
+
+    /// The same page without its rows (what the walk keeps of a terminal page).
+    pub(crate) fn header(&self) -> Page<K> {
+        Page {
+            job_id: self.job_id.clone(),
+            status: self.status.clone(),
+            manifest: self.manifest.clone(),
+            error_message: self.error_message.clone(),
+            rows: Vec::new(),
+            name: self.name.clone(),
+            next_cursor: self.next_cursor.clone(),
+            processed: self.processed,
+            progress_message: self.progress_message.clone(),
+            cursor: self.cursor.clone(),
+            skipped: self.skipped,
         }
     }
 }

@@ -254,12 +254,15 @@ impl Transport {
                 location: location.unwrap_or_else(|| "no location given".into()),
             }),
             401 | 403 => no_retry(Error::Unauthorized { status, body }),
-            404 => no_retry(Error::NotFound { job_id, body }),
-            400 if operation.cursor.is_some() => no_retry(Error::UnknownCursor {
+            // With a cursor, 400 and 404 are about the page (the spec documents
+            // 400 for one kind and 404 for the other); without, about the job.
+            400 | 404 if let Some(cursor) = operation.cursor => no_retry(Error::UnknownCursor {
                 job_id,
-                cursor: operation.cursor.unwrap_or_default().to_string(),
+                cursor: cursor.to_string(),
+                status,
                 body,
             }),
+            404 => no_retry(Error::NotFound { job_id, body }),
             408 | 429 | 500..=599 => {
                 let server_asked = header_wait.or_else(|| retry_after_body(&bytes));
                 let error = if status == 429 {

@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 
-/// The longest job id or cursor accepted (ids are UUIDs, cursors `page_NNNN`).
+/// The longest job id accepted (ids are UUIDs).
 const MAX_ID_LEN: usize = 256;
 
 /// Refuses ids that would address something other than one job: empty, `.`
@@ -13,9 +13,28 @@ pub(crate) fn job_id(id: &str) -> Result<(), Error> {
     token("job id", id)
 }
 
-/// The same rules for a cursor taken from a checkpoint.
+/// Cursors are opaque: any non-empty string without control characters is
+/// sent back byte for byte (percent-encoded in the query), so `/`, `+`, `=`
+/// and spaces are fine. Only an empty cursor or one holding control
+/// characters (which no server cursor should contain) is refused.
 pub(crate) fn cursor(cursor: &str) -> Result<(), Error> {
-    token("cursor", cursor)
+    cursor_problem(cursor).map_or(Ok(()), |problem| {
+        Err(Error::InvalidInput(format!(
+            "cursor {:?} {problem}: pass the cursor exactly as OpenFunnel returned it (or a checkpoint this SDK saved)",
+            shorten(cursor)
+        )))
+    })
+}
+
+/// Why a cursor cannot be sent back, if it cannot.
+pub(crate) fn cursor_problem(cursor: &str) -> Option<String> {
+    if cursor.is_empty() {
+        return Some("is empty".into());
+    }
+    cursor
+        .chars()
+        .find(|c| c.is_control())
+        .map(|c| format!("contains the control character {c:?}"))
 }
 
 fn token(what: &str, value: &str) -> Result<(), Error> {
@@ -135,6 +154,33 @@ mod tests {
         // Percent signs are sent encoded (`%252e`), so they cannot escape the path.
         job_id("%2e%2e").unwrap();
         job_id("d8a1bddb-44f1-4c7f-87a7-f37496354ff6").unwrap();
+    }
+
+    #[test]
+    fn cursors_are_opaque_but_not_empty_or_control_characters() {
+        for opaque in [
+            "page_0003",
+            "c/3f+a= z",
+            "eyJwIjozfQ==",
+            "../x",
+            "a?b#c",
+            "%2F",
+        ] {
+            cursor(opaque).unwrap();
+        }
+        cursor(&"x".repeat(10_000)).unwrap();
+        for (bad, reason) in [
+            ("", "is empty"),
+            ("a\nb", "'\\n'"),
+            ("a\u{7f}", "'\\u{7f}'"),
+        ] {
+            let message = cursor(bad).unwrap_err().to_string();
+            assert!(message.contains(reason), "{bad:?}: {message}");
+            assert!(
+                message.contains("exactly as OpenFunnel returned it"),
+                "{message}"
+            );
+        }
     }
 
     #[test]

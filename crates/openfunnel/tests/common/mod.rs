@@ -205,3 +205,52 @@ pub fn names(rows: &[openfunnel::LookalikeRow]) -> Vec<String> {
 pub fn expected_names(range: std::ops::Range<u32>) -> Vec<String> {
     range.map(|i| format!("Company {i}")).collect()
 }
+
+/// One link of a scripted chain: the cursor it is fetched with (`None`: the
+/// first page), the `page` name it reports, and its rows.
+pub struct Link<'a> {
+    pub cursor: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub rows: std::ops::Range<u32>,
+}
+
+/// Serves a completed lookalike job whose pages are `links`, each naming the
+/// next link's cursor, with a manifest claiming `manifest_pages` pages.
+/// Nothing else is served (httpmock answers any other request 404).
+pub async fn serve_chain<'a>(
+    server: &'a MockServer,
+    links: &[Link<'_>],
+    manifest_pages: i64,
+) -> Vec<httpmock::Mock<'a>> {
+    let mut mocks = Vec::new();
+    for (index, link) in links.iter().enumerate() {
+        let next = links.get(index + 1).and_then(|next| next.cursor);
+        let mut body = page("completed", link.name, next, rows(link.rows.clone()));
+        body["manifest"] = json!({
+            "count": links.iter().map(|l| l.rows.len()).sum::<usize>(),
+            "pages": manifest_pages,
+            "page_size": 100,
+            "credits_consumed": 1,
+            "partial": false
+        });
+        mocks.push(serve(server, link.cursor, body, None).await);
+    }
+    mocks
+}
+
+/// Requests the mocks answered, in all.
+pub async fn calls(mocks: &[httpmock::Mock<'_>]) -> usize {
+    let mut total = 0;
+    for mock in mocks {
+        total += mock.calls_async().await;
+    }
+    total
+}
+
+/// Every row of `links`, in chain order.
+pub fn chain_names(links: &[Link<'_>]) -> Vec<String> {
+    links
+        .iter()
+        .flat_map(|link| expected_names(link.rows.clone()))
+        .collect()
+}

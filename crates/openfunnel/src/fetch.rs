@@ -1,0 +1,36 @@
+//! One poll request for one page, shared by job handles and the walk.
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::kind::JobKind;
+use crate::page::Page;
+use crate::transport::{Idempotency, Operation};
+
+/// Requests the page of job `job_id` at `cursor` (`None`: the first page),
+/// retried per the client's [`crate::RetryPolicy`].
+///
+/// An empty `next_cursor` is read as none: it cannot be sent back.
+pub(crate) async fn page<K: JobKind>(
+    client: &Client,
+    job_id: &str,
+    cursor: Option<&str>,
+) -> Result<Page<K>, Error> {
+    let transport = &client.inner().transport;
+    let operation = Operation {
+        name: K::POLL_OPERATION,
+        job_id: Some(job_id),
+        cursor,
+        idempotency: Idempotency::Idempotent,
+    };
+    let response = transport
+        .send(operation, || K::poll(&transport.api, job_id, cursor))
+        .await?;
+    let mut page = K::into_page(response, cursor.map(str::to_string));
+    if page.next_cursor.as_deref() == Some("") {
+        page.next_cursor = None;
+    }
+    if !K::STATUSES.contains(&page.status.as_str()) {
+        tracing::warn!(job_id = %job_id, status = %page.status, kind = K::NAME, "undocumented job status; treated as not terminal");
+    }
+    Ok(page)
+}

@@ -1,0 +1,302 @@
+//! Fetching ahead along a terminal job's cursor chain.
+//!
+//! Once a job is terminal its pages no longer change, so the walk may ask for
+//! pages before the chain has named them: cursors are *predicted* from the
+//! last link seen (`page_0007` → `page_0008`: same prefix, the same step
+//! between trailing numbers) and requested early, at most `concurrency` at
+//! once, each prediction made lazily from the one before. A prefetched page is
+//! used only when the chain asks for exactly the cursor it was fetched with;
+//! anything else (a miss, an error status, a body that does not decode) is
+//! discarded with a debug trace and counted, and the chain's own cursor is
+//! fetched instead. Predictions therefore change how fast pages arrive, never
+//! which pages are delivered.
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::fetch;
+use crate::kind::JobKind;
+use crate::page::Page;
+use futures_util::future::BoxFuture;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::task::Poll;
+
+/// Consecutive discarded prefetches after which prediction is switched off
+/// for the rest of the walk (the server's cursors do not follow a pattern).
+const GIVE_UP_AFTER_MISSES: u32 = 16;
+
+/// A cursor split into a prefix and a trailing number: `page_0003`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Numbered<'a> {
+    prefix: &'a str,
+    number: u64,
+}
+
+impl<'a> Numbered<'a> {
+    fn parse(text: &'a str) -> Option<Self> {
+        let digits = text.len() - text.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 || digits > 18 {
+            return None;
+        }
+        let (prefix, number) = text.split_at(text.len() - digits);
+        Some(Numbered {
+            prefix,
+            number: number.parse().ok()?,
+        })
+    }
+}
+
+/// The pattern of one link of the chain: a prefix, a step between trailing
+/// numbers and their zero-padded width.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Predictor {
+    prefix: String,
+    step: u64,
+    width: usize,
+}
+
+impl Predictor {
+    /// Learns from one link: `from` (a page's cursor, or the first page's
+    /// name) led to `to` (its `next_cursor`). `None` when the two share no
+    /// prefix-and-increasing-number pattern, e.g. opaque cursors.
+    pub(crate) fn learn(from: &str, to: &str) -> Option<Predictor> {
+        let before = Numbered::parse(from)?;
+        let after = Numbered::parse(to)?;
+        if before.prefix != after.prefix || after.number <= before.number {
+            return None;
+        }
+        Some(Predictor {
+            prefix: after.prefix.to_string(),
+            step: after.number - before.number,
+            width: to.len() - after.prefix.len(),
+        })
+    }
+
+    /// The cursor predicted to follow `cursor`, when the pattern applies.
+    pub(crate) fn after(&self, cursor: &str) -> Option<String> {
+        let current = Numbered::parse(cursor)?;
+        if current.prefix != self.prefix {
+            return None;
+        }
+        let number = current.number.checked_add(self.step)?;
+        Some(format!(
+            "{}{number:0width$}",
+            self.prefix,
+            width = self.width
+        ))
+    }
+}
+
+type PageFuture<K> = BoxFuture<'static, Result<Page<K>, Error>>;
+
+/// A request in the window: running, or answered and waiting to be used.
+enum Fetch<K: JobKind> {
+    Running(PageFuture<K>),
+    Answered(Result<Page<K>, Error>),
+}
+
+struct Slot<K: JobKind> {
+    cursor: String,
+    predicted: bool,
+    fetch: Fetch<K>,
+}
+
+/// The requests made ahead of the chain, in chain order.
+pub(crate) struct Prefetch<K: JobKind> {
+    client: Client,
+    job_id: Arc<str>,
+    concurrency: usize,
+    predictor: Option<Predictor>,
+    /// Predictions still worth making (from the manifest), if known.
+    budget: Option<u64>,
+    window: VecDeque<Slot<K>>,
+    discarded: u64,
+    misses_in_a_row: u32,
+    gave_up: bool,
+}
+
+impl<K: JobKind> Prefetch<K> {
+    pub(crate) fn new(client: Client, job_id: Arc<str>, concurrency: usize) -> Self {
+        Prefetch {
+            client,
+            job_id,
+            concurrency: concurrency.max(1),
+            predictor: None,
+            budget: None,
+            window: VecDeque::new(),
+            discarded: 0,
+            misses_in_a_row: 0,
+            gave_up: false,
+        }
+    }
+
+    /// Learns the pattern of the latest link (`from` → `to`).
+    pub(crate) fn learn(&mut self, from: &str, to: &str) {
+        if self.concurrency > 1 && !self.gave_up {
+            self.predictor = Predictor::learn(from, to);
+        }
+    }
+
+    /// Caps the predictions still worth making (e.g. pages the manifest
+    /// says remain). Only ever sizes the window: the chain decides the end.
+    pub(crate) fn limit(&mut self, predictions: u64) {
+        self.budget = Some(predictions);
+    }
+
+    /// Prefetched pages thrown away so far.
+    pub(crate) fn discarded(&self) -> u64 {
+        self.discarded
+    }
+
+    /// The page at `cursor`, the next link of the chain: from the window when
+    /// it was predicted, else requested now. Meanwhile the predicted pages
+    /// after it are requested, up to `concurrency` in flight.
+    pub(crate) async fn page(&mut self, cursor: &str) -> Result<Page<K>, Error> {
+        while let Some(front) = self.window.front() {
+            if front.cursor == cursor {
+                break;
+            }
+            self.discard_front("the chain went elsewhere");
+        }
+        if self.window.is_empty() {
+            self.push(cursor.to_string(), false);
+        }
+        self.top_up();
+        let Some((predicted, answer)) = self.front_answered().await else {
+            return fetch::page(&self.client, &self.job_id, Some(cursor)).await;
+        };
+        match answer {
+            Ok(page) => {
+                if predicted {
+                    self.misses_in_a_row = 0;
+                }
+                Ok(page)
+            }
+            Err(error) if predicted => {
+                self.count_discard(cursor, &format!("the prefetch failed: {error}"));
+                fetch::page(&self.client, &self.job_id, Some(cursor)).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn push(&mut self, cursor: String, predicted: bool) {
+        let client = self.client.clone();
+        let job_id = self.job_id.clone();
+        let requested = cursor.clone();
+        let future: PageFuture<K> =
+            Box::pin(async move { fetch::page(&client, &job_id, Some(&requested)).await });
+        self.window.push_back(Slot {
+            cursor,
+            predicted,
+            fetch: Fetch::Running(future),
+        });
+    }
+
+    /// Adds predictions after the last cursor in the window, lazily, one from
+    /// the one before, until `concurrency` requests are outstanding.
+    fn top_up(&mut self) {
+        while self.window.len() < self.concurrency && self.budget != Some(0) {
+            let Some(predictor) = &self.predictor else {
+                return;
+            };
+            let Some(next) = self
+                .window
+                .back()
+                .and_then(|slot| predictor.after(&slot.cursor))
+            else {
+                return;
+            };
+            self.budget = self.budget.map(|left| left - 1);
+            self.push(next, true);
+        }
+    }
+
+    /// Drives every request in the window until the front one is answered,
+    /// then takes it out: whether it was predicted, and its answer.
+    async fn front_answered(&mut self) -> Option<(bool, Result<Page<K>, Error>)> {
+        let window = &mut self.window;
+        std::future::poll_fn(|cx| {
+            for slot in window.iter_mut() {
+                if let Fetch::Running(future) = &mut slot.fetch
+                    && let Poll::Ready(answer) = future.as_mut().poll(cx)
+                {
+                    slot.fetch = Fetch::Answered(answer);
+                }
+            }
+            let answered = matches!(
+                window.front(),
+                Some(Slot {
+                    fetch: Fetch::Answered(_),
+                    ..
+                })
+            );
+            if !answered && !window.is_empty() {
+                return Poll::Pending;
+            }
+            Poll::Ready(match window.pop_front() {
+                Some(Slot {
+                    predicted,
+                    fetch: Fetch::Answered(answer),
+                    ..
+                }) => Some((predicted, answer)),
+                _ => None,
+            })
+        })
+        .await
+    }
+
+    fn discard_front(&mut self, reason: &str) {
+        if let Some(slot) = self.window.pop_front() {
+            self.count_discard(&slot.cursor, reason);
+        }
+    }
+
+    fn count_discard(&mut self, cursor: &str, reason: &str) {
+        self.discarded += 1;
+        self.misses_in_a_row += 1;
+        tracing::debug!(job_id = %self.job_id, cursor, reason, discarded = self.discarded, "discarded a prefetched page");
+        if self.misses_in_a_row >= GIVE_UP_AFTER_MISSES && !self.gave_up {
+            self.gave_up = true;
+            self.predictor = None;
+            tracing::debug!(job_id = %self.job_id, "cursors do not follow a pattern; prefetching stopped, following next_cursor only");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_between_numbered_cursors_predicts_the_next_ones() {
+        let predictor = Predictor::learn("page_0003", "page_0004").unwrap();
+        assert_eq!(predictor.after("page_0004").as_deref(), Some("page_0005"));
+        assert_eq!(predictor.after("page_9999").as_deref(), Some("page_10000"));
+        let skipping = Predictor::learn("p10", "p22").unwrap();
+        assert_eq!(skipping.after("p22").as_deref(), Some("p34"));
+        assert_eq!(skipping.after("q34"), None, "another prefix");
+    }
+
+    #[test]
+    fn cursors_without_a_shared_numbered_pattern_predict_nothing() {
+        assert_eq!(Predictor::learn("c/3f+a= z", "c/40+b= z"), None);
+        assert_eq!(Predictor::learn("batch-17", "page_0001"), None);
+        assert_eq!(Predictor::learn("page_0004", "page_0003"), None);
+        assert_eq!(Predictor::learn("page_0004", "page_0004"), None);
+        assert_eq!(Numbered::parse("page_"), None);
+        assert_eq!(Numbered::parse(&"9".repeat(19)), None);
+    }
+
+    #[test]
+    fn predictions_stop_at_the_end_of_the_numbers() {
+        let predictor = Predictor::learn("p1", "p2").unwrap();
+        let largest = format!("p{}", 999_999_999_999_999_999u64);
+        assert_eq!(
+            predictor.after(&largest).as_deref(),
+            Some("p1000000000000000000")
+        );
+        // Past 18 digits nothing parses, so nothing more is predicted.
+        assert_eq!(predictor.after("p1000000000000000000"), None);
+    }
+}

@@ -1,0 +1,129 @@
+//! The pacing of polls while a job runs: backoff with jitter under the
+//! [`PollPolicy`]'s deadline, and the [`Progress`] reported after each poll.
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::kind::JobKind;
+use crate::page::Page;
+use crate::policy::{Jitter, PollPolicy};
+use crate::status::JobStatus;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a progress observer sees after each poll.
+///
+/// ```
+/// fn render(progress: &openfunnel::Progress) -> String {
+///     format!("{} {} rows, {} pages, {:.0?}", progress.status, progress.rows, progress.pages, progress.elapsed)
+/// }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Progress {
+    /// The job.
+    pub job_id: String,
+    /// The status of the last response.
+    pub status: JobStatus,
+    /// Companies delivered so far, as the server counts them (lookalike jobs).
+    pub processed: Option<i64>,
+    /// A coarse stage label, e.g. `qualifying_companies` (lookalike jobs).
+    pub stage: Option<String>,
+    /// Pages the manifest says exist, once the job is terminal. An estimate
+    /// for a progress bar: the walk itself follows `next_cursor` to the end.
+    pub total_pages: Option<i64>,
+    /// Pages delivered to the caller so far (row streams only).
+    pub pages: u64,
+    /// Rows delivered to the caller so far (row streams only).
+    pub rows: u64,
+    /// Requests made.
+    pub polls: u32,
+    /// Time since waiting started.
+    pub elapsed: Duration,
+}
+
+/// Backoff between polls of a job that has nothing new yet, under the
+/// policy's deadline.
+pub(crate) struct Waiting {
+    client: Client,
+    job_id: Arc<str>,
+    policy: PollPolicy,
+    started: Instant,
+    step: u32,
+    jitter: Jitter,
+    pub(crate) polls: u32,
+    last_status: Option<JobStatus>,
+}
+
+impl Waiting {
+    pub(crate) fn new(client: Client, job_id: Arc<str>, policy: PollPolicy) -> Self {
+        let started = client.inner().transport.timer.now();
+        Waiting {
+            client,
+            job_id,
+            policy,
+            started,
+            step: 0,
+            jitter: Jitter::from_entropy(),
+            polls: 0,
+            last_status: None,
+        }
+    }
+
+    /// Records a response.
+    pub(crate) fn observed<K: JobKind>(&mut self, page: &Page<K>) {
+        self.polls += 1;
+        self.last_status = Some(page.status.clone());
+    }
+
+    /// Something new arrived: the next wait starts short again.
+    pub(crate) fn reset(&mut self) {
+        self.step = 0;
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.client
+            .inner()
+            .transport
+            .timer
+            .now()
+            .saturating_duration_since(self.started)
+    }
+
+    pub(crate) fn progress<K: JobKind>(&self, page: &Page<K>, pages: u64, rows: u64) -> Progress {
+        Progress {
+            job_id: self.job_id.to_string(),
+            status: page.status.clone(),
+            processed: page.processed,
+            stage: page.progress_message.clone(),
+            total_pages: page.manifest.as_ref().and_then(K::manifest_pages),
+            pages,
+            rows,
+            polls: self.polls,
+            elapsed: self.elapsed(),
+        }
+    }
+
+    /// Sleeps for the next delay; the last sleep is shortened to end at the
+    /// deadline, and a wait that reaches it is [`Error::TimedOut`].
+    pub(crate) async fn pause(&mut self) -> Result<(), Error> {
+        let mut delay = self.policy.backoff(self.step);
+        self.step = self.step.saturating_add(1);
+        if self.policy.jitter() {
+            delay = self.jitter.apply(delay);
+        }
+        if let Some(deadline) = self.policy.deadline() {
+            let elapsed = self.elapsed();
+            if elapsed >= deadline {
+                return Err(Error::TimedOut {
+                    job_id: self.job_id.to_string(),
+                    last_status: self.last_status.clone(),
+                    polls: self.polls,
+                    elapsed,
+                });
+            }
+            delay = delay.min(deadline - elapsed);
+        }
+        self.client.inner().transport.timer.sleep(delay).await;
+        Ok(())
+    }
+}

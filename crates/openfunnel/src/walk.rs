@@ -1,0 +1,341 @@
+//! The walk along a job's `next_cursor` chain, as an explicit state machine.
+//!
+//! The chain is the only truth: a page is delivered only when it was fetched
+//! with the cursor the previous delivered page named (or is the first page),
+//! and the walk of a terminal job ends only on a page whose `next_cursor` is
+//! null. The manifest only sizes the prefetch window and the progress total.
+//!
+//! ```text
+//!            ┌──────────── next_cursor, job running ───────────┐
+//!            ▼                                                  │
+//!   Follow { cursor } ── written, no next_cursor, running ──▶ AwaitNext { cursor }
+//!      │  ▲   not written yet: wait                             │  not yet: wait
+//!      │  └──────────────┘                                      │
+//!      │ next_cursor, job terminal                               │ next_cursor, terminal
+//!      ▼                                                        ▼
+//!   Prefetch { cursor } ── next_cursor ──▶ Prefetch { next }
+//!      │ next_cursor null (terminal)
+//!      ▼
+//!   Done (completed) / Failing(JobFailed | JobCancelled) ──▶ Done
+//! ```
+//!
+//! Any state may end in `Failing` on an error; rows delivered before it stay
+//! valid.
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::fetch;
+use crate::kind::JobKind;
+use crate::outcome::{ManifestMismatch, StreamOutcome};
+use crate::page::{Checkpoint, Page};
+use crate::policy::PollPolicy;
+use crate::prefetch::Prefetch;
+use crate::validate;
+use crate::waiting::{Progress, Waiting};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Called after every response, for progress bars.
+pub(crate) type Observer = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// The settings of a walk, fixed when the stream is first polled.
+pub(crate) struct WalkConfig {
+    pub client: Client,
+    pub job_id: Arc<str>,
+    pub start: Checkpoint,
+    pub policy: PollPolicy,
+    pub concurrency: usize,
+    pub observer: Option<Observer>,
+}
+
+/// Where the walk is.
+enum State {
+    /// Read the page at `cursor` (`None`: the first page) and deliver it once
+    /// it is written, skipping `skip` rows delivered before a checkpoint.
+    Follow {
+        cursor: Option<String>,
+        skip: usize,
+    },
+    /// The page at `cursor` was delivered; the job runs and the next page has
+    /// not landed: read it again until its `next_cursor` appears.
+    AwaitNext {
+        cursor: Option<String>,
+    },
+    /// The job is terminal: read the page at `cursor`, fetched ahead where
+    /// the cursors are predictable.
+    Prefetch {
+        cursor: String,
+    },
+    /// Hand out this error, then stop.
+    Failing(Error),
+    Done,
+}
+
+/// What the chain has shown so far, to refuse cycles.
+#[derive(Default)]
+struct Chain {
+    cursors: HashSet<String>,
+    names: HashSet<String>,
+    /// Pages of the chain read (a page with rows, a name, or both).
+    pages: u64,
+}
+
+pub(crate) struct Walk<K: JobKind> {
+    client: Client,
+    job_id: Arc<str>,
+    state: State,
+    waiting: Waiting,
+    prefetch: Prefetch<K>,
+    observer: Option<Observer>,
+    chain: Chain,
+    /// The walk started at the first page, so the chain length is known.
+    from_start: bool,
+    /// The manifest has sized the prefetch window already.
+    budgeted: bool,
+    pages: u64,
+    rows: u64,
+    outcome: Option<StreamOutcome<K>>,
+}
+
+impl<K: JobKind> Walk<K> {
+    pub(crate) fn new(config: WalkConfig) -> Self {
+        let start = config.start;
+        let state = match start.cursor().map(validate::cursor) {
+            Some(Err(error)) => State::Failing(error),
+            _ => State::Follow {
+                cursor: start.cursor().map(str::to_string),
+                skip: start.rows_delivered(),
+            },
+        };
+        Walk {
+            waiting: Waiting::new(config.client.clone(), config.job_id.clone(), config.policy),
+            prefetch: Prefetch::new(
+                config.client.clone(),
+                config.job_id.clone(),
+                config.concurrency,
+            ),
+            client: config.client,
+            job_id: config.job_id,
+            state,
+            observer: config.observer,
+            chain: Chain::default(),
+            from_start: start.cursor().is_none(),
+            budgeted: false,
+            pages: 0,
+            rows: 0,
+            outcome: None,
+        }
+    }
+
+    /// How the walk ended, once the job was seen terminal at the chain's end.
+    pub(crate) fn outcome(&mut self) -> Option<StreamOutcome<K>> {
+        self.outcome.take()
+    }
+
+    /// The next page with rows, `None` at the end, or the error that ends it.
+    pub(crate) async fn next(&mut self) -> Option<Result<Page<K>, Error>> {
+        loop {
+            let item = match std::mem::replace(&mut self.state, State::Done) {
+                State::Done => return None,
+                State::Failing(error) => return Some(Err(error)),
+                State::Follow { cursor, skip } => self.follow(cursor, skip).await,
+                State::AwaitNext { cursor } => self.await_next(cursor).await,
+                State::Prefetch { cursor } => self.prefetched(cursor).await,
+            };
+            if item.is_some() {
+                return item;
+            }
+        }
+    }
+
+    async fn follow(
+        &mut self,
+        cursor: Option<String>,
+        skip: usize,
+    ) -> Option<Result<Page<K>, Error>> {
+        let page = match fetch::page::<K>(&self.client, &self.job_id, cursor.as_deref()).await {
+            Ok(page) => page,
+            Err(error) => return Some(Err(error)),
+        };
+        self.waiting.observed(&page);
+        if !page.is_written() {
+            self.report(&page);
+            self.state = State::Follow { cursor, skip };
+            return self.pause().await;
+        }
+        self.deliver(page, skip)
+    }
+
+    async fn await_next(&mut self, cursor: Option<String>) -> Option<Result<Page<K>, Error>> {
+        let page = match fetch::page::<K>(&self.client, &self.job_id, cursor.as_deref()).await {
+            Ok(page) => page,
+            Err(error) => return Some(Err(error)),
+        };
+        self.waiting.observed(&page);
+        self.report(&page);
+        self.after(&page);
+        if matches!(self.state, State::AwaitNext { .. }) {
+            return self.pause().await;
+        }
+        None
+    }
+
+    async fn prefetched(&mut self, cursor: String) -> Option<Result<Page<K>, Error>> {
+        let page = match self.prefetch.page(&cursor).await {
+            Ok(page) => page,
+            Err(error) => return Some(Err(error)),
+        };
+        self.waiting.observed(&page);
+        if !page.is_written() {
+            // The server says the job runs again: wait as for any running job.
+            self.report(&page);
+            self.state = State::Follow {
+                cursor: Some(cursor),
+                skip: 0,
+            };
+            return self.pause().await;
+        }
+        self.deliver(page, 0)
+    }
+
+    /// Hands out a newly read link of the chain and decides what follows it.
+    fn deliver(&mut self, mut page: Page<K>, skip: usize) -> Option<Result<Page<K>, Error>> {
+        if let Some(name) = &page.name
+            && !self.chain.names.insert(name.clone())
+        {
+            return Some(Err(self.inconsistent(format!(
+                "page `{name}` came back a second time (a cycle in the next_cursor chain)"
+            ))));
+        }
+        if skip > page.rows.len() {
+            return Some(Err(self.inconsistent(format!(
+                "the checkpoint says {skip} rows of page `{}` were delivered, but it has {}",
+                page.name.as_deref().unwrap_or("first"),
+                page.rows.len()
+            ))));
+        }
+        if page.name.is_some() || !page.rows.is_empty() {
+            self.chain.pages += 1;
+        }
+        self.chain.cursors.extend(page.cursor.iter().cloned());
+        page.rows.drain(..skip);
+        page.skipped = skip;
+        self.waiting.reset();
+        self.pages += 1;
+        self.rows += page.rows.len() as u64;
+        self.report(&page);
+        self.after(&page);
+        (!page.rows.is_empty()).then_some(Ok(page))
+    }
+
+    /// Sets the state that follows `page`, the latest link read.
+    fn after(&mut self, page: &Page<K>) {
+        let terminal = page.status.is_terminal();
+        if terminal {
+            self.budget_from(page);
+        }
+        self.state = match page.next_cursor.clone() {
+            Some(next) => self.link(page, next),
+            None if terminal => self.finish(page),
+            None => State::AwaitNext {
+                cursor: page.cursor.clone(),
+            },
+        };
+    }
+
+    /// Moves along the link from `page` to `next`, refusing an unusable
+    /// cursor or one already read.
+    fn link(&mut self, page: &Page<K>, next: String) -> State {
+        if let Some(problem) = validate::cursor_problem(&next) {
+            return State::Failing(self.inconsistent(format!(
+                "the server returned a next_cursor that cannot be sent back ({problem})"
+            )));
+        }
+        if self.chain.cursors.contains(&next) {
+            return State::Failing(self.inconsistent(format!(
+                "next_cursor `{next}` points back to a page already read (a cycle)"
+            )));
+        }
+        if let Some(from) = page.cursor.as_deref().or(page.name.as_deref()) {
+            self.prefetch.learn(from, &next);
+        }
+        if page.status.is_terminal() {
+            State::Prefetch { cursor: next }
+        } else {
+            State::Follow {
+                cursor: Some(next),
+                skip: 0,
+            }
+        }
+    }
+
+    /// Sizes the prefetch window from the manifest, once: never more
+    /// predictions than the pages it says remain.
+    fn budget_from(&mut self, page: &Page<K>) {
+        if self.budgeted || !self.from_start {
+            return;
+        }
+        self.budgeted = true;
+        if let Some(pages) = page.manifest.as_ref().and_then(K::manifest_pages) {
+            let pages = u64::try_from(pages).unwrap_or(0);
+            self.prefetch.limit(pages.saturating_sub(self.chain.pages));
+        }
+    }
+
+    /// The chain ended on a terminal page: record the outcome.
+    fn finish(&mut self, page: &Page<K>) -> State {
+        let manifest_pages = page.manifest.as_ref().and_then(K::manifest_pages);
+        let manifest_mismatch = match manifest_pages {
+            Some(listed)
+                if self.from_start && u64::try_from(listed).ok() != Some(self.chain.pages) =>
+            {
+                Some(ManifestMismatch {
+                    manifest_pages: listed,
+                    chain_pages: self.chain.pages,
+                })
+            }
+            _ => None,
+        };
+        if let Some(mismatch) = &manifest_mismatch {
+            tracing::warn!(job_id = %self.job_id, manifest_pages = mismatch.manifest_pages, chain_pages = mismatch.chain_pages, "the manifest's page count differs from the next_cursor chain; delivered the chain's rows");
+        }
+        tracing::debug!(job_id = %self.job_id, pages = self.pages, rows = self.rows, discarded_prefetches = self.prefetch.discarded(), "walk finished");
+        self.outcome = Some(StreamOutcome {
+            job_id: page.job_id.clone(),
+            status: page.status.clone(),
+            manifest: page.manifest.clone(),
+            pages: self.pages,
+            rows: self.rows,
+            manifest_mismatch,
+            discarded_prefetches: self.prefetch.discarded(),
+        });
+        if page.status == crate::JobStatus::Completed {
+            State::Done
+        } else {
+            State::Failing(page.header().into_terminal_error())
+        }
+    }
+
+    async fn pause(&mut self) -> Option<Result<Page<K>, Error>> {
+        match self.waiting.pause().await {
+            Ok(()) => None,
+            Err(error) => {
+                self.state = State::Done;
+                Some(Err(error))
+            }
+        }
+    }
+
+    fn report(&self, page: &Page<K>) {
+        if let Some(observer) = &self.observer {
+            observer(&self.waiting.progress(page, self.pages, self.rows));
+        }
+    }
+
+    fn inconsistent(&self, problem: String) -> Error {
+        Error::InconsistentPages {
+            job_id: self.job_id.to_string(),
+            problem,
+        }
+    }
+}

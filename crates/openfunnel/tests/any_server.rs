@@ -1,0 +1,264 @@
+//! Every row exactly once on any server the spec allows. The spec leaves the
+//! cursor format, the manifest's accuracy and the status of an unknown cursor
+//! open; each test below names the choice it makes for each, and the choices
+//! differ from test to test (the property test in `delivery.rs` draws them).
+//! httpmock answers any request it has no mock for with 404, so a guessed
+//! cursor the server never issued meets a 404 unless a test says otherwise.
+
+mod common;
+
+use common::*;
+use futures_util::TryStreamExt;
+use httpmock::prelude::*;
+use openfunnel::{Lookalikes, StreamOutcome};
+
+/// Reads every row of the fixture job with `concurrency`; the rows' names
+/// and how the stream ended.
+async fn read_all(
+    client: &openfunnel::Client,
+    concurrency: usize,
+) -> (Vec<String>, StreamOutcome<Lookalikes>) {
+    let mut rows = lookalike_job(client).rows().with_concurrency(concurrency);
+    let mut names = Vec::new();
+    while let Some(row) = rows.try_next().await.expect("every row arrives") {
+        names.push(row.name.unwrap_or_default());
+    }
+    let outcome = rows
+        .outcome()
+        .cloned()
+        .expect("a completed stream has an outcome");
+    (names, outcome)
+}
+
+fn link<'a>(cursor: Option<&'a str>, name: &'a str, first_row: u32) -> Link<'a> {
+    Link {
+        cursor,
+        name: Some(name),
+        rows: first_row..first_row + 2,
+    }
+}
+
+#[tokio::test]
+async fn opaque_cursors_with_slashes_plus_equals_and_spaces_are_sent_back_byte_for_byte() {
+    // Cursors: opaque, with `/`, `+`, `=`, spaces and query syntax; names equal
+    // cursors. Manifest: exact. Unknown cursor: 404.
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "first", 0),
+        link(Some("c/1+A= z"), "c/1+A= z", 2),
+        link(Some("eyJvIjoyfQ=="), "eyJvIjoyfQ==", 4),
+        link(Some("a b/c+d=e?f#g&h=%20"), "a b/c+d=e?f#g&h=%20", 6),
+    ];
+    let mocks = serve_chain(&server, &links, 4).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    for concurrency in [1, 8] {
+        let (names, outcome) = read_all(&client, concurrency).await;
+        assert_eq!(names, chain_names(&links), "concurrency {concurrency}");
+        assert_eq!(outcome.manifest_mismatch, None);
+        assert_eq!(outcome.discarded_prefetches, 0, "nothing to predict");
+    }
+    assert_eq!(calls(&mocks).await, 8, "one request per page per walk");
+    let page = lookalike_job(&client)
+        .page(Some("a b/c+d=e?f#g&h=%20"))
+        .await
+        .expect("an opaque cursor is usable by hand too");
+    assert_eq!(page.name.as_deref(), Some("a b/c+d=e?f#g&h=%20"));
+}
+
+#[tokio::test]
+async fn page_names_need_not_equal_their_cursors() {
+    // Cursors: `page_NNNN`; names: unrelated, with their own trailing digits
+    // (`cd1`). Manifest: exact. Unknown cursor: 404.
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "results-7", 0),
+        link(Some("page_0001"), "batch B", 2),
+        link(Some("page_0002"), "cd1", 4),
+    ];
+    serve_chain(&server, &links, 3).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    for concurrency in [1, 8] {
+        let (names, outcome) = read_all(&client, concurrency).await;
+        assert_eq!(names, chain_names(&links), "concurrency {concurrency}");
+        assert_eq!(outcome.manifest_mismatch, None, "no false gap");
+        assert_eq!(outcome.pages, 3);
+    }
+}
+
+#[tokio::test]
+async fn cursors_whose_numbers_skip_are_followed_and_wrong_guesses_discarded() {
+    // Cursors: numbers with irregular steps; names equal cursors. Manifest:
+    // exact. Unknown cursor: 404 (every wrong guess meets one).
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "p0", 0),
+        link(Some("p10"), "p10", 2),
+        link(Some("p22"), "p22", 4),
+        link(Some("p29"), "p29", 6),
+        link(Some("p41"), "p41", 8),
+        link(Some("p48"), "p48", 10),
+    ];
+    serve_chain(&server, &links, 6).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let (names, outcome) = read_all(&client, 8).await;
+    assert_eq!(names, chain_names(&links));
+    assert!(
+        outcome.discarded_prefetches > 0,
+        "guesses were made and thrown away: {outcome:?}"
+    );
+    assert_eq!(outcome.manifest_mismatch, None);
+}
+
+#[tokio::test]
+async fn a_predicted_cursor_answered_400_404_or_422_is_discarded_and_the_chain_followed() {
+    // Cursors: predictable at first (`page_0000` → `page_0001`), then opaque.
+    // Manifest: exact. Unknown cursor: each documented status in turn.
+    for status in [400, 404, 422] {
+        let server = MockServer::start_async().await;
+        let links = [
+            link(None, "page_0000", 0),
+            link(Some("page_0001"), "page_0001", 2),
+            link(Some("page_0002"), "page_0002", 4),
+            link(Some("tok-d"), "tok-d", 6),
+        ];
+        // page_0002 answers slowly, so the guesses after it reach the server
+        // while the walk waits for it.
+        let mut slow = page("completed", Some("page_0002"), Some("tok-d"), rows(4..6));
+        slow["manifest"] = serde_json::json!({"pages": 4, "partial": false});
+        server
+            .mock_async(|when, then| {
+                when.method(GET)
+                    .path(LOOKALIKE_PATH)
+                    .query_param("cursor", "page_0002");
+                then.status(200)
+                    .delay(std::time::Duration::from_millis(200))
+                    .json_body(slow);
+            })
+            .await;
+        serve_chain(&server, &links, 4).await;
+        let body = if status == 422 {
+            serde_json::json!({"detail": [{"loc": ["query", "cursor"], "msg": "Invalid cursor", "type": "value_error"}]})
+        } else {
+            serde_json::json!({"detail": "Unknown cursor"})
+        };
+        let refused = server
+            .mock_async(|when, then| {
+                when.method(GET)
+                    .path(LOOKALIKE_PATH)
+                    .query_param_exists("cursor");
+                then.status(status).json_body(body);
+            })
+            .await;
+        let timer = VirtualTimer::new();
+        let client = client(&server, &timer);
+        let (names, outcome) = read_all(&client, 8).await;
+        assert_eq!(names, chain_names(&links), "HTTP {status}");
+        assert!(
+            refused.calls_async().await >= 1,
+            "HTTP {status}: a guess was tried"
+        );
+        assert!(
+            outcome.discarded_prefetches >= 1,
+            "HTTP {status}: {outcome:?}"
+        );
+        assert!(
+            timer.sleeps().is_empty(),
+            "HTTP {status}: a refused guess is not retried"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_manifest_listing_fewer_pages_than_the_chain_loses_no_row() {
+    // Cursors: `page_NNNN`, names equal. Manifest: 3 of 5 pages. Unknown: 404.
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "page_0000", 0),
+        link(Some("page_0001"), "page_0001", 2),
+        link(Some("page_0002"), "page_0002", 4),
+        link(Some("page_0003"), "page_0003", 6),
+        link(Some("page_0004"), "page_0004", 8),
+    ];
+    serve_chain(&server, &links, 3).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    for concurrency in [1, 8] {
+        let (names, outcome) = read_all(&client, concurrency).await;
+        assert_eq!(names, chain_names(&links), "concurrency {concurrency}");
+        let mismatch = outcome.manifest_mismatch.expect("the mismatch is reported");
+        assert_eq!((mismatch.manifest_pages, mismatch.chain_pages), (3, 5));
+        assert!(
+            mismatch
+                .to_string()
+                .contains("lists 3 pages, the next_cursor chain held 5")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_manifest_listing_more_pages_than_the_chain_ends_with_the_chain() {
+    // Cursors: `page_NNNN`. Manifest: 5 pages, the chain holds 2. Unknown: 400.
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "page_0000", 0),
+        link(Some("page_0001"), "page_0001", 2),
+    ];
+    serve_chain(&server, &links, 5).await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(400)
+                .json_body(serde_json::json!({"detail": "Unknown cursor"}));
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    for concurrency in [1, 8] {
+        let (names, outcome) = read_all(&client, concurrency).await;
+        assert_eq!(names, chain_names(&links), "concurrency {concurrency}");
+        assert_eq!(
+            outcome
+                .manifest_mismatch
+                .map(|m| (m.manifest_pages, m.chain_pages)),
+            Some((5, 2)),
+            "concurrency {concurrency}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_absurd_manifest_page_count_neither_panics_nor_floods_the_server() {
+    // Cursors: `page_NNNN`. Manifest: 2^63 - 1 pages. Unknown cursor: 404.
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "page_0000", 0),
+        link(Some("page_0001"), "page_0001", 2),
+        link(Some("page_0002"), "page_0002", 4),
+    ];
+    let mut mocks = serve_chain(&server, &links, i64::MAX).await;
+    mocks.push(
+        server
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(404)
+                    .json_body(serde_json::json!({"detail": "Not Found"}));
+            })
+            .await,
+    );
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let (names, outcome) = read_all(&client, 8).await;
+    assert_eq!(names, chain_names(&links));
+    assert_eq!(
+        outcome.manifest_mismatch.map(|m| m.manifest_pages),
+        Some(i64::MAX)
+    );
+    let requests = calls(&mocks).await;
+    assert!(
+        requests <= links.len() + 8 * 2,
+        "requests bounded by the window, not the manifest: {requests}"
+    );
+}
