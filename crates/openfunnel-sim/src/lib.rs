@@ -10,6 +10,10 @@
 //!   partial manifest; a profile can make a job fail after N pages.
 //! * Faults on demand: 429 with `Retry-After`, 5xx bursts, truncated bodies,
 //!   dropped connections ([`Fault`]).
+//! * What the spec leaves open, per job profile: the cursor scheme
+//!   ([`CursorScheme`]: `page_NNNN`, opaque, skipping numbers, names unrelated
+//!   to cursors), the manifest's accuracy ([`ManifestAccuracy`]) and the
+//!   status for an unknown cursor (400, 404 or 422).
 //! * Rows are deterministic for a seed and realistic (names, domains,
 //!   firmographics, intent reasons), generated on the fly: a job of a million
 //!   rows costs no memory.
@@ -33,10 +37,12 @@ mod faults;
 mod rows;
 mod server;
 mod timeline;
+mod variations;
 
 pub use faults::Fault;
 pub use server::RequestCounts;
 pub use timeline::JobProfile;
+pub use variations::{CursorScheme, ManifestAccuracy, unknown_cursor_body};
 
 use server::Shared;
 use std::net::SocketAddr;

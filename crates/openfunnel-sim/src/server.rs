@@ -7,6 +7,7 @@
 use crate::faults::{Injected, fault_for};
 use crate::rows;
 use crate::timeline::{JobProfile, Phase, snapshot};
+use crate::variations::unknown_cursor_body;
 use crate::{JobKind, SimConfig};
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -394,27 +395,20 @@ async fn poll(
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
-/// `page_0003` → 3.
-fn page_index(cursor: &str) -> Option<u32> {
-    let digits = cursor.strip_prefix("page_")?;
-    (digits.len() >= 4 && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.parse().ok())?
-}
-
-fn page_name(index: u32) -> String {
-    format!("page_{index:04}")
-}
-
 /// The poll response for `job` now, at `cursor`.
 fn page_body(job_id: &str, job: &SimJob, cursor: Option<&str>) -> Result<Value, Response> {
     let elapsed = job.created.elapsed();
     let total_pages = job.total_pages();
     let now = snapshot(&job.profile, total_pages, elapsed, job.cancelled_at);
+    let scheme = job.profile.cursors;
+    let unknown = || {
+        let status = StatusCode::from_u16(job.profile.unknown_cursor_status)
+            .unwrap_or(StatusCode::BAD_REQUEST);
+        (status, Json(unknown_cursor_body(status.as_u16()))).into_response()
+    };
     let index = match cursor {
         None => 0,
-        Some(cursor) => {
-            page_index(cursor).ok_or_else(|| detail(StatusCode::BAD_REQUEST, "Unknown cursor"))?
-        }
+        Some(cursor) => scheme.index(cursor).ok_or_else(unknown)?,
     };
     let page_size = job.profile.page_size.max(1);
     let written_rows = (now.pages_written * page_size).min(job.total_rows);
@@ -422,12 +416,12 @@ fn page_body(job_id: &str, job: &SimJob, cursor: Option<&str>) -> Result<Value, 
         let start = index * page_size;
         let end = ((index + 1) * page_size).min(job.total_rows);
         let rows: Vec<Value> = (start..end).map(|i| row(job, u64::from(i))).collect();
-        let next = (index + 1 < now.pages_written).then(|| page_name(index + 1));
-        (rows, Some(page_name(index)), next)
+        let next = (index + 1 < now.pages_written).then(|| scheme.cursor(index + 1));
+        (rows, Some(scheme.name(index)), next)
     } else if cursor.is_none() {
         (Vec::new(), None, None)
     } else {
-        return Err(detail(StatusCode::BAD_REQUEST, "Unknown cursor"));
+        return Err(unknown());
     };
     let manifest = now
         .phase
@@ -476,6 +470,7 @@ fn stage(phase: Phase, written: u32, total: u32) -> &'static str {
 
 fn manifest(job: &SimJob, phase: Phase, pages: u32, rows: u32) -> Value {
     let completed = phase == Phase::Completed;
+    let pages = job.profile.manifest.pages(pages);
     match job.kind {
         JobKind::Lookalikes => json!({
             "count": if completed { json!(rows) } else { Value::Null },
@@ -501,19 +496,5 @@ fn manifest(job: &SimJob, phase: Phase, pages: u32, rows: u32) -> Value {
             "total_companies_matched": rows * 40 + 12,
             "credits_consumed": rows * 20,
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_are_page_names() {
-        assert_eq!(page_index("page_0003"), Some(3));
-        assert_eq!(page_index("page_12345"), Some(12345));
-        assert_eq!(page_index("page_3"), None);
-        assert_eq!(page_index("../page_0001"), None);
-        assert_eq!(page_name(7), "page_0007");
     }
 }

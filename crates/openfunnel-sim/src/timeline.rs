@@ -2,6 +2,7 @@
 //! pages it has written `t` after it was submitted. No background task runs;
 //! every request computes the job's state at that instant.
 
+use crate::variations::{CursorScheme, ManifestAccuracy};
 use std::time::Duration;
 
 /// How a simulated job behaves over time.
@@ -31,6 +32,13 @@ pub struct JobProfile {
     pub fail_after_pages: Option<u32>,
     /// Time spent `cancelling` after a cancel request.
     pub cancel_delay: Duration,
+    /// How cursors and page names look.
+    pub cursors: CursorScheme,
+    /// How the terminal manifest's `pages` relates to the chain.
+    pub manifest: ManifestAccuracy,
+    /// The status of a request for a cursor the server never issued (the
+    /// spec documents 400 for one kind, 404 and 422 for the other).
+    pub unknown_cursor_status: u16,
 }
 
 impl Default for JobProfile {
@@ -42,6 +50,9 @@ impl Default for JobProfile {
             run_time: Duration::from_secs(3),
             fail_after_pages: None,
             cancel_delay: Duration::from_millis(300),
+            cursors: CursorScheme::default(),
+            manifest: ManifestAccuracy::default(),
+            unknown_cursor_status: 400,
         }
     }
 }
@@ -114,6 +125,41 @@ impl JobProfile {
     /// ```
     pub fn failing_after(mut self, pages: u32) -> Self {
         self.fail_after_pages = Some(pages);
+        self
+    }
+
+    /// Sets the cursor scheme.
+    ///
+    /// ```
+    /// use openfunnel_sim::{CursorScheme, JobProfile};
+    /// let profile = JobProfile::completed(10).with_cursors(CursorScheme::Opaque);
+    /// assert_eq!(profile.cursors, CursorScheme::Opaque);
+    /// ```
+    pub fn with_cursors(mut self, cursors: CursorScheme) -> Self {
+        self.cursors = cursors;
+        self
+    }
+
+    /// Sets how accurate the terminal manifest's `pages` is.
+    ///
+    /// ```
+    /// use openfunnel_sim::{JobProfile, ManifestAccuracy};
+    /// let stale = JobProfile::completed(1_000).with_manifest(ManifestAccuracy::Fewer(3));
+    /// assert_eq!(stale.manifest.pages(stale.pages()), 7);
+    /// ```
+    pub fn with_manifest(mut self, manifest: ManifestAccuracy) -> Self {
+        self.manifest = manifest;
+        self
+    }
+
+    /// Sets the status of a request for an unknown cursor (400, 404, 422).
+    ///
+    /// ```
+    /// let profile = openfunnel_sim::JobProfile::completed(10).with_unknown_cursor_status(404);
+    /// assert_eq!(profile.unknown_cursor_status, 404);
+    /// ```
+    pub fn with_unknown_cursor_status(mut self, status: u16) -> Self {
+        self.unknown_cursor_status = status;
         self
     }
 

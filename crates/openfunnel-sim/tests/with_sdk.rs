@@ -245,3 +245,44 @@ async fn one_client_bounds_its_requests_in_flight_across_many_jobs() {
     assert!(peak <= 6, "{peak} requests were in flight at once");
     assert!(peak >= 4, "the exports did run concurrently ({peak})");
 }
+
+#[tokio::test]
+async fn every_cursor_scheme_manifest_accuracy_and_unknown_cursor_status_delivers_every_row() {
+    use openfunnel_sim::{CursorScheme, ManifestAccuracy};
+    let sim = Simulator::start().await.unwrap();
+    let client = client(&sim);
+    let accuracies = [
+        ManifestAccuracy::Exact,
+        ManifestAccuracy::Fewer(3),
+        ManifestAccuracy::More(4),
+        ManifestAccuracy::Absurd,
+    ];
+    for scheme in CursorScheme::ALL {
+        for accuracy in accuracies {
+            for status in [400, 404, 422] {
+                let profile = JobProfile::completed(1_050)
+                    .with_cursors(scheme)
+                    .with_manifest(accuracy)
+                    .with_unknown_cursor_status(status);
+                let id = sim.add_job(JobKind::Lookalikes, profile);
+                let case = format!("{scheme:?} {accuracy:?} {status}");
+                let mut rows = client.lookalikes().job(id).unwrap().rows();
+                let mut domains = Vec::new();
+                while let Some(row) = rows.try_next().await.expect(&case) {
+                    domains.push(row.domain.unwrap_or_default());
+                }
+                assert_unique(&domains, 1_050);
+                let outcome = rows.outcome().expect(&case);
+                assert_eq!(outcome.pages, 11, "{case}");
+                assert_eq!(
+                    outcome.manifest_mismatch.is_some(),
+                    accuracy != ManifestAccuracy::Exact,
+                    "{case}"
+                );
+                if matches!(scheme, CursorScheme::Opaque) {
+                    assert_eq!(outcome.discarded_prefetches, 0, "{case}: nothing to guess");
+                }
+            }
+        }
+    }
+}

@@ -107,7 +107,7 @@ pub(crate) struct Prefetch<K: JobKind> {
     job_id: Arc<str>,
     concurrency: usize,
     predictor: Option<Predictor>,
-    /// Predictions still worth making (from the manifest), if known.
+    /// Requests still worth making (from the manifest), if known.
     budget: Option<u64>,
     window: VecDeque<Slot<K>>,
     discarded: u64,
@@ -137,10 +137,11 @@ impl<K: JobKind> Prefetch<K> {
         }
     }
 
-    /// Caps the predictions still worth making (e.g. pages the manifest
-    /// says remain). Only ever sizes the window: the chain decides the end.
-    pub(crate) fn limit(&mut self, predictions: u64) {
-        self.budget = Some(predictions);
+    /// Caps the requests still worth making (e.g. the pages the manifest
+    /// says remain). Only ever sizes the window: the chain's own cursors are
+    /// requested regardless, and the chain decides the end.
+    pub(crate) fn limit(&mut self, pages: u64) {
+        self.budget = Some(pages);
     }
 
     /// Prefetched pages thrown away so far.
@@ -180,7 +181,10 @@ impl<K: JobKind> Prefetch<K> {
         }
     }
 
+    /// Requests `cursor` (each request spends one page of the budget: the
+    /// chain's own cursor too, since it is one of the pages that remain).
     fn push(&mut self, cursor: String, predicted: bool) {
+        self.budget = self.budget.map(|left| left.saturating_sub(1));
         let client = self.client.clone();
         let job_id = self.job_id.clone();
         let requested = cursor.clone();
@@ -207,7 +211,6 @@ impl<K: JobKind> Prefetch<K> {
             else {
                 return;
             };
-            self.budget = self.budget.map(|left| left - 1);
             self.push(next, true);
         }
     }

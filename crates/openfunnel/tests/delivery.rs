@@ -1,7 +1,9 @@
-//! Property: whatever the job's schedule and whatever faults hit whichever
-//! requests, the row stream yields exactly the rows the server wrote, each
-//! once and in order, then the outcome that matches the job's terminal state,
-//! or stops with a typed error after a bounded time, having yielded a prefix.
+//! Property: whatever the job's schedule, whatever faults hit whichever
+//! requests, and whatever the server chose where the spec leaves it open
+//! (cursor scheme, manifest accuracy, status of an unknown cursor), the row
+//! stream yields exactly the rows of the server's chain, each once and in
+//! order, then the outcome that matches the job's terminal state, or stops
+//! with a typed error after a bounded time, having yielded a prefix.
 //!
 //! 500 cases by default; `PROPTEST_CASES=5000 cargo test -p openfunnel --test
 //! delivery` runs more.
@@ -9,7 +11,7 @@
 mod common;
 
 use common::VirtualTimer;
-use common::scripted::{self, Ending, Fault, Script};
+use common::scripted::{self, CursorScheme, Ending, Fault, ManifestAccuracy, Script};
 use futures_util::StreamExt;
 use openfunnel::{Client, Error, PollPolicy, RetryPolicy};
 use proptest::prelude::*;
@@ -28,6 +30,24 @@ fn fault() -> impl Strategy<Value = Fault> {
     ]
 }
 
+fn accuracy() -> impl Strategy<Value = ManifestAccuracy> {
+    prop_oneof![
+        Just(ManifestAccuracy::Exact),
+        (1u32..=3).prop_map(ManifestAccuracy::Fewer),
+        (1u32..=3).prop_map(ManifestAccuracy::More),
+        Just(ManifestAccuracy::Absurd),
+    ]
+}
+
+/// What the spec leaves open, drawn with the schedule.
+fn server_choices() -> impl Strategy<Value = (CursorScheme, ManifestAccuracy, u16)> {
+    (
+        prop::sample::select(CursorScheme::ALL.to_vec()),
+        accuracy(),
+        prop::sample::select(vec![400u16, 404, 422]),
+    )
+}
+
 fn script() -> impl Strategy<Value = Script> {
     let pages = prop::collection::vec(1u32..=4, 0..=6);
     pages
@@ -39,9 +59,10 @@ fn script() -> impl Strategy<Value = Script> {
                 prop_oneof![2 => Just(Ending::Completed), 1 => Just(Ending::Failed), 1 => Just(Ending::Cancelled)],
                 0u32..=24,
                 prop::collection::btree_map(1u32..=60, fault(), 0..=6),
+                server_choices(),
             )
         })
-        .prop_map(|(pages, gaps, ending, end_offset, faults)| {
+        .prop_map(|(pages, gaps, ending, end_offset, faults, (cursors, manifest, unknown_cursor_status))| {
             // Pages land at increasing request counts; the job ends after the
             // last one (completed) or anywhere (failed / cancelled).
             let mut at = 1;
@@ -53,12 +74,15 @@ fn script() -> impl Strategy<Value = Script> {
                 Ending::Completed => at + end_offset % 4,
                 _ => 1 + end_offset,
             };
-            Script { pages, lands_at, ends_at, ending, faults, stall: Duration::from_millis(250) }
+            Script {
+                pages, lands_at, ends_at, ending, faults, stall: Duration::from_millis(250),
+                cursors, manifest, unknown_cursor_status,
+            }
         })
 }
 
 /// How one case ended.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Verdict {
     Delivered,
     StoppedWithTypedError,
@@ -82,7 +106,7 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
     let job = client.lookalikes().job("job").expect("id");
     let expected = script.final_rows();
     let mut delivered = Vec::new();
-    let mut rows = job.rows();
+    let mut rows = job.rows().with_concurrency(4);
     let end = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             match rows.next().await {
@@ -108,6 +132,14 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
                 complete,
                 "ended normally without every row: {delivered:?} vs {expected:?}"
             );
+            let chain = script.final_pages() as u32;
+            let mismatch = rows.outcome().and_then(|outcome| outcome.manifest_mismatch);
+            prop_assert_eq!(
+                mismatch.map(|m| (m.manifest_pages, m.chain_pages)),
+                (script.manifest.pages(chain) != i64::from(chain))
+                    .then(|| (script.manifest.pages(chain), u64::from(chain))),
+                "the manifest/chain mismatch is reported exactly when there is one"
+            );
             Ok(Verdict::Delivered)
         }
         (Ok(()), _) => Err(TestCaseError::fail(format!(
@@ -123,6 +155,11 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
                         | Error::RateLimited { .. }
                         | Error::Decode { .. }
                         | Error::UnknownCursor { .. }
+                        // An injected unknown-cursor answer on a request
+                        // without a cursor: 404 is "no such job", 422 a
+                        // validation error.
+                        | Error::NotFound { .. }
+                        | Error::Validation { .. }
                 ),
                 "unexpected error {error:?} for {script:?}"
             );
@@ -141,16 +178,72 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
                 .enable_all()
                 .build()
                 .expect("runtime");
+            let choices = (
+                script.cursors,
+                script.manifest,
+                script.unknown_cursor_status,
+            );
             let verdict = runtime.block_on(check(script))?;
-            verdicts.lock().unwrap().push(verdict);
+            verdicts.lock().unwrap().push((verdict, choices));
             Ok(())
         })
         .unwrap_or_else(|failure| panic!("{failure}"));
-    let verdicts = verdicts.into_inner().unwrap();
+    let cases = verdicts.into_inner().unwrap();
+    let verdicts: Vec<Verdict> = cases.iter().map(|(verdict, _)| *verdict).collect();
     let delivered = verdicts
         .iter()
         .filter(|v| **v == Verdict::Delivered)
         .count();
+    // Every open point was tried every way, on full deliveries.
+    let full: Vec<_> = cases
+        .iter()
+        .filter(|(verdict, _)| *verdict == Verdict::Delivered)
+        .map(|(_, choices)| *choices)
+        .collect();
+    let combinations: std::collections::HashSet<_> = full
+        .iter()
+        .map(|(scheme, accuracy, status)| {
+            let accuracy = match accuracy {
+                ManifestAccuracy::Fewer(_) => "fewer",
+                ManifestAccuracy::More(_) => "more",
+                ManifestAccuracy::Exact => "exact",
+                _ => "absurd",
+            };
+            (*scheme, accuracy, *status)
+        })
+        .collect();
+    eprintln!(
+        "{} of 48 scheme × manifest × status combinations delivered in full",
+        combinations.len()
+    );
+    if verdicts.len() >= 200 {
+        for scheme in CursorScheme::ALL {
+            assert!(
+                full.iter().any(|c| c.0 == scheme),
+                "{scheme:?} never delivered in full"
+            );
+        }
+        for status in [400, 404, 422] {
+            assert!(
+                full.iter().any(|c| c.2 == status),
+                "HTTP {status} never tried"
+            );
+        }
+        for accuracy in [ManifestAccuracy::Exact, ManifestAccuracy::Absurd] {
+            assert!(
+                full.iter().any(|c| c.1 == accuracy),
+                "{accuracy:?} never tried"
+            );
+        }
+        assert!(
+            full.iter()
+                .any(|c| matches!(c.1, ManifestAccuracy::Fewer(_)))
+        );
+        assert!(
+            full.iter()
+                .any(|c| matches!(c.1, ManifestAccuracy::More(_)))
+        );
+    }
     eprintln!(
         "{} cases: {delivered} delivered everything, {} stopped with a typed error",
         verdicts.len(),
@@ -175,6 +268,9 @@ fn the_scripted_server_follows_its_script() {
         ending: Ending::Completed,
         faults: BTreeMap::new(),
         stall: Duration::ZERO,
+        cursors: CursorScheme::Opaque,
+        manifest: ManifestAccuracy::Fewer(1),
+        unknown_cursor_status: 404,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,6 +1,11 @@
 //! A loopback server whose job advances with the number of requests served
 //! (not with time), so that a property test can run hundreds of job schedules
 //! and fault patterns in seconds while the SDK waits on a virtual clock.
+//!
+//! What the spec leaves open comes from the script, through the simulator's
+//! own types: the cursor scheme, the manifest's accuracy and the status of an
+//! unknown cursor. No page is named the way the SDK predicts unless the
+//! script's scheme says so.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -11,6 +16,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+
+pub use openfunnel_sim::{CursorScheme, ManifestAccuracy};
 
 /// How the job ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +52,12 @@ pub struct Script {
     pub faults: BTreeMap<u32, Fault>,
     /// How long a stalled response waits (past the client's request timeout).
     pub stall: Duration,
+    /// How cursors and page names look.
+    pub cursors: CursorScheme,
+    /// How the terminal manifest's `pages` relates to the chain.
+    pub manifest: ManifestAccuracy,
+    /// The status of a request for a cursor never issued (400, 404, 422).
+    pub unknown_cursor_status: u16,
 }
 
 impl Script {
@@ -113,11 +126,14 @@ pub async fn start(script: Script) -> String {
 async fn poll(State(server): State<Arc<Server>>, Query(query): Query<Cursor>) -> Response {
     let n = server.served.fetch_add(1, Ordering::SeqCst) + 1;
     let script = &server.script;
-    let body = match page(script, n, query.cursor.as_deref()) {
-        Ok(body) => body,
-        Err(status) => {
-            return (status, axum::Json(json!({"detail": "Unknown cursor"}))).into_response();
-        }
+    let unknown = || {
+        let status =
+            StatusCode::from_u16(script.unknown_cursor_status).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = openfunnel_sim::unknown_cursor_body(status.as_u16());
+        (status, axum::Json(body)).into_response()
+    };
+    let Some(body) = page(script, n, query.cursor.as_deref()) else {
+        return unknown();
     };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     match script.faults.get(&n) {
@@ -134,11 +150,7 @@ async fn poll(State(server): State<Arc<Server>>, Query(query): Query<Cursor>) ->
         Some(Fault::ServerError) => {
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response()
         }
-        Some(Fault::UnknownCursor) => (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"detail": "Unknown cursor"})),
-        )
-            .into_response(),
+        Some(Fault::UnknownCursor) => unknown(),
         Some(Fault::Truncated) => {
             let half = bytes[..bytes.len() / 2].to_vec();
             ([(header::CONTENT_TYPE, "application/json")], half).into_response()
@@ -162,26 +174,25 @@ async fn poll(State(server): State<Arc<Server>>, Query(query): Query<Cursor>) ->
     }
 }
 
-fn page(script: &Script, n: u32, cursor: Option<&str>) -> Result<Value, StatusCode> {
+/// The response to request `n` at `cursor`; `None` for an unknown cursor.
+fn page(script: &Script, n: u32, cursor: Option<&str>) -> Option<Value> {
     let written = script.written(n);
     let terminal = n >= script.ends_at;
+    let scheme = script.cursors;
     let index = match cursor {
         None => 0,
-        Some(cursor) => cursor
-            .strip_prefix("page_")
-            .and_then(|digits| digits.parse::<usize>().ok())
-            .ok_or(StatusCode::BAD_REQUEST)?,
+        Some(cursor) => scheme.index(cursor)? as usize,
     };
     let (rows, name, next) = if index < written {
         let rows: Vec<Value> = (0..script.pages[index])
             .map(|row| json!({"name": format!("Company {index}/{row}"), "domain": domain(index, row)}))
             .collect();
-        let next = (index + 1 < written).then(|| format!("page_{:04}", index + 1));
-        (rows, Some(format!("page_{index:04}")), next)
+        let next = (index + 1 < written).then(|| scheme.cursor(index as u32 + 1));
+        (rows, Some(scheme.name(index as u32)), next)
     } else if cursor.is_none() {
         (Vec::new(), None, None)
     } else {
-        return Err(StatusCode::BAD_REQUEST);
+        return None;
     };
     let status = match (terminal, script.ending) {
         (false, _) if written == 0 => "pending",
@@ -191,10 +202,10 @@ fn page(script: &Script, n: u32, cursor: Option<&str>) -> Result<Value, StatusCo
         (true, Ending::Cancelled) => "cancelled",
     };
     let manifest = terminal.then(|| {
-        json!({"pages": written, "page_size": 100, "partial": script.ending != Ending::Completed,
+        json!({"pages": script.manifest.pages(written as u32), "page_size": 100, "partial": script.ending != Ending::Completed,
                "count": if script.ending == Ending::Completed { json!(script.final_rows().len()) } else { Value::Null }})
     });
-    Ok(json!({
+    Some(json!({
         "job_id": "job",
         "status": status,
         "manifest": manifest,
