@@ -528,7 +528,7 @@ async fn status_prints_one_json_object_and_verbose_logs_never_show_the_key() {
     assert_eq!(code(&status), 0, "{}", stderr(&status));
     let object: Value = serde_json::from_str(&stdout(&status)).expect("one JSON object");
     assert_eq!(object["status"], "completed");
-    assert_eq!(object["pages_so_far"], 5);
+    assert_eq!(object["pages"], 5, "the manifest's page count");
     assert_eq!(object["manifest"]["count"], 500);
     assert!(
         stderr(&status).contains("openfunnel.request"),
@@ -539,6 +539,71 @@ async fn status_prints_one_json_object_and_verbose_logs_never_show_the_key() {
         !stderr(&status).contains(KEY),
         "the key leaked: {}",
         stderr(&status)
+    );
+}
+
+#[tokio::test]
+async fn a_stale_manifest_loses_no_row_and_the_export_warns() {
+    // Opaque cursors, a manifest 2 pages short of the chain, 404 for unknown
+    // cursors: every row arrives and stderr says the manifest was wrong.
+    let profile = JobProfile::completed(750)
+        .with_cursors(openfunnel_sim::CursorScheme::Opaque)
+        .with_manifest(openfunnel_sim::ManifestAccuracy::Fewer(2))
+        .with_unknown_cursor_status(404);
+    let sim = sim_with(profile.clone()).await;
+    let job_id = sim.add_job(JobKind::Lookalikes, profile);
+    let output = run(&sim, &["lookalikes", "results", &job_id]).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_exactly_once(&jsonl(&stdout(&output)), 750);
+    assert!(
+        stderr(&output).contains("warning: job")
+            && stderr(&output).contains("the manifest lists 6 pages, the next_cursor chain held 8"),
+        "{}",
+        stderr(&output)
+    );
+    let status = run(&sim, &["lookalikes", "status", &job_id]).await;
+    assert_eq!(
+        code(&status),
+        0,
+        "status works on opaque cursors: {}",
+        stderr(&status)
+    );
+}
+
+#[tokio::test]
+async fn status_of_a_running_job_with_many_pages_is_one_request() {
+    // 1 000 pages of 10 rows over 10 s: about 100 pages are written after 1 s.
+    let profile = JobProfile::default()
+        .with_rows(10_000)
+        .with_page_size(10)
+        .with_pending_for(Duration::ZERO)
+        .with_run_time(Duration::from_secs(10));
+    let sim = sim_with(profile).await;
+    let submitted = run(
+        &sim,
+        &["lookalikes", "submit", "--query", "APM", "--limit", "10000"],
+    )
+    .await;
+    let job_id = stdout(&submitted).trim().to_string();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = sim.requests().polls;
+    let status = run(&sim, &["lookalikes", "status", &job_id]).await;
+    assert_eq!(code(&status), 0, "{}", stderr(&status));
+    let object: Value = serde_json::from_str(&stdout(&status)).expect("one JSON object");
+    assert_eq!(object["status"], "running");
+    assert!(
+        object["processed"].as_u64().unwrap_or_default() >= 100,
+        "{object}"
+    );
+    assert_eq!(
+        object["pages"],
+        Value::Null,
+        "not known before the manifest"
+    );
+    assert_eq!(
+        sim.requests().polls - before,
+        1,
+        "one request, no chain walk"
     );
 }
 

@@ -4,7 +4,7 @@ use crate::cli::{DemoArgs, IntentSubmitArgs, LookalikeSubmitArgs, ResultsArgs};
 use crate::exit::CliError;
 use crate::export::{ExportKind, ExportOptions, ExportSummary, export};
 use crate::progress::Reporter;
-use openfunnel::{Client, Job, LookalikeSearch, Lookalikes, TechIntentSearch};
+use openfunnel::{Client, Job, JobKind, LookalikeSearch, Lookalikes, TechIntentSearch};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -81,52 +81,28 @@ fn check_credits(worst_case: u64, max_credits: Option<u64>, rate: &str) -> Resul
     }
 }
 
-/// `status`: one JSON object on stdout.
+/// `status`: one request, one JSON object on stdout: what that response
+/// says. `pages` is the manifest's page count once the job is terminal, null
+/// before (counting the pages written so far would cost a request per page).
 pub async fn status<K: ExportKind>(job: &Job<K>) -> Result<(), CliError> {
-    let first = job.poll().await?;
-    let pages_so_far = match first
+    let now = job.poll().await?;
+    let pages = now
         .manifest
         .as_ref()
-        .and_then(|m| serde_json::to_value(m).ok())
-    {
-        Some(manifest) if manifest["pages"].is_u64() => {
-            manifest["pages"].as_u64().unwrap_or_default()
-        }
-        _ => count_pages(job, &first).await?,
-    };
+        .and_then(|manifest| serde_json::to_value(manifest).ok())
+        .and_then(|manifest| manifest["pages"].as_i64());
     let object = json!({
-        "job_id": first.job_id,
+        "job_id": now.job_id,
         "kind": K::LABEL,
-        "status": first.status.as_str(),
-        "processed": first.processed,
-        "progress_message": first.progress_message,
-        "error_message": first.error_message,
-        "pages_so_far": pages_so_far,
-        "manifest": first.manifest,
+        "status": now.status.as_str(),
+        "processed": now.processed,
+        "progress_message": now.progress_message,
+        "error_message": now.error_message,
+        "pages": pages,
+        "manifest": now.manifest,
     });
     println!("{object}");
     Ok(())
-}
-
-/// Pages written so far, by walking `next_cursor` (polling is free).
-async fn count_pages<K: ExportKind>(
-    job: &Job<K>,
-    first: &openfunnel::Page<K>,
-) -> Result<u64, CliError> {
-    if first.rows.is_empty() && first.name.is_none() {
-        return Ok(0);
-    }
-    let mut pages = 1;
-    let mut seen = std::collections::HashSet::new();
-    let mut next = first.next_cursor.clone();
-    while let Some(cursor) = next {
-        if !seen.insert(cursor.clone()) || pages > 100_000 {
-            break;
-        }
-        next = job.page(Some(&cursor)).await?.next_cursor;
-        pages += 1;
-    }
-    Ok(pages)
 }
 
 /// `cancel`: one JSON object on stdout.
@@ -176,7 +152,7 @@ pub async fn results<K: ExportKind>(
     }
 }
 
-fn report_done(reporter: &Reporter, summary: &ExportSummary, no_wait: bool) {
+fn report_done<K: JobKind>(reporter: &Reporter, summary: &ExportSummary<K>, no_wait: bool) {
     if summary.already_complete {
         return;
     }
@@ -242,11 +218,10 @@ pub async fn demo(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
     .await;
     reporter.finish();
     let summary = summary?;
-    let outcome = job.poll().await?;
-    let credits = outcome
-        .manifest
+    let credits = summary
+        .outcome
         .as_ref()
-        .and_then(|m| m.credits_consumed)
+        .and_then(|outcome| outcome.manifest.as_ref()?.credits_consumed)
         .unwrap_or_default();
     let requests = sim.requests();
     reporter.say(&format!(

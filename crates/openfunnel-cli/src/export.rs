@@ -6,7 +6,7 @@ use crate::output::RowSink;
 use crate::progress::Reporter;
 use crate::sidecar::{self, ExportState};
 use futures_util::StreamExt;
-use openfunnel::{Job, JobKind, Lookalikes, PollPolicy, TechIntent};
+use openfunnel::{Job, JobKind, Lookalikes, PollPolicy, StreamOutcome, TechIntent};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -73,11 +73,25 @@ pub struct ExportOptions {
 }
 
 /// What an export did.
-#[derive(Clone, Debug, Default)]
-pub struct ExportSummary {
+#[derive(Clone, Debug)]
+pub struct ExportSummary<K: JobKind> {
     pub rows: u64,
     pub pages: u64,
     pub already_complete: bool,
+    /// How the job ended (final status, manifest, any manifest/chain
+    /// mismatch), when the export reached its end.
+    pub outcome: Option<StreamOutcome<K>>,
+}
+
+impl<K: JobKind> Default for ExportSummary<K> {
+    fn default() -> Self {
+        ExportSummary {
+            rows: 0,
+            pages: 0,
+            already_complete: false,
+            outcome: None,
+        }
+    }
 }
 
 /// Where rows go: stdout, or a file with its checkpoint.
@@ -92,7 +106,7 @@ pub async fn export<K: ExportKind>(
     options: &ExportOptions,
     policy: PollPolicy,
     reporter: Arc<Reporter>,
-) -> Result<ExportSummary, CliError> {
+) -> Result<ExportSummary<K>, CliError> {
     let (destination, state) = prepare::<K>(job, options)?;
     if state.complete {
         // Nothing left to fetch, but the file is still cut back to what the
@@ -115,8 +129,8 @@ pub async fn export<K: ExportKind>(
         ));
         return Ok(ExportSummary {
             rows: state.rows,
-            pages: 0,
             already_complete: true,
+            ..ExportSummary::default()
         });
     }
     let writer: Box<dyn Write + Send> = match &destination {
@@ -182,6 +196,17 @@ pub async fn export<K: ExportKind>(
         sidecar::save(sidecar, &state)?;
     }
     summary.rows = sink.rows();
+    summary.outcome = pages.outcome().cloned();
+    if let Some(mismatch) = summary
+        .outcome
+        .as_ref()
+        .and_then(|outcome| outcome.manifest_mismatch)
+    {
+        reporter.say(&format!(
+            "openfunnel: warning: job {}: {mismatch}",
+            job.id()
+        ));
+    }
     outcome.map(|()| summary)
 }
 
