@@ -1,9 +1,12 @@
 //! Scenario 1: export a completed job of 200 pages × 100 rows with 50 ms of
-//! latency per request, three ways.
+//! latency per request, three ways; then the same with opaque cursors (which
+//! cannot be predicted, so the walk is sequential whatever the concurrency)
+//! and with numbered cursors that skip (guesses partly wrong), counting the
+//! prefetched pages thrown away in each case.
 
 use crate::table::{Line, secs};
 use futures_util::TryStreamExt;
-use openfunnel_sim::{JobKind, JobProfile, SimConfig, Simulator};
+use openfunnel_sim::{CursorScheme, JobKind, JobProfile, SimConfig, Simulator};
 use std::time::{Duration, Instant};
 
 const PAGES: u32 = 200;
@@ -13,9 +16,14 @@ pub async fn run() -> Vec<Line> {
     let sim = Simulator::start_with(SimConfig::default().with_latency(LATENCY))
         .await
         .expect("simulator starts");
-    let default = sdk_walk(&sim, openfunnel::DEFAULT_PAGE_CONCURRENCY).await;
-    let sequential = sdk_walk(&sim, 1).await;
+    let default_concurrency = openfunnel::DEFAULT_PAGE_CONCURRENCY;
+    let default = sdk_walk(&sim, default_concurrency, CursorScheme::PageNames).await;
+    let sequential = sdk_walk(&sim, 1, CursorScheme::PageNames).await;
     let hand = hand_loop(&sim).await;
+    let opaque = sdk_walk(&sim, default_concurrency, CursorScheme::Opaque).await;
+    let opaque_sequential = sdk_walk(&sim, 1, CursorScheme::Opaque).await;
+    let skipping = sdk_walk(&sim, default_concurrency, CursorScheme::Skipping).await;
+    let opaque_ratio = opaque.0.as_secs_f64() / opaque_sequential.0.as_secs_f64();
 
     let concurrency = openfunnel::DEFAULT_PAGE_CONCURRENCY as u32;
     let floor = LATENCY * PAGES.div_ceil(concurrency);
@@ -47,29 +55,69 @@ pub async fn run() -> Vec<Line> {
                 "{:.1}× faster",
                 hand.0.as_secs_f64() / default.0.as_secs_f64()
             )),
+        Line::new("1. opaque cursors (`c/…+…= z`): default vs concurrency 1")
+            .sdk(format!("{} ({} requests)", secs(opaque.0), opaque.1))
+            .comparison(format!(
+                "{} ({} requests)",
+                secs(opaque_sequential.0),
+                opaque_sequential.1
+            ))
+            .ratio(format!("{opaque_ratio:.2}×"))
+            .goal(
+                "equal within noise (0.8–1.25×)",
+                (0.8..=1.25).contains(&opaque_ratio),
+            ),
+        Line::new(
+            "1. prefetched pages discarded at the default concurrency: page_NNNN / opaque / numbers that skip",
+        )
+        .sdk(format!(
+            "{} / {} / {}",
+            default.2, opaque.2, skipping.2
+        ))
+        .comparison(format!(
+            "{} requests for 200 pages with skipping numbers, {}",
+            skipping.1,
+            secs(skipping.0)
+        ))
+        .ratio(format!(
+            "skipping numbers: {:.2}× the sequential time",
+            skipping.0.as_secs_f64() / sequential.0.as_secs_f64()
+        ))
+        .goal(
+            "0 when cursors are predictable or opaque",
+            default.2 == 0 && opaque.2 == 0,
+        ),
     ]
 }
 
-/// Every row through `Job::rows`; returns the time and the requests made.
-async fn sdk_walk(sim: &Simulator, concurrency: usize) -> (Duration, u64) {
-    let id = sim.add_job(JobKind::Lookalikes, JobProfile::completed(PAGES * 100));
+/// Every row through `Job::rows`; returns the time, the requests made and
+/// the prefetched pages discarded.
+async fn sdk_walk(
+    sim: &Simulator,
+    concurrency: usize,
+    cursors: CursorScheme,
+) -> (Duration, u64, u64) {
+    let id = sim.add_job(
+        JobKind::Lookalikes,
+        JobProfile::completed(PAGES * 100).with_cursors(cursors),
+    );
     let client = crate::fixtures::client(sim.base_url())
         .with_page_concurrency(concurrency)
         .build()
         .expect("client builds");
     let before = sim.requests().polls;
     let started = Instant::now();
-    let rows = client
-        .lookalikes()
-        .job(&id)
-        .expect("valid id")
-        .rows()
-        .try_fold(0u64, |n, _| async move { Ok(n + 1) })
-        .await
-        .expect("export succeeds");
+    let mut stream = client.lookalikes().job(&id).expect("valid id").rows();
+    let mut rows = 0u64;
+    while stream.try_next().await.expect("export succeeds").is_some() {
+        rows += 1;
+    }
     let elapsed = started.elapsed();
     assert_eq!(rows, u64::from(PAGES) * 100);
-    (elapsed, sim.requests().polls - before)
+    let discarded = stream
+        .outcome()
+        .map_or(0, |outcome| outcome.discarded_prefetches);
+    (elapsed, sim.requests().polls - before, discarded)
 }
 
 /// What a user writes without the SDK: follow `next_cursor` by hand.

@@ -16,7 +16,8 @@
 //! This crate encodes both: [`Job::wait`] decides completion by status only,
 //! and [`Job::rows`] yields each page as soon as it is written, polls again
 //! when the next one is not there yet, and, once the job is complete, fetches
-//! the remaining pages concurrently while still yielding rows in order.
+//! predictable pages ahead concurrently while still yielding rows in chain
+//! order.
 //!
 //! # From submit to every row
 //!
@@ -46,6 +47,7 @@
 //! | submitting and opening jobs | [`Jobs::submit`], [`Jobs::job`] with [`LookalikeSearch`], [`TechIntentSearch`] |
 //! | waiting, with progress | [`Job::wait`], [`Job::wait_with`], [`PollPolicy`], [`Progress`] |
 //! | rows and pages as streams, resumable | [`Job::rows`], [`Job::pages`], [`Checkpoint`] |
+//! | how a stream ended | [`Rows::outcome`], [`StreamOutcome`] |
 //! | cancelling (lookalike jobs only, checked by the compiler) | [`Job::cancel`] |
 //! | retries of failed requests | [`RetryPolicy`] |
 //! | everything that can go wrong | [`Error`] |
@@ -53,8 +55,16 @@
 //! # Guarantees
 //!
 //! * Rows arrive in server order, each once, also across [`Rows::resume_from`].
-//! * A cursor that repeats, or a page that is not the one asked for, ends the
-//!   stream with [`Error::InconsistentPages`] instead of looping.
+//! * The `next_cursor` chain is the only truth: a page is delivered only when
+//!   it was fetched with the previous page's `next_cursor`, and a terminal
+//!   job's stream ends only on a null `next_cursor`. Cursors are opaque (sent
+//!   back byte for byte); page names need not equal cursors. Pages fetched
+//!   ahead on predicted cursors are used only when the chain confirms them.
+//! * The manifest informs, never decides: a page count that disagrees with
+//!   the chain is reported in [`StreamOutcome::manifest_mismatch`] and a
+//!   warning, and every row of the chain is delivered.
+//! * A cursor or a page name that repeats ends the stream with
+//!   [`Error::InconsistentPages`] instead of looping.
 //! * A failed or cancelled job's written rows are delivered, then
 //!   [`Error::JobFailed`] / [`Error::JobCancelled`] with the partial manifest.
 //! * Reads are retried on network errors, 408, 429 and 5xx (honouring
