@@ -262,3 +262,36 @@ async fn an_absurd_manifest_page_count_neither_panics_nor_floods_the_server() {
         "requests bounded by the window, not the manifest: {requests}"
     );
 }
+
+#[tokio::test]
+async fn a_guessed_page_that_exists_off_the_chain_is_never_delivered() {
+    // Cursors: `page_NNNN`, but the chain skips `page_0002`, which the server
+    // still answers with rows (an older chain, an offset-style cursor...).
+    // Manifest: exact for the chain (3). Unknown cursor: 404.
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "page_0000", 0),
+        link(Some("page_0001"), "page_0001", 2),
+        link(Some("page_0003"), "page_0003", 4),
+    ];
+    let off_chain = serve(
+        &server,
+        Some("page_0002"),
+        terminal(
+            "completed",
+            Some("page_0002"),
+            Some("page_0003"),
+            rows(100..102),
+            3,
+        ),
+        None,
+    )
+    .await;
+    serve_chain(&server, &links, 4).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let (names, outcome) = read_all(&client, 8).await;
+    assert_eq!(names, chain_names(&links), "only the chain's rows");
+    assert!(off_chain.calls_async().await <= 1);
+    assert!(outcome.discarded_prefetches >= 1, "{outcome:?}");
+}
