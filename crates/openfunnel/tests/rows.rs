@@ -600,32 +600,42 @@ async fn pages_carry_checkpoints_for_page_by_page_exports() {
 }
 
 #[tokio::test]
-async fn an_unknown_cursor_in_a_checkpoint_is_a_400_error_not_retried() {
-    let server = MockServer::start_async().await;
-    let refused = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path(LOOKALIKE_PATH)
-                .query_param("cursor", "page_0042");
-            then.status(400)
-                .json_body(serde_json::json!({"detail": "Unknown cursor"}));
-        })
-        .await;
-    let timer = VirtualTimer::new();
-    let client = client(&server, &timer);
-    let checkpoint: Checkpoint =
-        serde_json::from_str(r#"{"cursor":"page_0042","rows_delivered":0}"#).unwrap();
-    let error = lookalike_job(&client)
-        .rows()
-        .resume_from(checkpoint)
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
-    match error {
-        Error::UnknownCursor { cursor, .. } => assert_eq!(cursor, "page_0042"),
-        other => panic!("expected UnknownCursor, got {other}"),
+async fn an_unknown_cursor_in_a_checkpoint_is_a_clear_error_not_retried() {
+    // One kind documents 400 for an unknown cursor, the other only 404.
+    for status in [400, 404] {
+        let server = MockServer::start_async().await;
+        let refused = server
+            .mock_async(|when, then| {
+                when.method(GET)
+                    .path(LOOKALIKE_PATH)
+                    .query_param("cursor", "page_0042");
+                then.status(status)
+                    .json_body(serde_json::json!({"detail": "Unknown cursor"}));
+            })
+            .await;
+        let timer = VirtualTimer::new();
+        let client = client(&server, &timer);
+        let checkpoint: Checkpoint =
+            serde_json::from_str(r#"{"cursor":"page_0042","rows_delivered":0}"#).unwrap();
+        let error = lookalike_job(&client)
+            .rows()
+            .resume_from(checkpoint)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        assert_eq!(error.status(), Some(status));
+        assert!(
+            error
+                .to_string()
+                .contains("has no page at cursor `page_0042`"),
+            "{error}"
+        );
+        match error {
+            Error::UnknownCursor { cursor, .. } => assert_eq!(cursor, "page_0042"),
+            other => panic!("HTTP {status}: expected UnknownCursor, got {other}"),
+        }
+        refused.assert_calls_async(1).await;
     }
-    refused.assert_calls_async(1).await;
 }
 
 #[tokio::test]
