@@ -130,9 +130,11 @@ impl<K: JobKind> Prefetch<K> {
         }
     }
 
-    /// Learns the pattern of the latest link (`from` → `to`).
+    /// Learns the pattern of the latest link (`from` → `to`). With a
+    /// concurrency of 1 the window holds only the chain's own cursor, so
+    /// nothing learned is ever requested.
     pub(crate) fn learn(&mut self, from: &str, to: &str) {
-        if self.concurrency > 1 && !self.gave_up {
+        if !self.gave_up {
             self.predictor = Predictor::learn(from, to);
         }
     }

@@ -27,6 +27,11 @@ async fn read_all(
         .outcome()
         .cloned()
         .expect("a completed stream has an outcome");
+    assert_eq!(
+        outcome.rows,
+        names.len() as u64,
+        "the outcome counts the rows"
+    );
     (names, outcome)
 }
 
@@ -294,4 +299,169 @@ async fn a_guessed_page_that_exists_off_the_chain_is_never_delivered() {
     assert_eq!(names, chain_names(&links), "only the chain's rows");
     assert!(off_chain.calls_async().await <= 1);
     assert!(outcome.discarded_prefetches >= 1, "{outcome:?}");
+}
+
+#[tokio::test]
+async fn an_exact_manifest_means_no_request_past_the_last_page() {
+    // Cursors: `page_NNNN`. Manifest: exact (4). Unknown cursor: 404.
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "page_0000", 0),
+        link(Some("page_0001"), "page_0001", 2),
+        link(Some("page_0002"), "page_0002", 4),
+        link(Some("page_0003"), "page_0003", 6),
+    ];
+    let mut mocks = serve_chain(&server, &links, 4).await;
+    mocks.push(
+        server
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(404)
+                    .json_body(serde_json::json!({"detail": "Not Found"}));
+            })
+            .await,
+    );
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let (names, outcome) = read_all(&client, 8).await;
+    assert_eq!(names, chain_names(&links));
+    assert_eq!(calls(&mocks).await, 4, "the manifest sized the window");
+    assert_eq!(outcome.discarded_prefetches, 0);
+}
+
+#[tokio::test]
+async fn an_empty_last_page_with_a_name_is_a_page_of_the_chain() {
+    // Cursors: `page_NNNN`. Manifest: exact, counting the empty last page.
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "page_0000", 0),
+        link(Some("page_0001"), "page_0001", 2),
+        Link {
+            cursor: Some("page_0002"),
+            name: Some("page_0002"),
+            rows: 4..4,
+        },
+    ];
+    serve_chain(&server, &links, 3).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let (names, outcome) = read_all(&client, 8).await;
+    assert_eq!(names, chain_names(&links));
+    assert_eq!(outcome.manifest_mismatch, None, "{outcome:?}");
+}
+
+#[tokio::test]
+async fn a_guess_that_failed_but_was_right_is_fetched_again() {
+    // Cursors: `page_NNNN`. The first request for page_0002 (a guess) meets
+    // a 404; the chain then names page_0002, which answers. Manifest: exact.
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "page_0000", 0),
+        link(Some("page_0001"), "page_0001", 2),
+        link(Some("page_0002"), "page_0002", 4),
+    ];
+    server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(LOOKALIKE_PATH)
+                .query_param("cursor", "page_0002");
+            then.status(404)
+                .json_body(serde_json::json!({"detail": "Not Found"}))
+                .up_to_n_times(1);
+        })
+        .await;
+    let mocks = serve_chain(&server, &links, 3).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let (names, outcome) = read_all(&client, 8).await;
+    assert_eq!(names, chain_names(&links));
+    assert_eq!(outcome.discarded_prefetches, 1, "{outcome:?}");
+    assert_eq!(calls(&mocks[2..]).await, 1, "fetched again, directly");
+}
+
+#[tokio::test]
+async fn the_chains_own_cursor_answered_404_is_one_request_and_a_clear_error() {
+    // Cursors: opaque. The terminal chain names `gone`, which answers 404.
+    let server = MockServer::start_async().await;
+    let mut first = page("completed", Some("first"), Some("gone"), rows(0..2));
+    first["manifest"] = serde_json::json!({"pages": 2, "partial": false});
+    serve(&server, None, first, None).await;
+    let gone = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(LOOKALIKE_PATH)
+                .query_param("cursor", "gone");
+            then.status(404)
+                .json_body(serde_json::json!({"detail": "Not Found"}));
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let partial = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err();
+    assert_eq!(names(&partial.rows), expected_names(0..2));
+    assert_eq!(partial.error.status(), Some(404), "{}", partial.error);
+    gone.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn guessing_stops_after_sixteen_misses_in_a_row() {
+    // Cursors: numbers whose step grows by one each page, so a guess from the
+    // last step is always wrong. Manifest: exact. Unknown cursor: 404.
+    let server = MockServer::start_async().await;
+    let cursors: Vec<String> = (0..30u32)
+        .map(|i| format!("n{}", 10 * i + i * (i + 1) / 2))
+        .collect();
+    let links: Vec<Link<'_>> = cursors
+        .iter()
+        .enumerate()
+        .map(|(i, cursor)| {
+            let first = i as u32 * 2;
+            Link {
+                cursor: (i > 0).then_some(cursor.as_str()),
+                name: Some(cursor.as_str()),
+                rows: first..first + 2,
+            }
+        })
+        .collect();
+    serve_chain(&server, &links, 30).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let (names, outcome) = read_all(&client, 8).await;
+    assert_eq!(names, chain_names(&links));
+    assert!(
+        (16..=16 + 8).contains(&outcome.discarded_prefetches),
+        "gave up after 16 misses in a row: {outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn at_most_concurrency_requests_are_in_flight() {
+    use openfunnel_sim::{JobKind, JobProfile, SimConfig, Simulator};
+    let sim = Simulator::start_with(
+        SimConfig::default().with_latency(std::time::Duration::from_millis(30)),
+    )
+    .await
+    .unwrap();
+    let id = sim.add_job(JobKind::Lookalikes, JobProfile::completed(2_000));
+    let client = openfunnel::Client::builder()
+        .with_api_key(KEY)
+        .with_base_url(sim.base_url())
+        .build()
+        .unwrap();
+    let rows: Vec<_> = client
+        .lookalikes()
+        .job(id)
+        .unwrap()
+        .rows()
+        .with_concurrency(4)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2_000);
+    let peak = sim.requests().peak_in_flight;
+    assert!((2..=4).contains(&peak), "peak in flight {peak}");
 }
