@@ -4,7 +4,7 @@ use crate::error::Error;
 use crate::job::Jobs;
 use crate::kind::JobKind;
 use crate::lookalikes::Lookalikes;
-use crate::policy::{PollPolicy, RetryPolicy};
+use crate::policy::{JitterSource, PollPolicy, RetryPolicy};
 use crate::tech_intent::TechIntent;
 use crate::timer::{Timer, TokioTimer};
 use crate::transport::Transport;
@@ -210,6 +210,7 @@ pub struct ClientBuilder {
     max_concurrent_requests: usize,
     max_response_bytes: u64,
     timer: Arc<dyn Timer>,
+    jitter_seed: Option<u64>,
 }
 
 impl Default for ClientBuilder {
@@ -226,6 +227,7 @@ impl Default for ClientBuilder {
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_response_bytes: openfunnel_api::DEFAULT_MAX_RESPONSE_BYTES,
             timer: Arc::new(TokioTimer),
+            jitter_seed: None,
         }
     }
 }
@@ -410,6 +412,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Seeds the client's random source for [`crate::Jitter`], so that its
+    /// poll and retry delays follow one reproducible sequence (for tests and
+    /// simulations). By default the source is seeded from the clock and the
+    /// process's random keys, so clients do not draw the same delays.
+    ///
+    /// ```
+    /// let builder = openfunnel::Client::builder().with_jitter_seed(42);
+    /// # let _ = builder;
+    /// ```
+    pub fn with_jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+
     /// Checks the settings and builds the client. No request is sent.
     ///
     /// ```
@@ -442,6 +458,10 @@ impl ClientBuilder {
             ),
             retry: self.retry_policy,
             timer: self.timer,
+            jitter: Arc::new(match self.jitter_seed {
+                Some(seed) => JitterSource::seeded(seed),
+                None => JitterSource::from_entropy(),
+            }),
             api_key: Arc::from(api_key),
             in_flight: Arc::new(tokio::sync::Semaphore::new(self.max_concurrent_requests)),
             max_response_bytes: self.max_response_bytes,

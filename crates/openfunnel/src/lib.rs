@@ -112,7 +112,7 @@ pub use lookalikes::{
 pub use outcome::{ManifestMismatch, StreamOutcome};
 pub use page::{Checkpoint, Page};
 pub use pages::Pages;
-pub use policy::{PollPolicy, RetryPolicy};
+pub use policy::{Jitter, PollPolicy, RetryPolicy};
 pub use rows::{PartialRows, Rows};
 pub use status::JobStatus;
 pub use tech_intent::{

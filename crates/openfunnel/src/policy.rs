@@ -10,9 +10,9 @@ use std::time::Duration;
 /// [`crate::Error::TimedOut`] with the last status seen.
 ///
 /// Delays grow from `initial_delay` by `multiplier` up to `max_delay`, and go
-/// back to `initial_delay` whenever a new page lands. With jitter (the
-/// default) each delay is drawn from `[d/2, d]`, so many clients polling one
-/// job do not march in step; the detection delay stays at most `max_delay`.
+/// back to `initial_delay` whenever a new page lands. With [`Jitter::Equal`]
+/// (the default) each delay is drawn from `[d/2, d]`, so many clients polling
+/// one job do not march in step; the detection delay stays at most `max_delay`.
 ///
 /// ```
 /// use openfunnel::PollPolicy;
@@ -30,7 +30,7 @@ pub struct PollPolicy {
     initial_delay: Duration,
     max_delay: Duration,
     multiplier: f64,
-    jitter: bool,
+    jitter: Jitter,
     deadline: Option<Duration>,
 }
 
@@ -40,7 +40,7 @@ impl Default for PollPolicy {
             initial_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
             multiplier: 2.0,
-            jitter: true,
+            jitter: Jitter::Equal,
             deadline: Some(Duration::from_secs(60 * 60)),
         }
     }
@@ -86,15 +86,27 @@ impl PollPolicy {
         self
     }
 
-    /// Turns jitter off: every delay is exactly the backoff value.
+    /// How delays are randomised (default [`Jitter::Equal`]).
+    ///
+    /// ```
+    /// use openfunnel::{Jitter, PollPolicy};
+    /// let policy = PollPolicy::default().with_jitter(Jitter::Full);
+    /// assert_eq!(policy.jitter(), Jitter::Full);
+    /// ```
+    pub fn with_jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Turns jitter off: every delay is exactly the backoff value
+    /// (the same as `with_jitter(Jitter::None)`).
     ///
     /// ```
     /// let exact = openfunnel::PollPolicy::default().without_jitter();
-    /// # let _ = exact;
+    /// assert_eq!(exact.jitter(), openfunnel::Jitter::None);
     /// ```
-    pub fn without_jitter(mut self) -> Self {
-        self.jitter = false;
-        self
+    pub fn without_jitter(self) -> Self {
+        self.with_jitter(Jitter::None)
     }
 
     /// The overall deadline for a wait (default one hour).
@@ -147,13 +159,18 @@ impl PollPolicy {
         self.deadline
     }
 
+    /// How delays are randomised.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::PollPolicy::default().jitter(), openfunnel::Jitter::Equal);
+    /// ```
+    pub fn jitter(&self) -> Jitter {
+        self.jitter
+    }
+
     /// The `n`-th delay (from 0) before jitter.
     pub(crate) fn backoff(&self, n: u32) -> Duration {
         exponential(self.initial_delay, self.multiplier, self.max_delay, n)
-    }
-
-    pub(crate) fn jitter(&self) -> bool {
-        self.jitter
     }
 }
 
@@ -162,9 +179,15 @@ impl PollPolicy {
 /// server (a connect error), because a duplicate submit is a duplicate bill.
 /// 401, 403, 404 and 422 are never retried.
 ///
-/// A `Retry-After` header (seconds or HTTP date) or a body's
-/// `details.retry_after_seconds` is honoured, up to `max_retry_after`; a
-/// longer wait is returned to the caller as [`crate::Error::RateLimited`].
+/// Between attempts the backoff doubles from 200 ms up to 5 s, with
+/// [`Jitter::Full`] by default: each wait is drawn from `[0, backoff]`, so
+/// many requests failing at once (8 page fetches, 100 jobs on one client) do
+/// not retry in lockstep. A `Retry-After` header (whole seconds or an HTTP
+/// date, as RFC 9110 allows) or a body's `details.retry_after_seconds` is
+/// honoured exactly, up to `max_retry_after`; a longer wait is returned to the
+/// caller as [`crate::Error::RateLimited`]. A wait never runs past the
+/// deadline of the job wait the request belongs to: the request then ends
+/// with [`crate::Error::TimedOut`].
 ///
 /// ```
 /// use openfunnel::RetryPolicy;
@@ -182,6 +205,7 @@ pub struct RetryPolicy {
     initial_backoff: Duration,
     max_backoff: Duration,
     max_retry_after: Duration,
+    jitter: Jitter,
 }
 
 impl Default for RetryPolicy {
@@ -191,6 +215,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
             max_retry_after: Duration::from_secs(120),
+            jitter: Jitter::Full,
         }
     }
 }
@@ -254,6 +279,39 @@ impl RetryPolicy {
         self
     }
 
+    /// How backoffs are randomised (default [`Jitter::Full`]). A wait the
+    /// server asked for is never randomised.
+    ///
+    /// ```
+    /// use openfunnel::{Jitter, RetryPolicy};
+    /// let retries = RetryPolicy::default().with_jitter(Jitter::Equal);
+    /// assert_eq!(retries.jitter(), Jitter::Equal);
+    /// ```
+    pub fn with_jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Turns jitter off: every backoff is exactly 200 ms, 400 ms, 800 ms…
+    /// (the same as `with_jitter(Jitter::None)`).
+    ///
+    /// ```
+    /// let exact = openfunnel::RetryPolicy::default().without_jitter();
+    /// assert_eq!(exact.jitter(), openfunnel::Jitter::None);
+    /// ```
+    pub fn without_jitter(self) -> Self {
+        self.with_jitter(Jitter::None)
+    }
+
+    /// How backoffs are randomised.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryPolicy::default().jitter(), openfunnel::Jitter::Full);
+    /// ```
+    pub fn jitter(&self) -> Jitter {
+        self.jitter
+    }
+
     /// Attempts per request, the first included.
     ///
     /// ```
@@ -278,34 +336,75 @@ fn exponential(initial: Duration, multiplier: f64, max: Duration, n: u32) -> Dur
     Duration::try_from_secs_f64(secs).unwrap_or(max).min(max)
 }
 
-/// A small, fast pseudo-random source for jitter (splitmix64); seeded from
-/// the clock so that clients do not share a sequence.
-#[derive(Clone, Debug)]
-pub(crate) struct Jitter(u64);
+/// How a delay is randomised, for polls ([`PollPolicy::with_jitter`]) and
+/// retries ([`RetryPolicy::with_jitter`]) alike. Draws come from one random
+/// source per client, so concurrent requests of one client draw different
+/// delays (seed it with [`crate::ClientBuilder::with_jitter_seed`] for a
+/// reproducible schedule).
+///
+/// ```
+/// use openfunnel::{Jitter, PollPolicy, RetryPolicy};
+/// let polls = PollPolicy::default().with_jitter(Jitter::Equal); // [d/2, d]
+/// let retries = RetryPolicy::default().with_jitter(Jitter::Full); // [0, d]
+/// # let _ = (polls, retries);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Jitter {
+    /// Exactly the computed delay.
+    None,
+    /// Uniform in `[d/2, d]`: spread, yet never less than half the delay.
+    /// The default for polls, so the detection delay stays predictable.
+    Equal,
+    /// Uniform in `[0, d]` ("full jitter"): the widest spread. The default
+    /// for retries, which matter most when many requests fail at once.
+    Full,
+}
 
-impl Jitter {
+/// The random source behind [`Jitter`]: splitmix64, one per client, shared
+/// by all its requests and waits.
+#[derive(Debug)]
+pub(crate) struct JitterSource(std::sync::Mutex<u64>);
+
+impl JitterSource {
+    /// A source seeded from the clock and the process's random hash keys,
+    /// so that clients do not share a sequence.
     pub(crate) fn from_entropy() -> Self {
         use std::hash::BuildHasher;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or_default();
-        // std's RandomState carries per-process random keys.
-        Jitter(std::collections::hash_map::RandomState::new().hash_one(nanos))
+        JitterSource::seeded(std::collections::hash_map::RandomState::new().hash_one(nanos))
     }
 
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
+    /// A source with a fixed sequence.
+    pub(crate) fn seeded(seed: u64) -> Self {
+        JitterSource(std::sync::Mutex::new(seed))
+    }
+
+    fn next_unit(&self) -> f64 {
+        // A poisoned lock only means another thread panicked mid-draw; the
+        // state is a plain integer and still usable.
+        let mut state = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// A delay drawn uniformly from `[d/2, d]`.
-    pub(crate) fn apply(&mut self, delay: Duration) -> Duration {
-        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        delay.mul_f64(0.5 + 0.5 * unit)
+    /// `delay`, randomised as `jitter` says.
+    pub(crate) fn apply(&self, jitter: Jitter, delay: Duration) -> Duration {
+        match jitter {
+            Jitter::None => delay,
+            Jitter::Equal => delay.mul_f64(0.5 + 0.5 * self.next_unit()),
+            Jitter::Full => delay.mul_f64(self.next_unit()),
+        }
     }
 }
 
@@ -322,14 +421,38 @@ mod tests {
     }
 
     #[test]
-    fn jitter_stays_between_half_and_the_full_delay() {
-        let mut jitter = Jitter(42);
+    fn equal_jitter_stays_between_half_and_the_full_delay() {
+        let source = JitterSource::seeded(42);
         let delay = Duration::from_secs(4);
-        let drawn: Vec<Duration> = (0..1000).map(|_| jitter.apply(delay)).collect();
+        let drawn: Vec<Duration> = (0..1000)
+            .map(|_| source.apply(Jitter::Equal, delay))
+            .collect();
         assert!(drawn.iter().all(|d| *d >= delay / 2 && *d <= delay));
         // Spread over the range, not stuck at one value.
         assert!(drawn.iter().any(|d| *d < Duration::from_millis(2500)));
         assert!(drawn.iter().any(|d| *d > Duration::from_millis(3500)));
+    }
+
+    #[test]
+    fn full_jitter_spreads_over_the_whole_delay_and_none_keeps_it() {
+        let source = JitterSource::seeded(7);
+        let delay = Duration::from_secs(4);
+        let drawn: Vec<Duration> = (0..1000)
+            .map(|_| source.apply(Jitter::Full, delay))
+            .collect();
+        assert!(drawn.iter().all(|d| *d <= delay));
+        assert!(drawn.iter().any(|d| *d < Duration::from_millis(500)));
+        assert!(drawn.iter().any(|d| *d > Duration::from_millis(3500)));
+        assert_eq!(source.apply(Jitter::None, delay), delay);
+    }
+
+    #[test]
+    fn one_seed_gives_one_sequence() {
+        let (a, b) = (JitterSource::seeded(3), JitterSource::seeded(3));
+        let delay = Duration::from_secs(1);
+        let first: Vec<_> = (0..5).map(|_| a.apply(Jitter::Full, delay)).collect();
+        let second: Vec<_> = (0..5).map(|_| b.apply(Jitter::Full, delay)).collect();
+        assert_eq!(first, second);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The one place requests are sent: retries, error classification and tracing.
 
 use crate::error::{Error, ValidationIssue, body_excerpt};
-use crate::policy::RetryPolicy;
+use crate::policy::{JitterSource, RetryPolicy};
 use crate::timer::Timer;
 use openfunnel_api::types::HttpValidationError;
 use std::future::Future;
@@ -46,6 +46,8 @@ pub(crate) struct Transport {
     pub api: openfunnel_api::Client,
     pub retry: RetryPolicy,
     pub timer: Arc<dyn Timer>,
+    /// The client's one random source, for retry and poll jitter.
+    pub jitter: Arc<JitterSource>,
     /// Only used to scrub the key from error excerpts; never logged.
     pub api_key: Arc<str>,
     /// Bounds the requests in flight (and so the connections) of one client.
@@ -123,7 +125,10 @@ impl Transport {
                         match server_asked {
                             Some(asked) if asked > self.retry.max_retry_after() => None,
                             Some(asked) => Some(asked),
-                            None => Some(self.retry.backoff(attempt - 1)),
+                            None => Some(
+                                self.jitter
+                                    .apply(self.retry.jitter(), self.retry.backoff(attempt - 1)),
+                            ),
                         }
                     }
                     _ => None,
@@ -307,15 +312,19 @@ fn validation_issues(response: &HttpValidationError) -> Vec<ValidationIssue> {
         .collect()
 }
 
-/// `Retry-After: <seconds>` or `Retry-After: <HTTP date>`.
+/// `Retry-After` as RFC 9110 §10.2.3 allows it: `delay-seconds` (one or more
+/// ASCII digits) or an HTTP date. A date in the past means "now". Anything
+/// else (`NaN`, `-1`, `1e3`, `1.5`, an empty value) is ignored, so the
+/// policy's backoff applies.
 fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds.max(0.0)).ok();
+    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        // Too many digits for a u64 is longer than any wait honoured.
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(
@@ -324,11 +333,15 @@ fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> 
     )
 }
 
-/// `{"error_code": "RATE_LIMITED", "details": {"retry_after_seconds": 3}}`.
+/// `{"error_code": "RATE_LIMITED", "details": {"retry_after_seconds": 3}}`:
+/// a finite, non-negative number of seconds; anything else is ignored.
 fn retry_after_body(body: &[u8]) -> Option<Duration> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     let seconds = value.pointer("/details/retry_after_seconds")?.as_f64()?;
-    Duration::try_from_secs_f64(seconds.max(0.0)).ok()
+    if seconds < 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 #[cfg(test)]
@@ -351,8 +364,28 @@ mod tests {
             "{wait:?}"
         );
 
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after_header(&headers), None);
+        let earlier = std::time::SystemTime::now() - Duration::from_secs(30);
+        let date = httpdate::fmt_http_date(earlier);
+        headers.insert(RETRY_AFTER, HeaderValue::from_str(&date).unwrap());
+        assert_eq!(retry_after_header(&headers), Some(Duration::ZERO));
+
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("99999999999999999999999"),
+        );
+        assert_eq!(
+            retry_after_header(&headers),
+            Some(Duration::from_secs(u64::MAX))
+        );
+    }
+
+    #[test]
+    fn retry_after_values_rfc_9110_does_not_allow_are_ignored() {
+        let mut headers = HeaderMap::new();
+        for value in ["NaN", "-1", "1e3", "1.5", "+3", "soon", "", "inf", "0x10"] {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+            assert_eq!(retry_after_header(&headers), None, "{value:?}");
+        }
     }
 
     #[test]
@@ -360,5 +393,7 @@ mod tests {
         let body = br#"{"error_code":"RATE_LIMITED","details":{"retry_after_seconds":2.5}}"#;
         assert_eq!(retry_after_body(body), Some(Duration::from_millis(2500)));
         assert_eq!(retry_after_body(b"not json"), None);
+        let negative = br#"{"error_code":"RATE_LIMITED","details":{"retry_after_seconds":-1}}"#;
+        assert_eq!(retry_after_body(negative), None);
     }
 }

@@ -5,7 +5,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::kind::JobKind;
 use crate::page::Page;
-use crate::policy::{Jitter, PollPolicy};
+use crate::policy::PollPolicy;
 use crate::status::JobStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,7 +49,6 @@ pub(crate) struct Waiting {
     policy: PollPolicy,
     started: Instant,
     step: u32,
-    jitter: Jitter,
     pub(crate) polls: u32,
     last_status: Option<JobStatus>,
 }
@@ -63,7 +62,6 @@ impl Waiting {
             policy,
             started,
             step: 0,
-            jitter: Jitter::from_entropy(),
             polls: 0,
             last_status: None,
         }
@@ -106,11 +104,11 @@ impl Waiting {
     /// Sleeps for the next delay; the last sleep is shortened to end at the
     /// deadline, and a wait that reaches it is [`Error::TimedOut`].
     pub(crate) async fn pause(&mut self) -> Result<(), Error> {
-        let mut delay = self.policy.backoff(self.step);
+        let transport = &self.client.inner().transport;
+        let mut delay = transport
+            .jitter
+            .apply(self.policy.jitter(), self.policy.backoff(self.step));
         self.step = self.step.saturating_add(1);
-        if self.policy.jitter() {
-            delay = self.jitter.apply(delay);
-        }
         if let Some(deadline) = self.policy.deadline() {
             let elapsed = self.elapsed();
             if elapsed >= deadline {

@@ -85,7 +85,7 @@ pub fn builder(server: &MockServer, timer: &VirtualTimer) -> openfunnel::ClientB
         .with_base_url(server.base_url())
         .with_timer(timer.clone())
         .with_poll_policy(exact_policy())
-        .with_retry_policy(RetryPolicy::default())
+        .with_retry_policy(RetryPolicy::default().without_jitter())
 }
 
 /// The fixture lookalike job of `client`.
