@@ -45,6 +45,79 @@ pub enum BuildError {
     HttpClient(#[from] reqwest::Error),
 }
 
+/// An OpenFunnel API key, checked once and impossible to print: `Debug`
+/// shows `ApiKey([redacted])` and there is no `Display`. This is the one
+/// place a key is checked (non-empty once surrounding white space is
+/// removed, sendable in an HTTP header); every other part of the SDK and CLI
+/// holds an `ApiKey`, never a bare string.
+///
+/// ```
+/// let key = openfunnel_api::ApiKey::new(" of_0123abcd\n").unwrap();
+/// assert_eq!(key.expose_secret(), "of_0123abcd");
+/// assert_eq!(format!("{key:?}"), "ApiKey([redacted])");
+/// assert!(openfunnel_api::ApiKey::new("  ").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    text: std::sync::Arc<str>,
+    /// The same key as a header value, marked sensitive.
+    header: HeaderValue,
+}
+
+impl ApiKey {
+    /// Checks `api_key` (surrounding white space, such as a trailing newline
+    /// from a file, is removed) and wraps it.
+    ///
+    /// ```
+    /// use openfunnel_api::{ApiKey, BuildError};
+    /// assert!(matches!(ApiKey::new(""), Err(BuildError::EmptyApiKey)));
+    /// assert!(matches!(ApiKey::new("of_1\u{7}2"), Err(BuildError::InvalidApiKey)));
+    /// ```
+    pub fn new(api_key: impl AsRef<str>) -> Result<ApiKey, BuildError> {
+        let api_key = api_key.as_ref().trim();
+        if api_key.is_empty() {
+            return Err(BuildError::EmptyApiKey);
+        }
+        let mut header = HeaderValue::from_str(api_key).map_err(|_| BuildError::InvalidApiKey)?;
+        header.set_sensitive(true);
+        Ok(ApiKey {
+            text: api_key.into(),
+            header,
+        })
+    }
+
+    /// The key itself, to send it. Never log or display it.
+    ///
+    /// ```
+    /// let key = openfunnel_api::ApiKey::new("of_0123abcd").unwrap();
+    /// assert!(key.expose_secret().starts_with("of_"));
+    /// ```
+    pub fn expose_secret(&self) -> &str {
+        &self.text
+    }
+
+    /// `text` with every occurrence of the key replaced by `[redacted]`, for
+    /// anything a server sent that may echo it.
+    ///
+    /// ```
+    /// let key = openfunnel_api::ApiKey::new("of_0123abcd").unwrap();
+    /// assert_eq!(key.scrub("echo: of_0123abcd"), "echo: [redacted]");
+    /// ```
+    pub fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if text.contains(&*self.text) {
+            std::borrow::Cow::Owned(text.replace(&*self.text, "[redacted]"))
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        }
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey([redacted])")
+    }
+}
+
 /// The default headers that authenticate every request: `X-API-Key`, marked
 /// sensitive. Surrounding white space (a trailing newline from a file) is removed.
 ///
@@ -54,15 +127,16 @@ pub enum BuildError {
 /// assert!(!format!("{headers:?}").contains("of_0123abcd"));
 /// ```
 pub fn api_key_headers(api_key: &str) -> Result<HeaderMap, BuildError> {
-    let api_key = api_key.trim();
-    if api_key.is_empty() {
-        return Err(BuildError::EmptyApiKey);
-    }
-    let mut value = HeaderValue::from_str(api_key).map_err(|_| BuildError::InvalidApiKey)?;
-    value.set_sensitive(true);
+    Ok(key_headers(&ApiKey::new(api_key)?))
+}
+
+fn key_headers(api_key: &ApiKey) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    headers.insert(HeaderName::from_static(API_KEY_HEADER), value);
-    Ok(headers)
+    headers.insert(
+        HeaderName::from_static(API_KEY_HEADER),
+        api_key.header.clone(),
+    );
+    headers
 }
 
 /// A `reqwest::ClientBuilder` that sends the key on every request, follows
@@ -104,9 +178,26 @@ pub fn authenticate(
     builder: reqwest::ClientBuilder,
     api_key: &str,
 ) -> Result<reqwest::ClientBuilder, BuildError> {
-    Ok(builder
-        .default_headers(api_key_headers(api_key)?)
-        .redirect(same_origin_redirects()))
+    Ok(authenticate_with(builder, &ApiKey::new(api_key)?))
+}
+
+/// [`authenticate`] with a key already checked.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = openfunnel_api::ApiKey::new("of_0123abcd")?;
+/// let http = openfunnel_api::authenticate_with(reqwest::Client::builder(), &key).build()?;
+/// # let _ = http;
+/// # Ok(())
+/// # }
+/// ```
+pub fn authenticate_with(
+    builder: reqwest::ClientBuilder,
+    api_key: &ApiKey,
+) -> reqwest::ClientBuilder {
+    builder
+        .default_headers(key_headers(api_key))
+        .redirect(same_origin_redirects())
 }
 
 /// Follows a redirect only when it stays on the origin (scheme, host, port) of

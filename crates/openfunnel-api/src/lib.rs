@@ -29,17 +29,23 @@
 //! ```
 //!
 //! `src/generated.rs` is written by `cargo xtask codegen` and must never be
-//! edited by hand; this file, `src/auth.rs` and `src/limit.rs` (a cap on
-//! response bodies, as progenitor's `exec` hook) are the only hand-written code.
+//! edited by hand; this file, `src/auth.rs`, `src/limit.rs` (a cap on
+//! response bodies) and `src/hooks.rs` (progenitor's `exec` and `post` hooks:
+//! the cap, and an error status never hidden behind a decoding failure) are
+//! the only hand-written code.
 
 #![forbid(unsafe_code)]
 
 mod auth;
+mod hooks;
 mod limit;
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all, unused)]
 mod generated;
 
-pub use auth::{API_KEY_HEADER, BuildError, api_key_headers, authenticate, http_client_builder};
+pub use auth::{
+    API_KEY_HEADER, ApiKey, BuildError, api_key_headers, authenticate, authenticate_with,
+    http_client_builder,
+};
 pub use generated::*;
 pub use limit::{DEFAULT_MAX_RESPONSE_BYTES, ResponseLimit, is_response_too_large};

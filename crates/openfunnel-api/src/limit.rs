@@ -5,9 +5,6 @@
 //! reads the body chunk by chunk and refuses it as soon as it passes the
 //! limit (or at once, when `Content-Length` already says so).
 
-use crate::generated::{Client, ClientInfo};
-use progenitor_client::{ClientHooks, OperationInfo};
-
 /// The default cap: 8 MiB, about 40 times the largest real page (100
 /// enriched tech intent rows).
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
@@ -51,37 +48,45 @@ pub fn is_response_too_large<E>(error: &crate::Error<E>) -> bool {
     matches!(error, crate::Error::CommunicationError(source) if source.status() == Some(TOO_LARGE))
 }
 
-impl ClientHooks<ResponseLimit> for Client {
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        _info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        let max = self.inner().max_bytes;
-        let mut response = self.client().execute(request).await?;
-        if response.content_length().is_some_and(|length| length > max) {
-            return Err(too_large(&response));
-        }
-        let status = response.status();
-        let version = response.version();
-        let headers = response.headers().clone();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            if (body.len() + chunk.len()) as u64 > max {
-                return Err(too_large(&response));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let mut rebuilt = http::Response::new(body);
-        *rebuilt.status_mut() = status;
-        *rebuilt.version_mut() = version;
-        *rebuilt.headers_mut() = headers;
-        Ok(reqwest::Response::from(rebuilt))
+/// Reads `response`'s body into memory, refusing it as soon as it passes
+/// `max` bytes (or at once, when `Content-Length` already says so). The
+/// returned response holds the whole body; an unsuccessful one also carries
+/// a copy as an [`ErrorBody`] extension, for [`crate::Client`]'s `post` hook.
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    max: u64,
+) -> reqwest::Result<reqwest::Response> {
+    if response.content_length().is_some_and(|length| length > max) {
+        return Err(too_large());
     }
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if (body.len() + chunk.len()) as u64 > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let copy = (!status.is_success()).then(|| ErrorBody(body.clone()));
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    if let Some(copy) = copy {
+        rebuilt.extensions_mut().insert(copy);
+    }
+    Ok(reqwest::Response::from(rebuilt))
 }
 
+/// The body of an unsuccessful response, kept beside it so that a hook that
+/// only sees `&Response` can read it.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorBody(pub(crate) Vec<u8>);
+
 /// A `reqwest::Error` with status 413 (the only public way to make one).
-fn too_large(_response: &reqwest::Response) -> reqwest::Error {
+fn too_large() -> reqwest::Error {
     let mut marker = http::Response::new(Vec::<u8>::new());
     *marker.status_mut() = TOO_LARGE;
     match reqwest::Response::from(marker).error_for_status() {

@@ -262,6 +262,32 @@ async fn validation_errors_are_typed_and_404_keeps_status_and_body() {
 }
 
 #[tokio::test]
+async fn a_422_whose_body_is_not_the_spec_schema_keeps_its_status_and_body() {
+    // FastAPI's HTTPException shape: `detail` is a string, not the list the
+    // spec's HTTPValidationError declares.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/v1/account/search-lookalikes-bulk/bad");
+            then.status(422)
+                .json_body(json!({"detail": "limit must be at most 100"}));
+        })
+        .await;
+    match client(&server)
+        .search_lookalikes_bulk_status("bad", None, None)
+        .await
+    {
+        Err(Error::UnexpectedResponse(response)) => {
+            assert_eq!(response.status().as_u16(), 422);
+            let body = response.text().await.unwrap();
+            assert!(body.contains("limit must be at most 100"), "{body}");
+        }
+        other => panic!("expected the raw 422, not a decoding failure: {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_redirect_to_another_origin_is_not_followed_and_never_gets_the_key() {
     let api = MockServer::start_async().await;
     let elsewhere = MockServer::start_async().await;

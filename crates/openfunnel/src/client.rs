@@ -8,6 +8,7 @@ use crate::policy::{JitterSource, PollPolicy, RetryPolicy};
 use crate::tech_intent::TechIntent;
 use crate::timer::{Timer, TokioTimer};
 use crate::transport::Transport;
+use openfunnel_api::{ApiKey, BuildError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -433,24 +434,38 @@ impl ClientBuilder {
     /// assert!(missing_key.unwrap_err().to_string().contains("OPENFUNNEL_API_KEY"));
     /// ```
     pub fn build(self) -> Result<Client, Error> {
-        let api_key = self.api_key.as_deref().map(str::trim).unwrap_or_default();
-        if api_key.is_empty() {
-            return Err(Error::InvalidInput(format!(
-                "no API key: set {API_KEY_ENV} or pass one with ClientBuilder::with_api_key"
-            )));
-        }
+        let api_key = match self.api_key.as_deref().map(ApiKey::new) {
+            Some(Ok(key)) => key,
+            None | Some(Err(BuildError::EmptyApiKey)) => {
+                return Err(configuration(
+                    format!(
+                        "no API key: set {API_KEY_ENV} or pass one with ClientBuilder::with_api_key"
+                    ),
+                    None,
+                ));
+            }
+            Some(Err(error)) => return Err(configuration(error.to_string(), Some(error.into()))),
+        };
         let base_url = validate_base_url(&self.base_url)?;
-        let http = self.http.unwrap_or_default();
-        let http = openfunnel_api::authenticate(http, api_key)
-            .map_err(|error| Error::InvalidInput(error.to_string()))?
+        let mut http = openfunnel_api::authenticate_with(self.http.unwrap_or_default(), &api_key)
             .user_agent(USER_AGENT)
             .timeout(self.request_timeout)
-            .connect_timeout(self.connect_timeout)
-            .build()
-            .map_err(|source| Error::Transport { source })?;
+            .connect_timeout(self.connect_timeout);
+        if is_loopback(&base_url) {
+            // A local simulator: HTTP_PROXY and friends would send the key,
+            // in clear text for plain http, to a proxy.
+            http = http.no_proxy();
+        }
+        let http = http.build().map_err(|source| {
+            configuration(
+                format!("the HTTP client could not be built ({source}): check the settings given to ClientBuilder::with_http_client and the system's TLS set-up"),
+                Some(source.into()),
+            )
+        })?;
+        let base = base_url.as_str().trim_end_matches('/').to_string();
         let transport = Transport {
             api: openfunnel_api::Client::new_with_client(
-                &base_url,
+                &base,
                 http,
                 openfunnel_api::ResponseLimit {
                     max_bytes: self.max_response_bytes,
@@ -462,14 +477,15 @@ impl ClientBuilder {
                 Some(seed) => JitterSource::seeded(seed),
                 None => JitterSource::from_entropy(),
             }),
-            api_key: Arc::from(api_key),
+            api_key,
+            base_url,
             in_flight: Arc::new(tokio::sync::Semaphore::new(self.max_concurrent_requests)),
             max_response_bytes: self.max_response_bytes,
         };
         Ok(Client {
             inner: Arc::new(ClientInner {
                 transport,
-                base_url,
+                base_url: base,
                 poll_policy: self.poll_policy,
                 page_concurrency: self.page_concurrency,
             }),
@@ -477,12 +493,23 @@ impl ClientBuilder {
     }
 }
 
-/// Checks a base URL and returns it without a trailing `/`.
-fn validate_base_url(raw: &str) -> Result<String, Error> {
+/// An [`Error::Configuration`].
+fn configuration(
+    problem: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+) -> Error {
+    Error::Configuration { problem, source }
+}
+
+/// Checks a base URL.
+fn validate_base_url(raw: &str) -> Result<reqwest::Url, Error> {
     let invalid = |why: &str| {
-        Error::InvalidInput(format!(
-            "base URL `{raw}` {why}: use https://api.openfunnel.dev, or http://127.0.0.1:PORT for a local simulator"
-        ))
+        configuration(
+            format!(
+                "base URL `{raw}` {why}: use https://api.openfunnel.dev, or http://127.0.0.1:PORT for a local simulator"
+            ),
+            None,
+        )
     };
     let url = reqwest::Url::parse(raw.trim()).map_err(|_| invalid("is not a valid URL"))?;
     if !url.username().is_empty() || url.password().is_some() {
@@ -501,7 +528,7 @@ fn validate_base_url(raw: &str) -> Result<String, Error> {
         }
         _ => return Err(invalid("must use https")),
     }
-    Ok(url.as_str().trim_end_matches('/').to_string())
+    Ok(url)
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {
@@ -521,7 +548,13 @@ mod tests {
 
     #[test]
     fn base_urls_are_checked_and_normalised() {
-        let ok = |raw: &str| validate_base_url(raw).unwrap();
+        let ok = |raw: &str| {
+            validate_base_url(raw)
+                .unwrap()
+                .as_str()
+                .trim_end_matches('/')
+                .to_string()
+        };
         assert_eq!(
             ok("https://api.openfunnel.dev/"),
             "https://api.openfunnel.dev"

@@ -1,5 +1,6 @@
 //! The one error type of the SDK.
 
+use crate::error_body::{DecodeError, ErrorBody};
 use crate::status::JobStatus;
 use crate::{LookalikeManifest, TechIntentManifest};
 use std::time::Duration;
@@ -7,8 +8,11 @@ use std::time::Duration;
 /// Everything that can go wrong, as one enum a caller can match.
 ///
 /// Each message says what happened and what to do. The API key never appears
-/// in any of them. Response bodies are kept as a short excerpt (see
-/// [`Error::body`]).
+/// in any of them, nor in their `Debug` output or source chain. The body of
+/// an error response is kept as an [`ErrorBody`]: a short excerpt, and
+/// OpenFunnel's documented `error_code` and `details` when the body has them
+/// (see [`Error::error_code`]). Errors are classified by HTTP status first;
+/// a body that does not parse never changes which error it is.
 ///
 /// ```no_run
 /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) {
@@ -27,28 +31,28 @@ use std::time::Duration;
 pub enum Error {
     /// 401 or 403: the key was rejected. Never retried.
     #[error(
-        "OpenFunnel rejected the API key (HTTP {status}): check OPENFUNNEL_API_KEY or the key given to the client"
+        "OpenFunnel rejected the API key (HTTP {status}: {body}): check OPENFUNNEL_API_KEY or the key given to the client"
     )]
     Unauthorized {
         /// 401 or 403.
         status: u16,
-        /// Excerpt of the response body.
-        body: String,
+        /// What the response said.
+        body: ErrorBody,
     },
     /// 404: no such job for this key (or no such endpoint). Never retried.
     #[error(
-        "job `{job_id}` was not found for this API key (HTTP 404): check the id, and that the job was created with the same key"
+        "job `{job_id}` was not found for this API key (HTTP 404: {body}): check the id, and that the job was created with the same key"
     )]
     NotFound {
         /// The job asked for (empty when the request was not about a job).
         job_id: String,
-        /// Excerpt of the response body.
-        body: String,
+        /// What the response said.
+        body: ErrorBody,
     },
     /// 400 or 404 on a page request: the server does not know the cursor
     /// (or, for a 404, the job). Never retried.
     #[error(
-        "job `{job_id}` has no page at cursor `{cursor}` (HTTP {status}): resume from a checkpoint this SDK produced for this job, or read the job from the start"
+        "job `{job_id}` has no page at cursor `{cursor}` (HTTP {status}: {body}): resume from a checkpoint this SDK produced for this job, or read the job from the start"
     )]
     UnknownCursor {
         /// The job.
@@ -57,43 +61,54 @@ pub enum Error {
         cursor: String,
         /// 400 or 404.
         status: u16,
-        /// Excerpt of the response body.
-        body: String,
+        /// What the response said.
+        body: ErrorBody,
     },
-    /// 422: the server refused the request's parameters. Never retried.
-    #[error("OpenFunnel refused the request (HTTP 422): {}", summarize(issues))]
+    /// 422: the server refused the request's parameters. Never retried,
+    /// whatever the body: the spec's list of issues, FastAPI's plain
+    /// `{"detail": "text"}`, or anything else.
+    #[error(
+        "OpenFunnel refused the request (HTTP 422): {}: fix the request and send it again",
+        summarize(issues, body)
+    )]
     Validation {
-        /// What the server said was wrong, field by field.
+        /// What the server said was wrong, field by field (one issue without
+        /// a location when the server sent a plain message; none when the
+        /// body said nothing readable).
         issues: Vec<ValidationIssue>,
-        /// Excerpt of the response body.
-        body: String,
+        /// What the response said.
+        body: ErrorBody,
     },
     /// 429 after the retry budget ran out, or a wait longer than allowed.
     #[error(
-        "OpenFunnel is rate limiting this key (HTTP 429){}: wait before trying again",
+        "OpenFunnel is rate limiting this key (HTTP 429: {body}){}: wait before trying again",
         retry_after.map(|d| format!(", asked to wait {} s", d.as_secs_f64())).unwrap_or_default()
     )]
     RateLimited {
         /// How long the server asked to wait, if it said.
         retry_after: Option<Duration>,
-        /// Excerpt of the response body.
-        body: String,
+        /// What the response said.
+        body: ErrorBody,
     },
-    /// The overall deadline passed before the job reached a terminal status.
+    /// The overall deadline passed before the job reached a terminal status,
+    /// or while a request was still being retried.
     #[error(
-        "job `{job_id}` did not finish within {:.1} s ({polls} polls, last status: {}): wait longer with PollPolicy::with_deadline, or resume later from a checkpoint",
+        "job `{job_id}` did not finish within {:.1} s ({polls} polls, last status: {}{}): wait longer with PollPolicy::with_deadline, or resume later from a checkpoint",
         elapsed.as_secs_f64(),
-        last_status.as_ref().map(JobStatus::as_str).unwrap_or("none seen")
+        last_status.as_ref().map(JobStatus::as_str).unwrap_or("none seen"),
+        last_error.as_ref().map(|error| format!("; the last request failed: {error}")).unwrap_or_default()
     )]
     TimedOut {
         /// The job.
         job_id: String,
         /// The last status the server reported.
         last_status: Option<JobStatus>,
-        /// Poll requests made.
+        /// Poll requests answered.
         polls: u32,
         /// Time spent waiting.
         elapsed: Duration,
+        /// The failure that was being retried when the deadline came, if any.
+        last_error: Option<Box<Error>>,
     },
     /// The job failed. Rows it wrote before failing were still delivered.
     #[error(
@@ -115,6 +130,18 @@ pub enum Error {
         job_id: String,
         /// The partial manifest, when the server sent one.
         manifest: Option<Box<Manifest>>,
+    },
+    /// A job was submitted, but the id the server returned cannot be used in
+    /// a request (empty, too long, or with characters a path cannot carry).
+    /// The job exists and may be billed.
+    #[error(
+        "OpenFunnel created a job but returned an id this SDK cannot use ({problem}): the job may be billed; contact OpenFunnel support with the id `{job_id}`"
+    )]
+    UnusableJobId {
+        /// The id as returned (control characters escaped).
+        job_id: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// A page did not match the request, or a cursor came back twice: the
     /// server's page chain is inconsistent. Stopped instead of looping.
@@ -138,15 +165,16 @@ pub enum Error {
         /// Where the server pointed.
         location: String,
     },
-    /// Any other unsuccessful HTTP status.
-    #[error("OpenFunnel answered HTTP {status}: {}", excerpt_or_empty(body))]
+    /// Any other unsuccessful HTTP status (including a redirect that stays on
+    /// the API's origin but was not followed, such as a 304).
+    #[error("OpenFunnel answered HTTP {status}: {body}")]
     Http {
         /// The status code.
         status: u16,
-        /// Excerpt of the response body.
-        body: String,
+        /// What the response said.
+        body: ErrorBody,
     },
-    /// A response body was not the JSON the spec describes.
+    /// A successful response's body was not the JSON the spec describes.
     #[error(
         "cannot decode the response of {operation}: {source}; the body starts with: {}",
         excerpt_or_empty(body)
@@ -156,9 +184,9 @@ pub enum Error {
         operation: &'static str,
         /// Excerpt of the body.
         body: String,
-        /// The decoder's complaint.
+        /// The decoder's complaint (the API key removed).
         #[source]
-        source: serde_json::Error,
+        source: DecodeError,
     },
     /// A response body was larger than the client accepts; it was refused
     /// while being read. Not retried.
@@ -174,6 +202,17 @@ pub enum Error {
     /// The input was refused before any request was sent.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The client could not be configured: no key, an unusable key or base
+    /// URL, or an HTTP client that failed to build (TLS set-up, for example).
+    /// No request was sent.
+    #[error("cannot set up the OpenFunnel client: {problem}")]
+    Configuration {
+        /// What is wrong, and what to do.
+        problem: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The server could not be reached, or the connection broke.
     #[error("cannot reach OpenFunnel: {source}: check the network and the base URL")]
     Transport {
@@ -187,7 +226,7 @@ impl Error {
     /// The HTTP status behind the error, when there was one.
     ///
     /// ```
-    /// let error = openfunnel::Error::Http { status: 503, body: String::new() };
+    /// let error = openfunnel::Error::Http { status: 503, body: Default::default() };
     /// assert_eq!(error.status(), Some(503));
     /// ```
     pub fn status(&self) -> Option<u16> {
@@ -208,7 +247,7 @@ impl Error {
     /// budget when you see them.
     ///
     /// ```
-    /// assert!(openfunnel::Error::Http { status: 503, body: String::new() }.is_retryable());
+    /// assert!(openfunnel::Error::Http { status: 503, body: Default::default() }.is_retryable());
     /// assert!(!openfunnel::Error::InvalidInput("limit".into()).is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
@@ -232,6 +271,7 @@ impl Error {
             | Error::TimedOut { job_id, .. }
             | Error::JobFailed { job_id, .. }
             | Error::JobCancelled { job_id, .. }
+            | Error::UnusableJobId { job_id, .. }
             | Error::InconsistentPages { job_id, .. } => Some(job_id),
             _ => None,
         }
@@ -240,27 +280,64 @@ impl Error {
     /// The excerpt of the response body, for errors that came with one.
     ///
     /// ```
-    /// let error = openfunnel::Error::Http { status: 500, body: "{\"error_code\":\"INTERNAL_ERROR\"}".into() };
+    /// let body = openfunnel::ErrorBody::parse(br#"{"error_code":"INTERNAL_ERROR"}"#);
+    /// let error = openfunnel::Error::Http { status: 500, body };
     /// assert!(error.body().unwrap().contains("INTERNAL_ERROR"));
     /// ```
     pub fn body(&self) -> Option<&str> {
+        match self {
+            Error::Decode { body, .. } => Some(body),
+            _ => self.error_body().map(|body| body.excerpt.as_str()),
+        }
+    }
+
+    /// What an error response said, for errors that came from one.
+    ///
+    /// ```
+    /// let body = openfunnel::ErrorBody::parse(br#"{"detail":"Job not found"}"#);
+    /// let error = openfunnel::Error::NotFound { job_id: "j1".into(), body };
+    /// assert_eq!(error.error_body().unwrap().detail.as_deref(), Some("Job not found"));
+    /// ```
+    pub fn error_body(&self) -> Option<&ErrorBody> {
         match self {
             Error::Unauthorized { body, .. }
             | Error::NotFound { body, .. }
             | Error::UnknownCursor { body, .. }
             | Error::Validation { body, .. }
             | Error::RateLimited { body, .. }
-            | Error::Http { body, .. }
-            | Error::Decode { body, .. } => Some(body),
+            | Error::Http { body, .. } => Some(body),
             _ => None,
         }
+    }
+
+    /// OpenFunnel's `error_code` (e.g. `RATE_LIMITED`), when the response
+    /// body carried one.
+    ///
+    /// ```
+    /// let body = openfunnel::ErrorBody::parse(br#"{"error_code":"INTERNAL_ERROR","details":{}}"#);
+    /// let error = openfunnel::Error::Http { status: 500, body };
+    /// assert_eq!(error.error_code(), Some("INTERNAL_ERROR"));
+    /// ```
+    pub fn error_code(&self) -> Option<&str> {
+        self.error_body()?.code.as_deref()
+    }
+
+    /// OpenFunnel's `details`, when the response body carried them.
+    ///
+    /// ```
+    /// let body = openfunnel::ErrorBody::parse(br#"{"error_code":"CONFLICT","details":{"status":"completed"}}"#);
+    /// let error = openfunnel::Error::Http { status: 409, body };
+    /// assert_eq!(error.error_details().unwrap()["status"], "completed");
+    /// ```
+    pub fn error_details(&self) -> Option<&serde_json::Value> {
+        self.error_body()?.details.as_ref()
     }
 
     /// How long the server asked to wait, for a rate limit.
     ///
     /// ```
     /// use std::time::Duration;
-    /// let error = openfunnel::Error::RateLimited { retry_after: Some(Duration::from_secs(3)), body: String::new() };
+    /// let error = openfunnel::Error::RateLimited { retry_after: Some(Duration::from_secs(3)), body: Default::default() };
     /// assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {
@@ -295,13 +372,16 @@ pub struct ValidationIssue {
 
 impl std::fmt::Display for ValidationIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.location.is_empty() {
+            return f.write_str(&self.message);
+        }
         write!(f, "{}: {}", self.location, self.message)
     }
 }
 
-fn summarize(issues: &[ValidationIssue]) -> String {
+fn summarize(issues: &[ValidationIssue], body: &ErrorBody) -> String {
     if issues.is_empty() {
-        return "no details given".into();
+        return body.to_string();
     }
     issues
         .iter()
@@ -365,42 +445,9 @@ impl Manifest {
     }
 }
 
-/// Shortens a response body for an error message (at most 512 bytes, on a
-/// character boundary), removing the API key should a server echo it.
-pub(crate) fn body_excerpt(body: &[u8], api_key: &str) -> String {
-    const MAX: usize = 512;
-    let text = String::from_utf8_lossy(body);
-    let mut end = text.len().min(MAX);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut excerpt = text[..end].to_string();
-    if end < text.len() {
-        excerpt.push('…');
-    }
-    if !api_key.is_empty() && text.contains(api_key) {
-        excerpt = text.replace(api_key, "[redacted]");
-        return body_excerpt(excerpt.as_bytes(), "");
-    }
-    excerpt
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn excerpts_are_short_cut_on_characters_and_never_hold_the_key() {
-        let long = "é".repeat(400);
-        let excerpt = body_excerpt(long.as_bytes(), "of_key");
-        assert!(excerpt.len() <= 512 + '…'.len_utf8());
-        assert!(excerpt.ends_with('…'));
-        let echoed = body_excerpt(b"{\"header\":\"of_secret_key\"}", "of_secret_key");
-        assert_eq!(echoed, "{\"header\":\"[redacted]\"}");
-        // The key is removed even when it straddles the cut-off point.
-        let padded = format!("{}of_secret_key", "x".repeat(505));
-        assert!(!body_excerpt(padded.as_bytes(), "of_secret_key").contains("of_sec"));
-    }
 
     #[test]
     fn a_422_lists_every_issue() {
@@ -417,11 +464,11 @@ mod tests {
                     kind: "y".into(),
                 },
             ],
-            body: String::new(),
+            body: ErrorBody::default(),
         };
         assert_eq!(
             error.to_string(),
-            "OpenFunnel refused the request (HTTP 422): body.limit: too big; body.query: too long"
+            "OpenFunnel refused the request (HTTP 422): body.limit: too big; body.query: too long: fix the request and send it again"
         );
     }
 }

@@ -63,15 +63,18 @@ impl<K: JobKind> Jobs<K> {
             job_id: None,
             cursor: None,
             idempotency: Idempotency::CreatesJob,
+            deadline: None,
         };
         let job_id = inner
             .transport
             .send(operation, || K::submit(&inner.transport.api, &request))
             .await?;
-        validate::job_id(&job_id).map_err(|_| Error::InconsistentPages {
-            job_id: job_id.clone(),
-            problem: "the submit returned an unusable job id".into(),
-        })?;
+        if let Some(problem) = validate::job_id_problem(&job_id) {
+            return Err(Error::UnusableJobId {
+                job_id: job_id.escape_default().to_string(),
+                problem,
+            });
+        }
         tracing::info!(job_id = %job_id, kind = K::NAME, "job submitted");
         Ok(Job::new(self.client.clone(), job_id))
     }
@@ -165,7 +168,7 @@ impl<K: JobKind> Job<K> {
     }
 
     pub(crate) async fn fetch(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
-        fetch::page(&self.client, &self.id, cursor).await
+        fetch::page(&self.client, &self.id, cursor, None).await
     }
 
     /// Waits until the job is terminal, with the client's [`PollPolicy`].
@@ -208,7 +211,9 @@ impl<K: JobKind> Job<K> {
     ) -> Result<Outcome<K>, Error> {
         let mut waiting = Waiting::new(self.client.clone(), self.id.clone(), policy.clone());
         loop {
-            let page = self.fetch(None).await?;
+            let page = fetch::page(&self.client, &self.id, None, waiting.deadline())
+                .await
+                .map_err(|error| waiting.explain(error))?;
             waiting.observed(&page);
             on_progress(&waiting.progress::<K>(&page, 0, 0));
             match page.status {
@@ -282,19 +287,33 @@ impl<K: Cancellable> Job<K> {
             job_id: Some(&self.id),
             cursor: None,
             idempotency: Idempotency::Idempotent,
+            deadline: None,
         };
-        match transport
-            .send(operation, || K::cancel(&transport.api, &self.id))
-            .await
-        {
+        let sent = transport
+            .send_counted(operation, || K::cancel(&transport.api, &self.id))
+            .await;
+        match sent.result {
             Ok(response) => Ok(Cancellation {
                 status: response.status.map(JobStatus::from),
                 message: response.message,
                 already_finished: false,
             }),
+            // A 409 to a retried cancel may answer our own earlier attempt,
+            // whose response was lost: the job's status says which.
+            Err(Error::Http { status: 409, body }) if sent.attempts > 1 => {
+                let status = self.fetch(None).await?.status;
+                Ok(Cancellation {
+                    already_finished: !matches!(
+                        status,
+                        JobStatus::Cancelling | JobStatus::Cancelled
+                    ),
+                    status: Some(status),
+                    message: Some(body.to_string()),
+                })
+            }
             Err(Error::Http { status: 409, body }) => Ok(Cancellation {
                 status: None,
-                message: Some(body),
+                message: Some(body.to_string()),
                 already_finished: true,
             }),
             Err(error) => Err(error),

@@ -80,6 +80,7 @@
 
 mod client;
 mod error;
+mod error_body;
 mod fetch;
 mod job;
 mod kind;
@@ -103,6 +104,7 @@ pub use client::{
     DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_CONCURRENCY,
 };
 pub use error::{Error, Manifest, ValidationIssue};
+pub use error_body::{DecodeError, ErrorBody};
 pub use job::{Cancellation, Job, Jobs, Outcome};
 pub use kind::{Cancellable, JobKind};
 pub use lookalikes::{

@@ -71,14 +71,12 @@ impl<K: JobKind> Page<K> {
     /// ```
     pub fn checkpoint(&self) -> Checkpoint {
         match &self.next_cursor {
-            Some(next) => Checkpoint {
-                cursor: Some(next.clone()),
-                rows_delivered: 0,
-            },
-            None => Checkpoint {
-                cursor: self.cursor.clone(),
-                rows_delivered: self.skipped + self.rows.len(),
-            },
+            Some(next) => Checkpoint::new::<K>(&self.job_id, Some(next.clone()), 0),
+            None => Checkpoint::new::<K>(
+                &self.job_id,
+                self.cursor.clone(),
+                self.skipped + self.rows.len(),
+            ),
         }
     }
 }
@@ -125,9 +123,16 @@ impl<K: JobKind> Page<K> {
     }
 }
 
-/// A resumable position in a job's rows: the page to read next and how many
-/// of its rows were already delivered. Serialise it (it is plain JSON) to stop
-/// an export and continue later without duplicates or gaps.
+/// A resumable position in a job's rows: the job and its kind, the page to
+/// read next and how many of its rows were already delivered. Serialise it
+/// (it is plain JSON) to stop an export and continue later without
+/// duplicates or gaps.
+///
+/// A checkpoint taken from a stream belongs to its job: resuming another job
+/// (or a job of another kind) from it is refused with
+/// [`crate::Error::InvalidInput`] before any request, since its cursor and
+/// row count mean nothing there and would silently skip rows.
+/// [`Checkpoint::start`] belongs to no job and fits any.
 ///
 /// ```
 /// use openfunnel::Checkpoint;
@@ -140,6 +145,10 @@ impl<K: JobKind> Page<K> {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Checkpoint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    job_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
     cursor: Option<String>,
     rows_delivered: usize,
 }
@@ -172,10 +181,41 @@ impl Checkpoint {
         self.rows_delivered
     }
 
-    pub(crate) fn new(cursor: Option<String>, rows_delivered: usize) -> Self {
+    /// The job the checkpoint was taken from (`None` for
+    /// [`Checkpoint::start`], which fits any job).
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::Checkpoint::start().job_id(), None);
+    /// ```
+    pub fn job_id(&self) -> Option<&str> {
+        self.job_id.as_deref()
+    }
+
+    pub(crate) fn new<K: JobKind>(
+        job_id: &str,
+        cursor: Option<String>,
+        rows_delivered: usize,
+    ) -> Self {
         Checkpoint {
+            job_id: Some(job_id.to_string()),
+            kind: Some(K::NAME.to_string()),
             cursor,
             rows_delivered,
         }
+    }
+
+    /// Refuses a checkpoint taken from another job, or from a job of another
+    /// kind.
+    pub(crate) fn check_belongs_to(&self, job_id: &str, kind: &str) -> Result<(), Error> {
+        let foreign_job = self.job_id.as_deref().filter(|saved| *saved != job_id);
+        let foreign_kind = self.kind.as_deref().filter(|saved| *saved != kind);
+        if foreign_job.is_none() && foreign_kind.is_none() {
+            return Ok(());
+        }
+        Err(Error::InvalidInput(format!(
+            "the checkpoint was saved for {} job `{}`, not for {kind} job `{job_id}`: resume each job from its own checkpoint, or read this job from the start",
+            self.kind.as_deref().unwrap_or("a"),
+            self.job_id.as_deref().unwrap_or("another"),
+        )))
     }
 }

@@ -20,6 +20,7 @@ use futures_util::future::BoxFuture;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Instant;
 
 /// Consecutive discarded prefetches after which prediction is switched off
 /// for the rest of the walk (the server's cursors do not follow a pattern).
@@ -105,6 +106,8 @@ struct Slot<K: JobKind> {
 pub(crate) struct Prefetch<K: JobKind> {
     client: Client,
     job_id: Arc<str>,
+    /// The deadline of the walk's wait: no request is retried past it.
+    deadline: Option<Instant>,
     concurrency: usize,
     predictor: Option<Predictor>,
     /// Requests still worth making (from the manifest), if known.
@@ -116,10 +119,16 @@ pub(crate) struct Prefetch<K: JobKind> {
 }
 
 impl<K: JobKind> Prefetch<K> {
-    pub(crate) fn new(client: Client, job_id: Arc<str>, concurrency: usize) -> Self {
+    pub(crate) fn new(
+        client: Client,
+        job_id: Arc<str>,
+        concurrency: usize,
+        deadline: Option<Instant>,
+    ) -> Self {
         Prefetch {
             client,
             job_id,
+            deadline,
             concurrency: concurrency.max(1),
             predictor: None,
             budget: None,
@@ -166,7 +175,7 @@ impl<K: JobKind> Prefetch<K> {
         }
         self.top_up();
         let Some((predicted, answer)) = self.front_answered().await else {
-            return fetch::page(&self.client, &self.job_id, Some(cursor)).await;
+            return fetch::page(&self.client, &self.job_id, Some(cursor), self.deadline).await;
         };
         match answer {
             Ok(page) => {
@@ -177,7 +186,7 @@ impl<K: JobKind> Prefetch<K> {
             }
             Err(error) if predicted => {
                 self.count_discard(cursor, &format!("the prefetch failed: {error}"));
-                fetch::page(&self.client, &self.job_id, Some(cursor)).await
+                fetch::page(&self.client, &self.job_id, Some(cursor), self.deadline).await
             }
             Err(error) => Err(error),
         }
@@ -190,8 +199,11 @@ impl<K: JobKind> Prefetch<K> {
         let client = self.client.clone();
         let job_id = self.job_id.clone();
         let requested = cursor.clone();
+        let deadline = self.deadline;
         let future: PageFuture<K> =
-            Box::pin(async move { fetch::page(&client, &job_id, Some(&requested)).await });
+            Box::pin(
+                async move { fetch::page(&client, &job_id, Some(&requested), deadline).await },
+            );
         self.window.push_back(Slot {
             cursor,
             predicted,

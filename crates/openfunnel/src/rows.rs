@@ -46,6 +46,7 @@ pub struct Rows<K: JobKind> {
 /// Where the row stream is, for checkpoints.
 #[derive(Clone, Debug, Default)]
 struct Position {
+    job_id: String,
     cursor: Option<String>,
     skipped: usize,
     delivered: usize,
@@ -168,9 +169,10 @@ impl<K: JobKind> Rows<K> {
         if position.remaining == 0
             && let Some(next) = &position.next_cursor
         {
-            return Checkpoint::new(Some(next.clone()), 0);
+            return Checkpoint::new::<K>(&position.job_id, Some(next.clone()), 0);
         }
-        Checkpoint::new(
+        Checkpoint::new::<K>(
+            &position.job_id,
             position.cursor.clone(),
             position.skipped + position.delivered,
         )
@@ -220,6 +222,7 @@ impl<K: JobKind> Stream for Rows<K> {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(page))) => {
                     this.position = Position {
+                        job_id: page.job_id.clone(),
                         cursor: page.cursor.clone(),
                         skipped: page.skipped,
                         delivered: 0,

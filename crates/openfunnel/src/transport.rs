@@ -1,8 +1,10 @@
 //! The one place requests are sent: retries, error classification and tracing.
 
-use crate::error::{Error, ValidationIssue, body_excerpt};
+use crate::error::{Error, ValidationIssue};
+use crate::error_body::{self, DecodeError, ErrorBody};
 use crate::policy::{JitterSource, RetryPolicy};
 use crate::timer::Timer;
+use openfunnel_api::ApiKey;
 use openfunnel_api::types::HttpValidationError;
 use std::future::Future;
 use std::sync::Arc;
@@ -38,6 +40,9 @@ pub(crate) struct Operation<'a> {
     pub job_id: Option<&'a str>,
     pub cursor: Option<&'a str>,
     pub idempotency: Idempotency,
+    /// The deadline of the wait this request belongs to: no retry waits past
+    /// it (see [`Transport::send`]).
+    pub deadline: Option<Instant>,
 }
 
 /// Sends requests through the generated client.
@@ -48,8 +53,10 @@ pub(crate) struct Transport {
     pub timer: Arc<dyn Timer>,
     /// The client's one random source, for retry and poll jitter.
     pub jitter: Arc<JitterSource>,
-    /// Only used to scrub the key from error excerpts; never logged.
-    pub api_key: Arc<str>,
+    /// Only used to scrub the key from what servers send back; never logged.
+    pub api_key: ApiKey,
+    /// The API's origin, to tell a cross-origin redirect from a local one.
+    pub base_url: reqwest::Url,
     /// Bounds the requests in flight (and so the connections) of one client.
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// The body limit given to the generated client, for error messages.
@@ -60,7 +67,7 @@ impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transport")
             .field("retry", &self.retry)
-            .field("api_key", &"[redacted]")
+            .field("api_key", &self.api_key)
             .finish_non_exhaustive()
     }
 }
@@ -79,8 +86,38 @@ enum Retry {
     },
 }
 
+impl Failure {
+    fn fatal(error: Error) -> Failure {
+        Failure {
+            error,
+            retry: Retry::No,
+        }
+    }
+
+    /// Retried after the backoff when `retry` holds.
+    fn retried_if(error: Error, retry: bool) -> Failure {
+        Failure {
+            error,
+            retry: if retry {
+                Retry::Yes { server_asked: None }
+            } else {
+                Retry::No
+            },
+        }
+    }
+}
+
+/// The result of [`Transport::send_counted`]: the answer and the attempts it took.
+pub(crate) struct Sent<T> {
+    pub result: Result<T, Error>,
+    pub attempts: u32,
+}
+
 impl Transport {
-    /// Sends `call` until it succeeds, fails for good, or the retry budget is spent.
+    /// Sends `call` until it succeeds, fails for good, the retry budget is
+    /// spent, or the next wait would pass the operation's deadline (then
+    /// [`Error::TimedOut`], carrying the failure that was being retried; the
+    /// caller adds the job's last status).
     pub(crate) async fn send<T, F, Fut>(
         &self,
         operation: Operation<'_>,
@@ -90,11 +127,21 @@ impl Transport {
         F: Fn() -> Fut,
         Fut: Future<Output = RawResult<T>>,
     {
+        self.send_counted(operation, call).await.result
+    }
+
+    /// [`Transport::send`], also saying how many attempts were made.
+    pub(crate) async fn send_counted<T, F, Fut>(&self, operation: Operation<'_>, call: F) -> Sent<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = RawResult<T>>,
+    {
+        let cursor = operation.cursor.map(|cursor| self.api_key.scrub(cursor));
         let span = tracing::debug_span!(
             "openfunnel.request",
             operation = operation.name,
             job_id = operation.job_id,
-            cursor = operation.cursor,
+            cursor = cursor.as_deref(),
         );
         async move {
             let mut attempt: u32 = 0;
@@ -114,29 +161,37 @@ impl Transport {
                             elapsed_ms,
                             "response"
                         );
-                        return Ok(response.into_inner());
+                        return Sent {
+                            result: Ok(response.into_inner()),
+                            attempts: attempt,
+                        };
                     }
                     Err(error) => self.classify(error, operation).await,
                 };
                 drop(permit);
                 let status = failure.error.status();
-                let wait = match failure.retry {
-                    Retry::Yes { server_asked } if attempt < self.retry.max_attempts() => {
-                        match server_asked {
-                            Some(asked) if asked > self.retry.max_retry_after() => None,
-                            Some(asked) => Some(asked),
-                            None => Some(
-                                self.jitter
-                                    .apply(self.retry.jitter(), self.retry.backoff(attempt - 1)),
-                            ),
-                        }
-                    }
-                    _ => None,
-                };
-                let Some(wait) = wait else {
+                let Some(wait) = self.wait_before_retry(&failure, attempt) else {
                     tracing::debug!(attempt, status, elapsed_ms, error = %failure.error, "request failed");
-                    return Err(failure.error);
+                    return Sent {
+                        result: Err(failure.error),
+                        attempts: attempt,
+                    };
                 };
+                if let Some(deadline) = operation.deadline
+                    && self.timer.now() + wait >= deadline
+                {
+                    tracing::debug!(attempt, status, elapsed_ms, error = %failure.error, "deadline reached while retrying");
+                    return Sent {
+                        result: Err(Error::TimedOut {
+                            job_id: operation.job_id.unwrap_or_default().to_string(),
+                            last_status: None,
+                            polls: 0,
+                            elapsed: Duration::ZERO,
+                            last_error: Some(Box::new(failure.error)),
+                        }),
+                        attempts: attempt,
+                    };
+                }
                 tracing::info!(
                     attempt,
                     status,
@@ -152,6 +207,24 @@ impl Transport {
         .await
     }
 
+    /// How long to wait before attempt `attempt + 1`, or `None` to give up.
+    fn wait_before_retry(&self, failure: &Failure, attempt: u32) -> Option<Duration> {
+        let Retry::Yes { server_asked } = failure.retry else {
+            return None;
+        };
+        if attempt >= self.retry.max_attempts() {
+            return None;
+        }
+        match server_asked {
+            Some(asked) if asked > self.retry.max_retry_after() => None,
+            Some(asked) => Some(asked),
+            None => Some(
+                self.jitter
+                    .apply(self.retry.jitter(), self.retry.backoff(attempt - 1)),
+            ),
+        }
+    }
+
     async fn classify(
         &self,
         error: openfunnel_api::Error<HttpValidationError>,
@@ -160,67 +233,47 @@ impl Transport {
         use openfunnel_api::Error as Raw;
         let idempotent = operation.idempotency == Idempotency::Idempotent;
         if openfunnel_api::is_response_too_large(&error) {
-            return Failure {
-                error: Error::ResponseTooLarge {
-                    operation: operation.name,
-                    limit: self.max_response_bytes,
-                },
-                retry: Retry::No,
-            };
+            return Failure::fatal(Error::ResponseTooLarge {
+                operation: operation.name,
+                limit: self.max_response_bytes,
+            });
         }
         match error {
             Raw::CommunicationError(source) | Raw::InvalidUpgrade(source) => {
                 // A connect error means nothing was sent: even a submit may retry.
                 let retry = idempotent || source.is_connect();
-                Failure {
-                    error: Error::Transport { source },
-                    retry: if retry {
-                        Retry::Yes { server_asked: None }
-                    } else {
-                        Retry::No
-                    },
-                }
+                Failure::retried_if(Error::Transport { source }, retry)
             }
-            Raw::ResponseBodyError(source) => Failure {
-                error: Error::Transport { source },
-                retry: if idempotent {
-                    Retry::Yes { server_asked: None }
-                } else {
-                    Retry::No
-                },
-            },
-            Raw::InvalidResponsePayload(body, source) => Failure {
-                // A truncated or garbled body: a read may be repeated; a
-                // submit's job exists, so its body is reported, not resent.
-                error: Error::Decode {
+            Raw::ResponseBodyError(source) => {
+                Failure::retried_if(Error::Transport { source }, idempotent)
+            }
+            // A successful status with a truncated or garbled body: a read may
+            // be repeated; a submit's job exists, so its body is reported,
+            // not resent. (An unsuccessful status never gets here: the
+            // generated client's `post` hook hands it back as a response.)
+            Raw::InvalidResponsePayload(body, source) => Failure::retried_if(
+                Error::Decode {
                     operation: operation.name,
-                    body: body_excerpt(&body, &self.api_key),
-                    source,
+                    body: error_body::excerpt(&body, Some(&self.api_key)),
+                    source: DecodeError::new(&source, &self.api_key),
                 },
-                retry: if idempotent {
-                    Retry::Yes { server_asked: None }
-                } else {
-                    Retry::No
-                },
-            },
+                idempotent,
+            ),
             Raw::ErrorResponse(response) => {
                 let body = serde_json::to_vec(&*response).unwrap_or_default();
-                Failure {
-                    error: Error::Validation {
-                        issues: validation_issues(&response),
-                        body: body_excerpt(&body, &self.api_key),
-                    },
-                    retry: Retry::No,
-                }
+                Failure::fatal(Error::Validation {
+                    issues: validation_issues(&response),
+                    body: ErrorBody::scrubbed(&body, &self.api_key),
+                })
             }
             Raw::UnexpectedResponse(response) => self.classify_status(response, operation).await,
-            Raw::InvalidRequest(message) | Raw::Custom(message) => Failure {
-                error: Error::InvalidInput(message),
-                retry: Retry::No,
-            },
+            Raw::InvalidRequest(message) | Raw::Custom(message) => Failure::fatal(
+                Error::InvalidInput(self.api_key.scrub(&message).into_owned()),
+            ),
         }
     }
 
+    /// Classifies an unsuccessful response by its status, then reads its body.
     async fn classify_status(
         &self,
         response: reqwest::Response,
@@ -236,40 +289,30 @@ impl Transport {
         let idempotent = operation.idempotency == Idempotency::Idempotent;
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
-            Err(source) => {
-                return Failure {
-                    error: Error::Transport { source },
-                    retry: if idempotent {
-                        Retry::Yes { server_asked: None }
-                    } else {
-                        Retry::No
-                    },
-                };
-            }
+            Err(source) => return Failure::retried_if(Error::Transport { source }, idempotent),
         };
-        let body = body_excerpt(&bytes, &self.api_key);
+        let body = ErrorBody::scrubbed(&bytes, &self.api_key);
         let job_id = operation.job_id.unwrap_or_default().to_string();
-        let no_retry = |error| Failure {
-            error,
-            retry: Retry::No,
-        };
         match status {
-            300..=399 => no_retry(Error::CrossOriginRedirect {
-                status,
-                location: location.unwrap_or_else(|| "no location given".into()),
-            }),
-            401 | 403 => no_retry(Error::Unauthorized { status, body }),
+            300..=399 => Failure::fatal(self.redirect(status, location, body)),
+            401 | 403 => Failure::fatal(Error::Unauthorized { status, body }),
             // With a cursor, 400 and 404 are about the page (the spec documents
             // 400 for one kind and 404 for the other); without, about the job.
-            400 | 404 if let Some(cursor) = operation.cursor => no_retry(Error::UnknownCursor {
-                job_id,
-                cursor: cursor.to_string(),
-                status,
+            400 | 404 if let Some(cursor) = operation.cursor => {
+                Failure::fatal(Error::UnknownCursor {
+                    job_id,
+                    cursor: cursor.to_string(),
+                    status,
+                    body,
+                })
+            }
+            404 => Failure::fatal(Error::NotFound { job_id, body }),
+            422 => Failure::fatal(Error::Validation {
+                issues: loose_validation_issues(&bytes, &self.api_key),
                 body,
             }),
-            404 => no_retry(Error::NotFound { job_id, body }),
             408 | 429 | 500..=599 => {
-                let server_asked = header_wait.or_else(|| retry_after_body(&bytes));
+                let server_asked = header_wait.or_else(|| body.retry_after());
                 let error = if status == 429 {
                     Error::RateLimited {
                         retry_after: server_asked,
@@ -286,7 +329,24 @@ impl Transport {
                 };
                 Failure { error, retry }
             }
-            _ => no_retry(Error::Http { status, body }),
+            _ => Failure::fatal(Error::Http { status, body }),
+        }
+    }
+
+    /// A 3xx the client did not follow: a redirect to another origin (never
+    /// followed, so the key is not sent there), or one it could not follow
+    /// (no `Location`, a 304, too many hops on the same origin).
+    fn redirect(&self, status: u16, location: Option<String>, body: ErrorBody) -> Error {
+        let elsewhere = location.as_deref().and_then(|location| {
+            let target = self.base_url.join(location).ok()?;
+            (target.origin() != self.base_url.origin()).then_some(location)
+        });
+        match elsewhere {
+            Some(location) => Error::CrossOriginRedirect {
+                status,
+                location: location.to_string(),
+            },
+            None => Error::Http { status, body },
         }
     }
 }
@@ -312,6 +372,43 @@ fn validation_issues(response: &HttpValidationError) -> Vec<ValidationIssue> {
         .collect()
 }
 
+/// The issues of a 422 whose body is not the spec's `HTTPValidationError`:
+/// FastAPI's `{"detail": "text"}` gives one issue without a location; a
+/// list of issues of any looser shape gives what can be read of each.
+fn loose_validation_issues(body: &[u8], api_key: &ApiKey) -> Vec<ValidationIssue> {
+    let text = |value: Option<&serde_json::Value>| match value {
+        Some(serde_json::Value::String(text)) => api_key.scrub(text).into_owned(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => api_key.scrub(&other.to_string()).into_owned(),
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    match value.get("detail") {
+        Some(serde_json::Value::String(message)) => vec![ValidationIssue {
+            location: String::new(),
+            message: api_key.scrub(message).into_owned(),
+            kind: String::new(),
+        }],
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|item| ValidationIssue {
+                location: match item.get("loc") {
+                    Some(serde_json::Value::Array(parts)) => parts
+                        .iter()
+                        .map(|part| text(Some(part)))
+                        .collect::<Vec<_>>()
+                        .join("."),
+                    other => text(other),
+                },
+                message: text(item.get("msg")),
+                kind: text(item.get("type")),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// `Retry-After` as RFC 9110 §10.2.3 allows it: `delay-seconds` (one or more
 /// ASCII digits) or an HTTP date. A date in the past means "now". Anything
 /// else (`NaN`, `-1`, `1e3`, `1.5`, an empty value) is ignored, so the
@@ -331,17 +428,6 @@ fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> 
         when.duration_since(std::time::SystemTime::now())
             .unwrap_or_default(),
     )
-}
-
-/// `{"error_code": "RATE_LIMITED", "details": {"retry_after_seconds": 3}}`:
-/// a finite, non-negative number of seconds; anything else is ignored.
-fn retry_after_body(body: &[u8]) -> Option<Duration> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let seconds = value.pointer("/details/retry_after_seconds")?.as_f64()?;
-    if seconds < 0.0 {
-        return None;
-    }
-    Duration::try_from_secs_f64(seconds).ok()
 }
 
 #[cfg(test)]
@@ -386,14 +472,5 @@ mod tests {
             headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
             assert_eq!(retry_after_header(&headers), None, "{value:?}");
         }
-    }
-
-    #[test]
-    fn retry_after_is_read_from_the_documented_error_body() {
-        let body = br#"{"error_code":"RATE_LIMITED","details":{"retry_after_seconds":2.5}}"#;
-        assert_eq!(retry_after_body(body), Some(Duration::from_millis(2500)));
-        assert_eq!(retry_after_body(b"not json"), None);
-        let negative = br#"{"error_code":"RATE_LIMITED","details":{"retry_after_seconds":-1}}"#;
-        assert_eq!(retry_after_body(negative), None);
     }
 }

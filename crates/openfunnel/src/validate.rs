@@ -10,7 +10,13 @@ const MAX_ID_LEN: usize = 256;
 /// or `..` (normalised away by URL parsers), a `/`, `\`, `?` or `#`, white
 /// space or control characters, or absurd lengths.
 pub(crate) fn job_id(id: &str) -> Result<(), Error> {
-    token("job id", id)
+    match job_id_problem(id) {
+        Some(problem) => Err(Error::InvalidInput(format!(
+            "job id {:?} {problem}: pass the job id exactly as OpenFunnel returned it",
+            shorten(id)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Cursors are opaque: any non-empty string without control characters is
@@ -37,8 +43,9 @@ pub(crate) fn cursor_problem(cursor: &str) -> Option<String> {
         .map(|c| format!("contains the control character {c:?}"))
 }
 
-fn token(what: &str, value: &str) -> Result<(), Error> {
-    let problem = if value.is_empty() {
+/// Why a job id cannot be used in a request path, if it cannot.
+pub(crate) fn job_id_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
         Some("is empty".to_string())
     } else if value == "." || value == ".." {
         Some("is a path segment (`.` or `..`)".to_string())
@@ -52,13 +59,6 @@ fn token(what: &str, value: &str) -> Result<(), Error> {
             .chars()
             .find(|c| matches!(c, '/' | '\\' | '?' | '#') || c.is_whitespace() || c.is_control())
             .map(|c| format!("contains {c:?}"))
-    };
-    match problem {
-        Some(problem) => Err(Error::InvalidInput(format!(
-            "{what} {:?} {problem}: pass the {what} exactly as OpenFunnel returned it",
-            shorten(value)
-        ))),
-        None => Ok(()),
     }
 }
 

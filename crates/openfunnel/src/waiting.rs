@@ -101,6 +101,33 @@ impl Waiting {
         }
     }
 
+    /// When the wait must end, if it has a deadline.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.policy
+            .deadline()
+            .map(|deadline| self.started + deadline)
+    }
+
+    /// `error` with this wait's state when it is a [`Error::TimedOut`]
+    /// raised by a request retried up to the deadline (the request knows
+    /// the failure; the wait knows the job's last status).
+    pub(crate) fn explain(&self, error: Error) -> Error {
+        match error {
+            Error::TimedOut { last_error, .. } => self.timed_out(last_error),
+            other => other,
+        }
+    }
+
+    fn timed_out(&self, last_error: Option<Box<Error>>) -> Error {
+        Error::TimedOut {
+            job_id: self.job_id.to_string(),
+            last_status: self.last_status.clone(),
+            polls: self.polls,
+            elapsed: self.elapsed(),
+            last_error,
+        }
+    }
+
     /// Sleeps for the next delay; the last sleep is shortened to end at the
     /// deadline, and a wait that reaches it is [`Error::TimedOut`].
     pub(crate) async fn pause(&mut self) -> Result<(), Error> {
@@ -112,12 +139,7 @@ impl Waiting {
         if let Some(deadline) = self.policy.deadline() {
             let elapsed = self.elapsed();
             if elapsed >= deadline {
-                return Err(Error::TimedOut {
-                    job_id: self.job_id.to_string(),
-                    last_status: self.last_status.clone(),
-                    polls: self.polls,
-                    elapsed,
-                });
+                return Err(self.timed_out(None));
             }
             delay = delay.min(deadline - elapsed);
         }

@@ -100,20 +100,25 @@ pub(crate) struct Walk<K: JobKind> {
 impl<K: JobKind> Walk<K> {
     pub(crate) fn new(config: WalkConfig) -> Self {
         let start = config.start;
-        let state = match start.cursor().map(validate::cursor) {
-            Some(Err(error)) => State::Failing(error),
-            _ => State::Follow {
+        let usable = start
+            .check_belongs_to(&config.job_id, K::NAME)
+            .and_then(|()| start.cursor().map_or(Ok(()), validate::cursor));
+        let state = match usable {
+            Err(error) => State::Failing(error),
+            Ok(()) => State::Follow {
                 cursor: start.cursor().map(str::to_string),
                 skip: start.rows_delivered(),
             },
         };
+        let waiting = Waiting::new(config.client.clone(), config.job_id.clone(), config.policy);
         Walk {
-            waiting: Waiting::new(config.client.clone(), config.job_id.clone(), config.policy),
             prefetch: Prefetch::new(
                 config.client.clone(),
                 config.job_id.clone(),
                 config.concurrency,
+                waiting.deadline(),
             ),
+            waiting,
             client: config.client,
             job_id: config.job_id,
             state,
@@ -153,10 +158,12 @@ impl<K: JobKind> Walk<K> {
         cursor: Option<String>,
         skip: usize,
     ) -> Option<Result<Page<K>, Error>> {
-        let page = match fetch::page::<K>(&self.client, &self.job_id, cursor.as_deref()).await {
-            Ok(page) => page,
-            Err(error) => return Some(Err(error)),
-        };
+        let deadline = self.waiting.deadline();
+        let page =
+            match fetch::page::<K>(&self.client, &self.job_id, cursor.as_deref(), deadline).await {
+                Ok(page) => page,
+                Err(error) => return Some(Err(self.waiting.explain(error))),
+            };
         self.waiting.observed(&page);
         if !page.is_written() {
             self.report(&page);
@@ -167,10 +174,12 @@ impl<K: JobKind> Walk<K> {
     }
 
     async fn await_next(&mut self, cursor: Option<String>) -> Option<Result<Page<K>, Error>> {
-        let page = match fetch::page::<K>(&self.client, &self.job_id, cursor.as_deref()).await {
-            Ok(page) => page,
-            Err(error) => return Some(Err(error)),
-        };
+        let deadline = self.waiting.deadline();
+        let page =
+            match fetch::page::<K>(&self.client, &self.job_id, cursor.as_deref(), deadline).await {
+                Ok(page) => page,
+                Err(error) => return Some(Err(self.waiting.explain(error))),
+            };
         self.waiting.observed(&page);
         self.report(&page);
         self.after(&page);
@@ -183,7 +192,7 @@ impl<K: JobKind> Walk<K> {
     async fn prefetched(&mut self, cursor: String) -> Option<Result<Page<K>, Error>> {
         let page = match self.prefetch.page(&cursor).await {
             Ok(page) => page,
-            Err(error) => return Some(Err(error)),
+            Err(error) => return Some(Err(self.waiting.explain(error))),
         };
         self.waiting.observed(&page);
         if !page.is_written() {

@@ -540,7 +540,12 @@ async fn resuming_from_a_checkpoint_continues_without_duplicates_or_gaps() {
     }
     let saved = serde_json::to_string(&first.checkpoint()).unwrap();
     drop(first);
-    assert_eq!(saved, r#"{"cursor":"page_0001","rows_delivered":50}"#);
+    assert_eq!(
+        saved,
+        format!(
+            r#"{{"job_id":"{JOB}","kind":"lookalike","cursor":"page_0001","rows_delivered":50}}"#
+        )
+    );
 
     let checkpoint: Checkpoint = serde_json::from_str(&saved).unwrap();
     let rest: Vec<_> = lookalike_job(&client)

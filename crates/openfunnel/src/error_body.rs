@@ -1,0 +1,277 @@
+//! What an unsuccessful response said, decoded after its status was
+//! classified, and with the API key removed from everything kept of it.
+
+use openfunnel_api::ApiKey;
+use serde_json::Value;
+
+/// The body of an error response: a short excerpt, and the fields of the
+/// shapes OpenFunnel documents, when the body has one of them:
+///
+/// * `{"error_code": "RATE_LIMITED", "details": {"retry_after_seconds": 3}}`
+///   (OpenFunnel's documented error body) → [`ErrorBody::code`] and
+///   [`ErrorBody::details`];
+/// * `{"detail": "Job not found"}` (FastAPI's plain HTTP error) →
+///   [`ErrorBody::detail`].
+///
+/// A body of any other shape (HTML from a proxy, plain text, nothing) is kept
+/// as the excerpt only: it never turns the error into a different one.
+///
+/// ```
+/// let body = openfunnel::ErrorBody::parse(br#"{"error_code": "JOB_NOT_FOUND", "details": {"job_id": "j1"}}"#);
+/// assert_eq!(body.code.as_deref(), Some("JOB_NOT_FOUND"));
+/// assert_eq!(body.details.as_ref().unwrap()["job_id"], "j1");
+/// assert_eq!(body.to_string(), r#"JOB_NOT_FOUND {"job_id":"j1"}"#);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ErrorBody {
+    /// The body's first 512 bytes, as text.
+    pub excerpt: String,
+    /// `error_code`, e.g. `RATE_LIMITED` or `INTERNAL_ERROR`.
+    pub code: Option<String>,
+    /// `details`, as sent.
+    pub details: Option<Value>,
+    /// FastAPI's `detail`, when it is a string.
+    pub detail: Option<String>,
+}
+
+/// Longest `details` shown in an error message; the whole value stays in
+/// [`ErrorBody::details`].
+const MAX_DETAILS_SHOWN: usize = 300;
+
+impl ErrorBody {
+    /// Reads a response body. Never fails: what is not one of the documented
+    /// shapes is kept as the excerpt.
+    ///
+    /// ```
+    /// let body = openfunnel::ErrorBody::parse(b"<html>Bad gateway</html>");
+    /// assert_eq!(body.code, None);
+    /// assert_eq!(body.excerpt, "<html>Bad gateway</html>");
+    /// ```
+    pub fn parse(bytes: &[u8]) -> ErrorBody {
+        ErrorBody::read(bytes, None)
+    }
+
+    /// [`ErrorBody::parse`], with `api_key` removed from every part kept.
+    pub(crate) fn scrubbed(bytes: &[u8], api_key: &ApiKey) -> ErrorBody {
+        ErrorBody::read(bytes, Some(api_key))
+    }
+
+    fn read(bytes: &[u8], api_key: Option<&ApiKey>) -> ErrorBody {
+        let scrub = |text: &str| match api_key {
+            Some(key) => key.scrub(text).into_owned(),
+            None => text.to_string(),
+        };
+        let mut body = ErrorBody {
+            excerpt: excerpt(bytes, api_key),
+            ..ErrorBody::default()
+        };
+        let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(bytes) else {
+            return body;
+        };
+        body.code = object.get("error_code").and_then(Value::as_str).map(scrub);
+        body.details = object.get("details").map(|details| {
+            let mut details = details.clone();
+            if let Some(key) = api_key {
+                scrub_value(&mut details, key);
+            }
+            details
+        });
+        body.detail = object.get("detail").and_then(Value::as_str).map(scrub);
+        body
+    }
+
+    /// `details.retry_after_seconds`: a finite, non-negative number of
+    /// seconds; anything else is ignored.
+    pub(crate) fn retry_after(&self) -> Option<std::time::Duration> {
+        let seconds = self
+            .details
+            .as_ref()?
+            .get("retry_after_seconds")?
+            .as_f64()?;
+        if seconds < 0.0 {
+            return None;
+        }
+        std::time::Duration::try_from_secs_f64(seconds).ok()
+    }
+}
+
+impl std::fmt::Display for ErrorBody {
+    /// The code and details when the body has them, else FastAPI's detail,
+    /// else the excerpt.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(code) = &self.code {
+            f.write_str(code)?;
+            if let Some(details) = self.details.as_ref().filter(|d| !d.is_null()) {
+                let shown = details.to_string();
+                write!(f, " {}", cut(&shown, MAX_DETAILS_SHOWN))?;
+            }
+            return Ok(());
+        }
+        if let Some(detail) = &self.detail {
+            return f.write_str(detail);
+        }
+        if self.excerpt.is_empty() {
+            return f.write_str("(empty body)");
+        }
+        f.write_str(&self.excerpt)
+    }
+}
+
+/// Why a response body did not decode: the decoder's complaint, with the API
+/// key removed (serde_json quotes the values it rejects, and a server may
+/// echo the key in a field of the wrong type).
+///
+/// ```
+/// # fn example(error: openfunnel::Error) {
+/// if let openfunnel::Error::Decode { source, .. } = &error {
+///     eprintln!("at line {}, column {}: {source}", source.line(), source.column());
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DecodeError {
+    message: String,
+    line: usize,
+    column: usize,
+}
+
+impl DecodeError {
+    pub(crate) fn new(error: &serde_json::Error, api_key: &ApiKey) -> DecodeError {
+        DecodeError {
+            message: api_key.scrub(&error.to_string()).into_owned(),
+            line: error.line(),
+            column: error.column(),
+        }
+    }
+
+    /// The line of the body where decoding failed (from 1).
+    ///
+    /// ```
+    /// # fn example(error: &openfunnel::DecodeError) {
+    /// println!("line {}", error.line());
+    /// # }
+    /// ```
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The column where decoding failed (from 1).
+    ///
+    /// ```
+    /// # fn example(error: &openfunnel::DecodeError) {
+    /// println!("column {}", error.column());
+    /// # }
+    /// ```
+    pub fn column(&self) -> usize {
+        self.column
+    }
+}
+
+/// Shortens a response body for an error message (at most 512 bytes, on a
+/// character boundary), removing the API key should a server echo it. The
+/// key is removed before the cut, so no part of it survives at the edge.
+pub(crate) fn excerpt(body: &[u8], api_key: Option<&ApiKey>) -> String {
+    const MAX: usize = 512;
+    let text = String::from_utf8_lossy(body);
+    let text = match api_key {
+        Some(key) => key.scrub(&text).into_owned(),
+        None => text.into_owned(),
+    };
+    cut(&text, MAX)
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut shown = text[..end].to_string();
+    if end < text.len() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// Removes the key from every string (and object key) of `value`.
+fn scrub_value(value: &mut Value, api_key: &ApiKey) {
+    match value {
+        Value::String(text) => *text = api_key.scrub(text).into_owned(),
+        Value::Array(items) => items.iter_mut().for_each(|item| scrub_value(item, api_key)),
+        Value::Object(object) => {
+            let entries = std::mem::take(object);
+            for (name, mut item) in entries {
+                scrub_value(&mut item, api_key);
+                object.insert(api_key.scrub(&name).into_owned(), item);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ApiKey {
+        ApiKey::new("of_secret_key").unwrap()
+    }
+
+    #[test]
+    fn excerpts_are_short_cut_on_characters_and_never_hold_the_key() {
+        let long = "é".repeat(400);
+        let shown = excerpt(long.as_bytes(), Some(&key()));
+        assert!(shown.len() <= 512 + '…'.len_utf8());
+        assert!(shown.ends_with('…'));
+        let echoed = excerpt(b"{\"header\":\"of_secret_key\"}", Some(&key()));
+        assert_eq!(echoed, "{\"header\":\"[redacted]\"}");
+        // The key is removed even when it straddles the cut-off point.
+        let padded = format!("{}of_secret_key", "x".repeat(505));
+        assert!(!excerpt(padded.as_bytes(), Some(&key())).contains("of_sec"));
+    }
+
+    #[test]
+    fn the_documented_body_is_read_and_scrubbed_everywhere() {
+        let body = ErrorBody::scrubbed(
+            br#"{"error_code": "BAD of_secret_key", "details": {"of_secret_key": ["x of_secret_key"]}, "detail": "of_secret_key"}"#,
+            &key(),
+        );
+        assert_eq!(body.code.as_deref(), Some("BAD [redacted]"));
+        assert_eq!(
+            body.details,
+            Some(serde_json::json!({"[redacted]": ["x [redacted]"]}))
+        );
+        assert_eq!(body.detail.as_deref(), Some("[redacted]"));
+        assert!(!format!("{body:?} {body}").contains("of_secret"));
+    }
+
+    #[test]
+    fn bodies_are_shown_by_their_most_telling_part() {
+        assert_eq!(
+            ErrorBody::parse(br#"{"error_code":"INTERNAL_ERROR"}"#).to_string(),
+            "INTERNAL_ERROR"
+        );
+        assert_eq!(
+            ErrorBody::parse(br#"{"detail":"Job not found"}"#).to_string(),
+            "Job not found"
+        );
+        assert_eq!(ErrorBody::parse(b"oops").to_string(), "oops");
+        assert_eq!(ErrorBody::parse(b"").to_string(), "(empty body)");
+        let long = format!(r#"{{"error_code":"X","details":"{}"}}"#, "d".repeat(1000));
+        assert!(ErrorBody::parse(long.as_bytes()).to_string().len() < 320);
+    }
+
+    #[test]
+    fn a_retry_after_in_the_body_must_be_a_non_negative_number() {
+        let wait = |body: &[u8]| ErrorBody::parse(body).retry_after();
+        assert_eq!(
+            wait(br#"{"error_code":"RATE_LIMITED","details":{"retry_after_seconds":2.5}}"#),
+            Some(std::time::Duration::from_millis(2500))
+        );
+        assert_eq!(wait(br#"{"details":{"retry_after_seconds":-1}}"#), None);
+        assert_eq!(wait(br#"{"details":{"retry_after_seconds":"3"}}"#), None);
+        assert_eq!(wait(b"not json"), None);
+    }
+}
