@@ -37,7 +37,7 @@ pub enum Error {
         /// 401 or 403.
         status: u16,
         /// What the response said.
-        body: ErrorBody,
+        body: Box<ErrorBody>,
     },
     /// 404: no such job for this key (or no such endpoint). Never retried.
     #[error(
@@ -47,7 +47,7 @@ pub enum Error {
         /// The job asked for (empty when the request was not about a job).
         job_id: String,
         /// What the response said.
-        body: ErrorBody,
+        body: Box<ErrorBody>,
     },
     /// 400 or 404 on a page request: the server does not know the cursor
     /// (or, for a 404, the job). Never retried.
@@ -62,7 +62,7 @@ pub enum Error {
         /// 400 or 404.
         status: u16,
         /// What the response said.
-        body: ErrorBody,
+        body: Box<ErrorBody>,
     },
     /// 422: the server refused the request's parameters. Never retried,
     /// whatever the body: the spec's list of issues, FastAPI's plain
@@ -77,7 +77,7 @@ pub enum Error {
         /// body said nothing readable).
         issues: Vec<ValidationIssue>,
         /// What the response said.
-        body: ErrorBody,
+        body: Box<ErrorBody>,
     },
     /// 429 after the retry budget ran out, or a wait longer than allowed.
     #[error(
@@ -88,7 +88,7 @@ pub enum Error {
         /// How long the server asked to wait, if it said.
         retry_after: Option<Duration>,
         /// What the response said.
-        body: ErrorBody,
+        body: Box<ErrorBody>,
     },
     /// The overall deadline passed before the job reached a terminal status,
     /// or while a request was still being retried.
@@ -172,7 +172,7 @@ pub enum Error {
         /// The status code.
         status: u16,
         /// What the response said.
-        body: ErrorBody,
+        body: Box<ErrorBody>,
     },
     /// A successful response's body was not the JSON the spec describes.
     #[error(
@@ -281,7 +281,7 @@ impl Error {
     ///
     /// ```
     /// let body = openfunnel::ErrorBody::parse(br#"{"error_code":"INTERNAL_ERROR"}"#);
-    /// let error = openfunnel::Error::Http { status: 500, body };
+    /// let error = openfunnel::Error::Http { status: 500, body: Box::new(body) };
     /// assert!(error.body().unwrap().contains("INTERNAL_ERROR"));
     /// ```
     pub fn body(&self) -> Option<&str> {
@@ -295,7 +295,7 @@ impl Error {
     ///
     /// ```
     /// let body = openfunnel::ErrorBody::parse(br#"{"detail":"Job not found"}"#);
-    /// let error = openfunnel::Error::NotFound { job_id: "j1".into(), body };
+    /// let error = openfunnel::Error::NotFound { job_id: "j1".into(), body: Box::new(body) };
     /// assert_eq!(error.error_body().unwrap().detail.as_deref(), Some("Job not found"));
     /// ```
     pub fn error_body(&self) -> Option<&ErrorBody> {
@@ -315,7 +315,7 @@ impl Error {
     ///
     /// ```
     /// let body = openfunnel::ErrorBody::parse(br#"{"error_code":"INTERNAL_ERROR","details":{}}"#);
-    /// let error = openfunnel::Error::Http { status: 500, body };
+    /// let error = openfunnel::Error::Http { status: 500, body: Box::new(body) };
     /// assert_eq!(error.error_code(), Some("INTERNAL_ERROR"));
     /// ```
     pub fn error_code(&self) -> Option<&str> {
@@ -326,7 +326,7 @@ impl Error {
     ///
     /// ```
     /// let body = openfunnel::ErrorBody::parse(br#"{"error_code":"CONFLICT","details":{"status":"completed"}}"#);
-    /// let error = openfunnel::Error::Http { status: 409, body };
+    /// let error = openfunnel::Error::Http { status: 409, body: Box::new(body) };
     /// assert_eq!(error.error_details().unwrap()["status"], "completed");
     /// ```
     pub fn error_details(&self) -> Option<&serde_json::Value> {
@@ -464,7 +464,7 @@ mod tests {
                     kind: "y".into(),
                 },
             ],
-            body: ErrorBody::default(),
+            body: Box::default(),
         };
         assert_eq!(
             error.to_string(),

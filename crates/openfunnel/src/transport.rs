@@ -263,7 +263,7 @@ impl Transport {
                 let body = serde_json::to_vec(&*response).unwrap_or_default();
                 Failure::fatal(Error::Validation {
                     issues: validation_issues(&response),
-                    body: ErrorBody::scrubbed(&body, &self.api_key),
+                    body: Box::new(ErrorBody::scrubbed(&body, &self.api_key)),
                 })
             }
             Raw::UnexpectedResponse(response) => self.classify_status(response, operation).await,
@@ -291,7 +291,7 @@ impl Transport {
             Ok(bytes) => bytes,
             Err(source) => return Failure::retried_if(Error::Transport { source }, idempotent),
         };
-        let body = ErrorBody::scrubbed(&bytes, &self.api_key);
+        let body = Box::new(ErrorBody::scrubbed(&bytes, &self.api_key));
         let job_id = operation.job_id.unwrap_or_default().to_string();
         match status {
             300..=399 => Failure::fatal(self.redirect(status, location, body)),
@@ -336,7 +336,7 @@ impl Transport {
     /// A 3xx the client did not follow: a redirect to another origin (never
     /// followed, so the key is not sent there), or one it could not follow
     /// (no `Location`, a 304, too many hops on the same origin).
-    fn redirect(&self, status: u16, location: Option<String>, body: ErrorBody) -> Error {
+    fn redirect(&self, status: u16, location: Option<String>, body: Box<ErrorBody>) -> Error {
         let elsewhere = location.as_deref().and_then(|location| {
             let target = self.base_url.join(location).ok()?;
             (target.origin() != self.base_url.origin()).then_some(location)
