@@ -5,8 +5,10 @@
 mod common;
 
 use common::*;
+use futures_util::TryStreamExt;
 use httpmock::prelude::*;
-use openfunnel::RetryPolicy;
+use openfunnel::{Client, Error, JobStatus, LookalikeSearch, PollPolicy, RetryPolicy};
+use serde_json::json;
 use std::time::Duration;
 
 // ---------------------------------------------------------------- jitter
@@ -117,4 +119,443 @@ async fn a_retry_after_rfc_9110_does_not_allow_falls_back_to_the_backoff() {
         limited.assert_calls_async(1).await;
         assert_eq!(timer.sleeps_ms(), [expected_ms], "Retry-After: {value}");
     }
+}
+
+// ---------------------------------------------------------------- classify, then decode
+
+#[tokio::test]
+async fn a_422_with_a_string_detail_is_one_request_and_a_typed_validation_error() {
+    let server = MockServer::start_async().await;
+    let refused = server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(422)
+                .json_body(json!({"detail": "limit must be at most 100"}));
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let error = lookalike_job(&client(&server, &timer))
+        .poll()
+        .await
+        .unwrap_err();
+    refused.assert_calls_async(1).await;
+    assert!(timer.sleeps().is_empty(), "not retried");
+    match &error {
+        Error::Validation { issues, body } => {
+            assert_eq!(issues.len(), 1);
+            assert_eq!(issues[0].message, "limit must be at most 100");
+            assert_eq!(body.detail.as_deref(), Some("limit must be at most 100"));
+        }
+        other => panic!("expected Validation, got {other:?}"),
+    }
+    assert_eq!(error.status(), Some(422));
+    assert!(
+        error.to_string().contains("limit must be at most 100"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_422_whose_body_is_not_json_is_still_a_validation_error_with_the_excerpt() {
+    let server = MockServer::start_async().await;
+    let refused = server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(422).body("<html>unprocessable</html>");
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let error = lookalike_job(&client(&server, &timer))
+        .poll()
+        .await
+        .unwrap_err();
+    refused.assert_calls_async(1).await;
+    assert!(matches!(&error, Error::Validation { issues, .. } if issues.is_empty()));
+    assert_eq!(error.body(), Some("<html>unprocessable</html>"));
+    assert!(
+        error.to_string().contains("<html>unprocessable</html>"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn the_documented_error_body_is_typed_on_every_status() {
+    for (status, code, expected_status) in [
+        (400, "BAD_REQUEST", Some(400)),
+        (404, "JOB_NOT_FOUND", Some(404)),
+        (409, "CONFLICT", Some(409)),
+        (429, "RATE_LIMITED", Some(429)),
+        (500, "INTERNAL_ERROR", Some(500)),
+    ] {
+        let server = MockServer::start_async().await;
+        let answered = server
+            .mock_async(|when, then| {
+                when.method(GET).path(LOOKALIKE_PATH);
+                then.status(status).json_body(json!({
+                    "error_code": code,
+                    "details": {"reason": format!("why {status}"), "job_id": JOB}
+                }));
+            })
+            .await;
+        let timer = VirtualTimer::new();
+        let client = builder(&server, &timer)
+            .with_retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap();
+        let error = lookalike_job(&client).poll().await.unwrap_err();
+        answered.assert_calls_async(1).await;
+        assert_eq!(error.status(), expected_status, "{error:?}");
+        assert_eq!(error.error_code(), Some(code), "HTTP {status}: {error:?}");
+        assert_eq!(
+            error.error_details().and_then(|d| d["reason"].as_str()),
+            Some(format!("why {status}").as_str()),
+            "HTTP {status}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains(code) && message.contains(&format!("why {status}")),
+            "HTTP {status}: the message shows the code and details: {message}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- the deadline
+
+#[tokio::test]
+async fn retries_stop_at_the_deadline_with_the_last_state_seen() {
+    let server = MockServer::start_async().await;
+    serve(&server, None, page("running", None, None, vec![]), Some(1)).await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(503).body("overloaded");
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = builder(&server, &timer)
+        .with_poll_policy(
+            PollPolicy::default()
+                .without_jitter()
+                .with_deadline(Duration::from_secs(2)),
+        )
+        .with_retry_policy(
+            RetryPolicy::default()
+                .without_jitter()
+                .with_max_attempts(10)
+                .with_max_backoff(Duration::from_secs(60)),
+        )
+        .build()
+        .unwrap();
+    let error = lookalike_job(&client).wait().await.unwrap_err();
+    match &error {
+        Error::TimedOut {
+            last_status,
+            polls,
+            last_error,
+            ..
+        } => {
+            assert_eq!(*last_status, Some(JobStatus::Running));
+            assert_eq!(*polls, 1);
+            let last_error = last_error.as_deref().expect("the failure being retried");
+            assert_eq!(last_error.status(), Some(503));
+        }
+        other => panic!("expected TimedOut, got {other:?}"),
+    }
+    // A 500 ms poll pause, then retries after 200, 400 and 800 ms (1.9 s in
+    // all); the next, 1.6 s, would pass the 2 s deadline: no wait does.
+    let total: Duration = timer.sleeps().iter().sum();
+    assert!(total <= Duration::from_secs(2), "{:?}", timer.sleeps());
+    assert_eq!(timer.sleeps_ms(), [500, 200, 400, 800]);
+    assert!(error.to_string().contains("overloaded"), "{error}");
+}
+
+#[tokio::test]
+async fn a_stream_s_retries_stop_at_its_deadline_too() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(503);
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = builder(&server, &timer)
+        .with_retry_policy(
+            RetryPolicy::default()
+                .without_jitter()
+                .with_max_attempts(100)
+                .with_max_retry_after(Duration::from_secs(600)),
+        )
+        .build()
+        .unwrap();
+    let error = lookalike_job(&client)
+        .rows()
+        .with_policy(PollPolicy::default().with_deadline(Duration::from_secs(3)))
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::TimedOut { .. }), "{error:?}");
+    let total: Duration = timer.sleeps().iter().sum();
+    assert!(total < Duration::from_secs(3), "{:?}", timer.sleeps());
+}
+
+// ---------------------------------------------------------------- the key
+
+/// Everything a user could print of `error`: Display, Debug, the source chain.
+fn everything_shown(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut shown = format!("{error}\n{error:?}");
+    let mut source = error.source();
+    while let Some(next) = source {
+        shown.push_str(&format!("\n{next}\n{next:?}"));
+        source = next.source();
+    }
+    shown
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_key_echoed_in_a_field_of_the_wrong_type_is_shown_nowhere() {
+    let trace = common::capture_trace();
+    let server = MockServer::start_async().await;
+    // `processed` must be an integer: serde_json's complaint quotes the string.
+    let mut body = page("running", None, None, vec![]);
+    body["processed"] = json!(KEY);
+    let echoed = server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(200).json_body(body);
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let error = lookalike_job(&client(&server, &timer))
+        .poll()
+        .await
+        .unwrap_err();
+    assert!(echoed.calls_async().await > 1, "a bad body is retried");
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    let shown = everything_shown(&error);
+    assert!(!shown.contains(KEY), "the key leaked:\n{shown}");
+    assert!(shown.contains("[redacted]"), "{shown}");
+    let traced = trace.text();
+    assert!(traced.contains("retrying"), "{traced}");
+    assert!(
+        !traced.contains(KEY),
+        "the key leaked into the trace:\n{traced}"
+    );
+
+    // And in an error body of every kind of error status.
+    for status in [400, 401, 404, 409, 422, 429, 500] {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method(GET).path(LOOKALIKE_PATH);
+                then.status(status).json_body(json!({
+                    "error_code": KEY,
+                    "details": {KEY: [KEY]},
+                    "detail": KEY
+                }));
+            })
+            .await;
+        let client = builder(&server, &timer)
+            .with_retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap();
+        let error = lookalike_job(&client).poll().await.unwrap_err();
+        let shown = everything_shown(&error);
+        assert!(
+            !shown.contains(KEY),
+            "HTTP {status}: the key leaked:\n{shown}"
+        );
+    }
+    assert!(!trace.text().contains(KEY));
+}
+
+#[test]
+fn the_key_is_held_in_a_type_that_cannot_print_it() {
+    let key = openfunnel::raw::ApiKey::new(KEY).unwrap();
+    assert!(!format!("{key:?}").contains(KEY));
+    let builder = Client::builder().with_api_key(KEY);
+    assert!(!format!("{builder:?}").contains(KEY));
+    let client = builder.build().unwrap();
+    assert!(!format!("{client:?}").contains(KEY));
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+#[tokio::test]
+async fn a_checkpoint_from_another_job_is_refused_before_any_request() {
+    let server = MockServer::start_async().await;
+    serve_completed_job(&server, 3).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let mut pages = lookalike_job(&client).pages();
+    let first = pages.try_next().await.unwrap().expect("a first page");
+    let checkpoint = first.checkpoint();
+    assert_eq!(checkpoint.job_id(), Some(JOB));
+    // Neither the other job nor the intent path is served: a request would
+    // be a 404 (`NotFound`), not `InvalidInput`.
+
+    let other = client
+        .lookalikes()
+        .job("0b6f3c52-9d7e-4f0a-a2f1-5c1d0e6f7a88")
+        .unwrap();
+    let error = other
+        .rows()
+        .resume_from(checkpoint.clone())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, Error::InvalidInput(_)), "{error:?}");
+    assert!(
+        error.to_string().contains(JOB),
+        "names the job it belongs to: {error}"
+    );
+
+    // A job of another kind with the same id is another job too.
+    let intent = client.tech_intent().job(JOB).unwrap();
+    let error = intent
+        .pages()
+        .resume_from(checkpoint.clone())
+        .try_next()
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, Error::InvalidInput(_)), "{error:?}");
+
+    // Its own job resumes from it.
+    let rest: Vec<_> = lookalike_job(&client)
+        .rows()
+        .resume_from(checkpoint)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names(&rest), expected_names(100..300));
+}
+
+// ---------------------------------------------------------------- error variants
+
+#[tokio::test]
+async fn configuration_problems_are_their_own_error_with_a_source() {
+    for key in [None, Some("   ")] {
+        let mut builder = Client::builder();
+        if let Some(key) = key {
+            builder = builder.with_api_key(key);
+        }
+        let error = builder.build().unwrap_err();
+        assert!(matches!(error, Error::Configuration { .. }), "{error:?}");
+        assert!(error.to_string().contains("OPENFUNNEL_API_KEY"), "{error}");
+    }
+    let error = Client::builder()
+        .with_api_key("of_12\u{7}34")
+        .build()
+        .unwrap_err();
+    let source = std::error::Error::source(&error).expect("the key's problem as a source");
+    assert!(source.to_string().contains("control"), "{source}");
+    assert!(!everything_shown(&error).contains("of_12"));
+    let error = Client::builder()
+        .with_api_key(KEY)
+        .with_base_url("http://api.openfunnel.dev")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, Error::Configuration { .. }), "{error:?}");
+    assert!(!error.to_string().contains("network"), "{error}");
+}
+
+#[tokio::test]
+async fn a_submitted_job_whose_id_is_unusable_says_the_job_exists() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/v1/account/search-lookalikes-bulk");
+            then.status(202)
+                .json_body(json!({"job_id": "a/b", "status": "pending"}));
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let error = client(&server, &timer)
+        .lookalikes()
+        .submit(LookalikeSearch::query("APM"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::UnusableJobId { job_id, .. } if job_id == "a/b"),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("a/b") && message.contains("billed"),
+        "{message}"
+    );
+    assert_eq!(error.job_id(), Some("a/b"));
+}
+
+#[tokio::test]
+async fn a_redirect_on_the_same_origin_is_not_called_cross_origin() {
+    for (status, location) in [
+        (304, None),
+        (302, None),
+        (307, Some("/elsewhere-on-the-same-host")),
+    ] {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method(GET).path(LOOKALIKE_PATH);
+                let then = then.status(status);
+                if let Some(location) = location {
+                    then.header("location", location);
+                }
+            })
+            .await;
+        // A same-origin redirect is followed; this one leads to a 304.
+        server
+            .mock_async(|when, then| {
+                when.method(GET).path("/elsewhere-on-the-same-host");
+                then.status(304);
+            })
+            .await;
+        let timer = VirtualTimer::new();
+        let error = lookalike_job(&client(&server, &timer))
+            .poll()
+            .await
+            .unwrap_err();
+        assert!(
+            !matches!(error, Error::CrossOriginRedirect { .. }),
+            "HTTP {status}: {error:?}"
+        );
+        assert!(
+            matches!(error, Error::Http { .. }),
+            "HTTP {status}: {error:?}"
+        );
+        assert!(!error.to_string().contains("another origin"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn a_retried_cancel_answered_409_checks_the_job_instead_of_saying_finished() {
+    let server = MockServer::start_async().await;
+    let cancel_path = format!("{LOOKALIKE_PATH}/cancel");
+    // The first attempt reached the server and cancelled the job, but its
+    // answer was lost (a 503 from a proxy); the retry finds it cancelling.
+    let lost = server
+        .mock_async(|when, then| {
+            when.method(POST).path(cancel_path.clone());
+            then.status(503).up_to_n_times(1);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(cancel_path.clone());
+            then.status(409).json_body(
+                json!({"error_code": "JOB_NOT_CANCELLABLE", "details": {"status": "cancelling"}}),
+            );
+        })
+        .await;
+    serve(&server, None, page("cancelling", None, None, vec![]), None).await;
+    let timer = VirtualTimer::new();
+    let cancellation = lookalike_job(&client(&server, &timer))
+        .cancel()
+        .await
+        .unwrap();
+    lost.assert_calls_async(1).await;
+    assert!(!cancellation.already_finished, "{cancellation:?}");
+    assert_eq!(cancellation.status, Some(JobStatus::Cancelling));
 }

@@ -5,33 +5,9 @@ mod common;
 
 use common::*;
 use httpmock::prelude::*;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-/// Collects everything the fmt subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn requests_are_traced_with_operation_status_attempt_and_time_but_never_the_key() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = capture_trace();
 
     let server = MockServer::start_async().await;
     server
@@ -53,7 +29,7 @@ async fn requests_are_traced_with_operation_status_attempt_and_time_but_never_th
     let client = client(&server, &timer);
     client.lookalikes().job(JOB).unwrap().poll().await.unwrap();
 
-    let trace = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let trace = captured.text();
     for expected in [
         "openfunnel.request",
         "operation=\"search_lookalikes_bulk_status\"",

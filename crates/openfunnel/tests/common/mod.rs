@@ -254,3 +254,43 @@ pub fn chain_names(links: &[Link<'_>]) -> Vec<String> {
         .flat_map(|link| expected_names(link.rows.clone()))
         .collect()
 }
+
+/// Everything written by a TRACE-level fmt subscriber installed for the
+/// current thread (use a `current_thread` runtime).
+pub struct CapturedTrace {
+    text: Arc<Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl CapturedTrace {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.text.lock().unwrap()).into_owned()
+    }
+}
+
+#[derive(Clone)]
+struct TraceWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for TraceWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn capture_trace() -> CapturedTrace {
+    let text = Arc::new(Mutex::new(Vec::new()));
+    let writer = TraceWriter(text.clone());
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    CapturedTrace {
+        text,
+        _guard: tracing::subscriber::set_default(subscriber),
+    }
+}
