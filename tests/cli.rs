@@ -255,6 +255,25 @@ async fn invalid_input_exits_2_before_any_request() {
 }
 
 #[tokio::test]
+async fn a_base_url_that_would_leak_the_key_is_a_configuration_error_exiting_2() {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"));
+    command
+        .args(["lookalikes", "status", "abc"])
+        .env("OPENFUNNEL_BASE_URL", "http://api.openfunnel.dev")
+        .env("OPENFUNNEL_API_KEY", "of_fixture_key");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("plain http"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("of_fixture_key"));
+}
+
+#[tokio::test]
 async fn a_missing_key_exits_2_and_a_wrong_key_or_unknown_job_exits_1() {
     let sim = Simulator::start_with(SimConfig::default().with_api_key("of_the_right_key"))
         .await

@@ -29,12 +29,13 @@ impl CliError {
         move |source| CliError::Io { context, source }
     }
 
-    /// 0 completed, 1 error, 2 usage or invalid input, 3 job failed,
+    /// 0 completed, 1 error, 2 usage, invalid input or configuration, 3 job failed,
     /// 4 job cancelled, 5 timeout, 130 interrupted.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
             CliError::Usage(_) => 2,
             CliError::Sdk(openfunnel::Error::InvalidInput(_)) => 2,
+            CliError::Sdk(openfunnel::Error::Configuration { .. }) => 2,
             CliError::Sdk(openfunnel::Error::JobFailed { .. }) => 3,
             CliError::Sdk(openfunnel::Error::JobCancelled { .. }) => 4,
             CliError::Sdk(openfunnel::Error::TimedOut { .. }) => 5,

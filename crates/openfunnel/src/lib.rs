@@ -67,13 +67,16 @@
 //!   [`Error::InconsistentPages`] instead of looping.
 //! * A failed or cancelled job's written rows are delivered, then
 //!   [`Error::JobFailed`] / [`Error::JobCancelled`] with the partial manifest.
-//! * Reads are retried on network errors, 408, 429 and 5xx (honouring
-//!   `Retry-After`); a submit is retried only when it never reached the
-//!   server, because a duplicate submit is a duplicate bill. 401, 403, 404
-//!   and 422 fail at once.
-//! * Every wait has a deadline unless you remove it.
+//! * Errors are classified by HTTP status before the body is decoded; the
+//!   body's `error_code` and `details` are on the error ([`ErrorBody`]).
+//! * Reads are retried on network errors, 408, 429 and 5xx with jittered
+//!   backoff ([`Jitter`], honouring `Retry-After`); a submit is retried only
+//!   when it never reached the server, because a duplicate submit is a
+//!   duplicate bill. Other 4xx fail at once.
+//! * Every wait has a deadline unless you remove it, and retries stop at it.
 //! * The API key is sent only to the configured origin, over https (or plain
-//!   http to loopback), and never appears in `Debug` output, errors or logs.
+//!   http to loopback, bypassing proxies), and never appears in `Debug`
+//!   output, errors or logs, even when a server echoes it.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
