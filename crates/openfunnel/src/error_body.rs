@@ -271,6 +271,10 @@ mod tests {
             Some(std::time::Duration::from_millis(2500))
         );
         assert_eq!(wait(br#"{"details":{"retry_after_seconds":-1}}"#), None);
+        assert_eq!(
+            wait(br#"{"details":{"retry_after_seconds":0}}"#),
+            Some(std::time::Duration::ZERO)
+        );
         assert_eq!(wait(br#"{"details":{"retry_after_seconds":"3"}}"#), None);
         assert_eq!(wait(b"not json"), None);
     }

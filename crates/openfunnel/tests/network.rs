@@ -331,7 +331,13 @@ async fn a_key_echoed_in_a_field_of_the_wrong_type_is_shown_nowhere() {
         .await
         .unwrap_err();
     assert!(echoed.calls_async().await > 1, "a bad body is retried");
-    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    let Error::Decode { source, .. } = &error else {
+        panic!("expected Decode, got {error:?}");
+    };
+    // The body is one line; the bad value sits well into it.
+    assert_eq!(source.line(), 1);
+    assert!(source.column() > 20, "{}", source.column());
+    assert!(error.body().is_some_and(|body| body.contains("processed")));
     let shown = everything_shown(&error);
     assert!(!shown.contains(KEY), "the key leaked:\n{shown}");
     assert!(shown.contains("[redacted]"), "{shown}");
