@@ -118,29 +118,46 @@ pub fn stale<'a>(root: &Path, files: &'a [GeneratedFile]) -> Vec<&'a GeneratedFi
         .collect()
 }
 
-/// A one-line hint of where a stale file first differs from what it should be.
-pub fn first_difference(root: &Path, file: &GeneratedFile) -> String {
+/// Most diff lines shown per stale file; the rest is counted, not shown.
+const MAX_DIFF_LINES: usize = 60;
+
+/// A unified diff from the checked-in copy of `file` to what it should hold,
+/// cut to [`MAX_DIFF_LINES`] lines.
+pub fn unified_diff(root: &Path, file: &GeneratedFile) -> String {
     let Ok(on_disk) = std::fs::read_to_string(root.join(file.path)) else {
-        return "missing".into();
+        return format!("    {} is missing\n", file.path);
     };
-    let line = on_disk
-        .lines()
-        .zip(file.contents.lines())
-        .position(|(have, want)| have != want)
-        .unwrap_or_else(|| on_disk.lines().count().min(file.contents.lines().count()));
-    format!("first difference at line {}", line + 1)
+    let diff = similar::TextDiff::from_lines(&on_disk, &file.contents);
+    let text = diff
+        .unified_diff()
+        .context_radius(2)
+        .header(
+            &format!("{} (checked in)", file.path),
+            &format!("{} (from openapi/)", file.path),
+        )
+        .to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut shown: String = lines
+        .iter()
+        .take(MAX_DIFF_LINES)
+        .map(|line| format!("    {line}\n"))
+        .collect();
+    if lines.len() > MAX_DIFF_LINES {
+        shown.push_str(&format!(
+            "    … {} more diff lines (run `cargo xtask codegen` and `git diff` to see them all)\n",
+            lines.len() - MAX_DIFF_LINES
+        ));
+    }
+    shown
 }
 
 /// The message `--check` prints when `stale` is not empty: which files are
-/// stale, where they first differ, and what to run.
+/// stale, a unified diff of each, and what to run.
 pub fn stale_report(root: &Path, stale: &[&GeneratedFile]) -> String {
     let mut report = String::from("error: generated code is out of date relative to openapi/:\n");
     for file in stale {
-        report.push_str(&format!(
-            "  {} ({})\n",
-            file.path,
-            first_difference(root, file)
-        ));
+        report.push_str(&format!("  {}:\n", file.path));
+        report.push_str(&unified_diff(root, file));
     }
     report.push_str(
         "run `cargo xtask codegen`, review the snapshot diff with `cargo insta test --review` (or `cargo test` and the .snap.new files), and commit the result\n",

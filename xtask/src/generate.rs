@@ -14,8 +14,15 @@ use std::sync::Mutex;
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     /// The normalised document is not a valid OpenAPI 3.0 document.
-    #[error("the normalised document is not valid OpenAPI 3.0: {0}")]
-    InvalidDocument(#[from] serde_json::Error),
+    #[error(
+        "the normalised document is not valid OpenAPI 3.0 at {path}: {message}\nfix the spec at that place, or add a normalisation step (xtask/src/normalise/)"
+    )]
+    InvalidDocument {
+        /// Where in the document, as `components.schemas.Job.properties.limit`.
+        path: String,
+        /// What the OpenAPI 3.0 reader expected.
+        message: String,
+    },
     /// progenitor refused the document with an error.
     #[error("progenitor refused the document: {0}")]
     Refused(#[from] progenitor::Error),
@@ -67,8 +74,9 @@ fn settings() -> GenerationSettings {
         // Agents hand row schemas to their tools.
         .with_derive("schemars::JsonSchema")
         // Every client carries a `ResponseLimit`, and the hand-written
-        // `ClientHooks::exec` (crates/openfunnel-api/src/limit.rs) refuses
-        // bodies larger than it before they are read whole.
+        // `ClientHooks` (crates/openfunnel-api/src/hooks.rs) refuse bodies
+        // larger than it before they are read whole, and hand back an error
+        // status whose body does not fit the spec as a response.
         .with_inner_type(quote::quote!(crate::ResponseLimit))
         .with_hooks(HooksMode::Expected);
     settings
@@ -87,7 +95,13 @@ pub fn generate_client(doc: &Value) -> Result<syn::File, GenerateError> {
 
 /// Runs progenitor once; the inner `Err` is the message of a panic.
 fn run_progenitor(doc: &Value) -> Result<Result<proc_macro2::TokenStream, String>, GenerateError> {
-    let spec: openapiv3::OpenAPI = serde_json::from_value(doc.clone())?;
+    let spec: openapiv3::OpenAPI =
+        serde_path_to_error::deserialize(doc.clone()).map_err(|error| {
+            GenerateError::InvalidDocument {
+                path: error.path().to_string(),
+                message: error.inner().to_string(),
+            }
+        })?;
     match catch_panic(|| Generator::new(&settings()).generate_tokens(&spec)) {
         Ok(result) => Ok(Ok(result?)),
         Err(message) => Ok(Err(message)),

@@ -1,7 +1,9 @@
 //! A compact, reviewable outline of the generated public API: every operation's
-//! signature and every type with its fields and serde attributes, without doc
-//! comments or bodies. It is pinned by an insta snapshot, so a spec change
-//! shows up as a small diff of what users can call.
+//! signature; every type with its derives, fields and serde attributes; and
+//! every trait a type implements (the `FromStr` impls in full, since they hold
+//! the limits a value is checked against). Doc comments and other bodies are
+//! left out. It is pinned by an insta snapshot, so a spec change, a lost
+//! derive or a changed limit shows up as a small diff of what users can call.
 
 use quote::ToTokens;
 use syn::{Attribute, File, ImplItem, Item, Visibility};
@@ -23,7 +25,7 @@ pub fn api_outline(file: &File) -> String {
             }
             Item::Mod(module) if module.ident == "types" => {
                 for inner in module.content.iter().flat_map(|(_, items)| items) {
-                    if let Some(outlined) = type_outline(inner) {
+                    if let Some(outlined) = type_outline(inner).or_else(|| impl_outline(inner)) {
                         types.push(outlined);
                     }
                 }
@@ -50,32 +52,58 @@ fn signature_item(sig: &syn::Signature) -> Item {
     }
 }
 
-/// A public struct, enum or alias with docs and derives removed.
+/// A public struct, enum or alias with its derives and serde attributes, and
+/// without docs.
 fn type_outline(item: &Item) -> Option<Item> {
     let mut item = item.clone();
     match &mut item {
         Item::Struct(s) if matches!(s.vis, Visibility::Public(_)) => {
-            s.attrs.retain(is_serde_attribute);
+            s.attrs.retain(is_kept_attribute);
             for field in s.fields.iter_mut() {
-                field.attrs.retain(is_serde_attribute);
+                field.attrs.retain(is_kept_attribute);
             }
         }
         Item::Enum(e) if matches!(e.vis, Visibility::Public(_)) => {
-            e.attrs.retain(is_serde_attribute);
+            e.attrs.retain(is_kept_attribute);
             for variant in e.variants.iter_mut() {
-                variant.attrs.retain(is_serde_attribute);
+                variant.attrs.retain(is_kept_attribute);
             }
         }
         Item::Type(t) if matches!(t.vis, Visibility::Public(_)) => {
-            t.attrs.retain(is_serde_attribute);
+            t.attrs.retain(is_kept_attribute);
         }
         _ => return None,
     }
     Some(item)
 }
 
-fn is_serde_attribute(attribute: &Attribute) -> bool {
-    attribute.path().is_ident("serde")
+/// A trait impl: its header only, except `FromStr`, shown whole because its
+/// body holds the checks (lengths, patterns) a value must pass.
+fn impl_outline(item: &Item) -> Option<Item> {
+    let Item::Impl(block) = item else {
+        return None;
+    };
+    let trait_path = block.trait_.as_ref()?.0.clone();
+    let mut block = block.clone();
+    block.attrs.retain(is_kept_attribute);
+    let is_from_str = trait_path
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "FromStr");
+    if is_from_str {
+        for member in block.items.iter_mut() {
+            if let ImplItem::Fn(method) = member {
+                method.attrs.retain(is_kept_attribute);
+            }
+        }
+    } else {
+        block.items.clear();
+    }
+    Some(Item::Impl(block))
+}
+
+fn is_kept_attribute(attribute: &Attribute) -> bool {
+    attribute.path().is_ident("serde") || attribute.path().is_ident("derive")
 }
 
 fn render(items: Vec<Item>) -> String {

@@ -18,11 +18,28 @@ pub enum SchemaPosition {
 }
 
 /// Keys of a schema whose value is a single sub-schema.
-const SINGLE_SCHEMA_KEYS: &[&str] = &["items", "not", "additionalProperties", "contains"];
+const SINGLE_SCHEMA_KEYS: &[&str] = &[
+    "items",
+    "not",
+    "additionalProperties",
+    "contains",
+    "if",
+    "then",
+    "else",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "propertyNames",
+];
 /// Keys of a schema whose value is a list of sub-schemas.
 const SCHEMA_LIST_KEYS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
+
 /// Keys of a schema whose value maps arbitrary names to sub-schemas.
-const SCHEMA_MAP_KEYS: &[&str] = &["properties", "patternProperties"];
+const SCHEMA_MAP_KEYS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "$defs",
+    "dependentSchemas",
+];
 
 /// Calls `visit` on every schema of `doc`, parents before children.
 ///
@@ -33,31 +50,55 @@ pub fn for_each_schema_mut(
     doc: &mut Value,
     visit: &mut dyn FnMut(&mut Map<String, Value>, SchemaPosition),
 ) {
+    for_each_schema_at_mut(doc, &mut |schema, position, _| visit(schema, position));
+}
+
+/// [`for_each_schema_mut`], also passing each schema's JSON pointer (RFC 6901)
+/// in `doc`, e.g. `/components/schemas/Job/properties/status`.
+pub fn for_each_schema_at_mut(doc: &mut Value, visit: &mut Visitor<'_>) {
     if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
         if let Some(schemas) = components.get_mut("schemas").and_then(Value::as_object_mut) {
-            for schema in schemas.values_mut() {
-                walk_schema(schema, SchemaPosition::ComponentRoot, visit);
+            for (name, schema) in schemas.iter_mut() {
+                let at = pointer(&pointer("/components", "schemas"), name);
+                walk_schema(schema, SchemaPosition::ComponentRoot, &at, visit);
             }
         }
         for section in ["parameters", "headers"] {
-            for holder in object_values_mut(components.get_mut(section)) {
-                walk_schema_holder(holder, visit);
+            let at = pointer("/components", section);
+            for (name, holder) in entries_mut(components.get_mut(section)) {
+                walk_schema_holder(holder, &pointer(&at, name), visit);
             }
         }
         for section in ["requestBodies", "responses"] {
-            for body in object_values_mut(components.get_mut(section)) {
-                walk_body(body, visit);
+            let at = pointer("/components", section);
+            for (name, body) in entries_mut(components.get_mut(section)) {
+                walk_body(body, &pointer(&at, name), visit);
             }
         }
     }
-    for path_item in object_values_mut(doc.get_mut("paths")) {
-        for parameter in array_items_mut(path_item.get_mut("parameters")) {
-            walk_schema_holder(parameter, visit);
+    for (path, path_item) in entries_mut(doc.get_mut("paths")) {
+        let at = pointer("/paths", path);
+        for (index, parameter) in array_items_mut(path_item.get_mut("parameters")).enumerate() {
+            walk_schema_holder(parameter, &format!("{at}/parameters/{index}"), visit);
         }
-        for operation in operations_mut(path_item) {
-            walk_operation(operation, visit);
+        let Some(item) = path_item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            if HTTP_METHODS.contains(&method.as_str()) {
+                walk_operation(operation, &pointer(&at, method), visit);
+            }
         }
     }
+}
+
+/// What [`for_each_schema_at_mut`] calls: the schema, its position and its
+/// JSON pointer.
+pub type Visitor<'a> = dyn FnMut(&mut Map<String, Value>, SchemaPosition, &str) + 'a;
+
+/// `parent` extended by one reference token, escaped as RFC 6901 says.
+pub fn pointer(parent: &str, token: &str) -> String {
+    format!("{parent}/{}", token.replace('~', "~0").replace('/', "~1"))
 }
 
 /// The HTTP methods an OpenAPI path item can hold.
@@ -92,72 +133,82 @@ pub fn for_each_operation_mut(doc: &mut Value, visit: &mut dyn FnMut(&str, &str,
     }
 }
 
-fn walk_operation(
-    operation: &mut Value,
-    visit: &mut dyn FnMut(&mut Map<String, Value>, SchemaPosition),
-) {
-    for parameter in array_items_mut(operation.get_mut("parameters")) {
-        walk_schema_holder(parameter, visit);
+fn walk_operation(operation: &mut Value, at: &str, visit: &mut Visitor<'_>) {
+    for (index, parameter) in array_items_mut(operation.get_mut("parameters")).enumerate() {
+        walk_schema_holder(parameter, &format!("{at}/parameters/{index}"), visit);
     }
     if let Some(body) = operation.get_mut("requestBody") {
-        walk_body(body, visit);
+        walk_body(body, &pointer(at, "requestBody"), visit);
     }
-    for response in object_values_mut(operation.get_mut("responses")) {
-        walk_body(response, visit);
-        for header in object_values_mut(response.get_mut("headers")) {
-            walk_schema_holder(header, visit);
+    let responses = pointer(at, "responses");
+    for (status, response) in entries_mut(operation.get_mut("responses")) {
+        let at = pointer(&responses, status);
+        walk_body(response, &at, visit);
+        let headers = pointer(&at, "headers");
+        for (name, header) in entries_mut(response.get_mut("headers")) {
+            walk_schema_holder(header, &pointer(&headers, name), visit);
         }
     }
 }
 
 /// A request body or response: `content.<media type>.schema`.
-fn walk_body(body: &mut Value, visit: &mut dyn FnMut(&mut Map<String, Value>, SchemaPosition)) {
-    for media in object_values_mut(body.get_mut("content")) {
-        walk_schema_holder(media, visit);
+fn walk_body(body: &mut Value, at: &str, visit: &mut Visitor<'_>) {
+    let content = pointer(at, "content");
+    for (media_type, media) in entries_mut(body.get_mut("content")) {
+        walk_schema_holder(media, &pointer(&content, media_type), visit);
     }
 }
 
 /// An object with a `schema` key: a parameter, a header or a media type.
-fn walk_schema_holder(
-    holder: &mut Value,
-    visit: &mut dyn FnMut(&mut Map<String, Value>, SchemaPosition),
-) {
+fn walk_schema_holder(holder: &mut Value, at: &str, visit: &mut Visitor<'_>) {
     if let Some(schema) = holder.get_mut("schema") {
-        walk_schema(schema, SchemaPosition::Nested, visit);
+        walk_schema(
+            schema,
+            SchemaPosition::Nested,
+            &pointer(at, "schema"),
+            visit,
+        );
     }
 }
 
-fn walk_schema(
-    schema: &mut Value,
-    position: SchemaPosition,
-    visit: &mut dyn FnMut(&mut Map<String, Value>, SchemaPosition),
-) {
+fn walk_schema(schema: &mut Value, position: SchemaPosition, at: &str, visit: &mut Visitor<'_>) {
     let Some(object) = schema.as_object_mut() else {
         // `true` / `false` schemas have nothing to visit.
         return;
     };
-    visit(object, position);
+    visit(object, position, at);
     for (key, child) in object.iter_mut() {
         let key = key.as_str();
+        let child_at = pointer(at, key);
         if SINGLE_SCHEMA_KEYS.contains(&key) {
-            walk_schema(child, SchemaPosition::Nested, visit);
+            walk_schema(child, SchemaPosition::Nested, &child_at, visit);
         } else if SCHEMA_LIST_KEYS.contains(&key) {
-            for item in array_items_mut(Some(child)) {
-                walk_schema(item, SchemaPosition::Nested, visit);
+            for (index, item) in array_items_mut(Some(child)).enumerate() {
+                walk_schema(
+                    item,
+                    SchemaPosition::Nested,
+                    &format!("{child_at}/{index}"),
+                    visit,
+                );
             }
         } else if SCHEMA_MAP_KEYS.contains(&key) {
-            for item in object_values_mut(Some(child)) {
-                walk_schema(item, SchemaPosition::Nested, visit);
+            for (name, item) in entries_mut(Some(child)) {
+                walk_schema(
+                    item,
+                    SchemaPosition::Nested,
+                    &pointer(&child_at, name),
+                    visit,
+                );
             }
         }
     }
 }
 
-fn object_values_mut(value: Option<&mut Value>) -> impl Iterator<Item = &mut Value> {
+fn entries_mut(value: Option<&mut Value>) -> impl Iterator<Item = (&String, &mut Value)> {
     value
         .and_then(Value::as_object_mut)
         .into_iter()
-        .flat_map(|object| object.values_mut())
+        .flat_map(|object| object.iter_mut())
 }
 
 fn array_items_mut(value: Option<&mut Value>) -> impl Iterator<Item = &mut Value> {
@@ -249,6 +300,32 @@ mod tests {
             "example": {"title": "not a schema either"}
         }}}});
         assert!(visited_titles(doc).is_empty());
+    }
+
+    #[test]
+    fn each_schema_is_given_its_json_pointer() {
+        let mut doc = json!({
+            "paths": {"/jobs/{id}": {"get": {
+                "parameters": [{"name": "id", "in": "path", "schema": {"type": "string"}}],
+                "responses": {"200": {"content": {"application/json": {"schema": {
+                    "properties": {"a~b": {"anyOf": [{"type": "string"}]}}
+                }}}}}
+            }}}
+        });
+        let mut pointers = Vec::new();
+        for_each_schema_at_mut(&mut doc, &mut |_, _, at| pointers.push(at.to_string()));
+        assert_eq!(
+            pointers,
+            [
+                "/paths/~1jobs~1{id}/get/parameters/0/schema",
+                "/paths/~1jobs~1{id}/get/responses/200/content/application~1json/schema",
+                "/paths/~1jobs~1{id}/get/responses/200/content/application~1json/schema/properties/a~0b",
+                "/paths/~1jobs~1{id}/get/responses/200/content/application~1json/schema/properties/a~0b/anyOf/0",
+            ]
+        );
+        for at in &pointers {
+            assert!(doc.pointer(at).is_some(), "{at} resolves");
+        }
     }
 
     #[test]

@@ -299,6 +299,7 @@ pub mod types {
         ///ISO timestamp of the earliest matching posting.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first_posted_at: ::std::option::Option<::std::string::String>,
+        ///The intent verification block for this company.
         pub intent: TechIntentVerdict,
         ///ISO timestamp of the most recent matching posting.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]

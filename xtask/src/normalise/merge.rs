@@ -1,9 +1,14 @@
-//! Merging the fragments in `openapi/` into one document.
+//! Merging the fragments in `openapi/` into one document, from an allowlist.
 //!
 //! Upstream publishes one fragment per operation, each repeating the shared
 //! component schemas (`HTTPValidationError`, `ValidationError`). Identical
 //! repeats are merged; a schema or operation defined *differently* in two files
 //! is an error, because silently picking one would hide a real spec change.
+//!
+//! Every key of every file is either carried into the merged document or
+//! refused with an error naming the file and the key: nothing is dropped
+//! unnoticed. The day OpenFunnel moves authentication to a security scheme, or
+//! adds webhooks, the codegen stops and says so.
 
 use super::NormaliseError;
 use crate::schema_walk::HTTP_METHODS;
@@ -18,14 +23,83 @@ pub struct SpecFile {
     pub doc: Value,
 }
 
-/// Fields that every fragment must agree on.
-const SHARED_HEADER_FIELDS: &[&str] = &["info", "servers"];
+/// Top-level fields that every file must carry identically; carried as they are.
+const SHARED_HEADER_FIELDS: &[&str] = &["info", "servers", "security", "tags", "externalDocs"];
+
+/// Top-level keys a file may have; any other is refused.
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "openapi",
+    "info",
+    "servers",
+    "security",
+    "tags",
+    "externalDocs",
+    "paths",
+    "components",
+];
+
+/// `components` keys a file may have; any other is refused.
+const COMPONENT_KEYS: &[&str] = &["schemas"];
+
+/// Why a key that is not carried is refused, and what to do.
+fn refusal_hint(key: &str) -> &'static str {
+    match key {
+        "securitySchemes" => {
+            "authentication would change: the SDK sends `X-API-Key` itself (crates/openfunnel-api/src/auth.rs, normalise/api_key_header.rs); adapt those, then carry the key here"
+        }
+        "webhooks" => {
+            "progenitor generates no webhook receivers: decide how the SDK should expose them first"
+        }
+        "jsonSchemaDialect" => "only the default OpenAPI 3.1 dialect is understood",
+        "parameters" | "responses" | "requestBodies" | "headers" | "examples" | "links"
+        | "callbacks" | "pathItems" => {
+            "shared components other than schemas are not merged yet: inline them, or teach xtask/src/normalise/merge.rs to carry them"
+        }
+        _ => {
+            "the merge does not know this key: carry it in xtask/src/normalise/merge.rs or remove it"
+        }
+    }
+}
+
+/// Refuses the keys of `file` the merge does not carry.
+fn check_keys(file: &SpecFile, doc: &Map<String, Value>) -> Result<(), NormaliseError> {
+    let refuse = |key: String| NormaliseError::UnsupportedKey {
+        file: file.name.clone(),
+        hint: refusal_hint(key.rsplit('.').next().unwrap_or(&key)).into(),
+        key,
+    };
+    if let Some(key) = doc
+        .keys()
+        .find(|key| !TOP_LEVEL_KEYS.contains(&key.as_str()))
+    {
+        return Err(refuse(key.clone()));
+    }
+    match doc.get("components") {
+        None => {}
+        Some(Value::Object(components)) => {
+            if let Some(key) = components
+                .keys()
+                .find(|key| !COMPONENT_KEYS.contains(&key.as_str()))
+            {
+                return Err(refuse(format!("components.{key}")));
+            }
+        }
+        Some(_) => {
+            return Err(NormaliseError::InvalidFragment {
+                file: file.name.clone(),
+                problem: "`components` is not a mapping".into(),
+            });
+        }
+    }
+    Ok(())
+}
 
 /// Merges `files` (in the given order) into one document.
 ///
-/// The first file provides `openapi`, `info`, `servers` and `security`; every
-/// other file must carry the same `info` and `servers`. Paths and component
-/// schemas are united.
+/// Every file must carry the same `info`, `servers`, `security`, `tags` and
+/// `externalDocs` (they are carried from the first); paths and component
+/// schemas are united; any other key is refused. The `openapi` version of
+/// each file is checked by [`super::check_version`] before the merge.
 pub fn merge_fragments(files: &[SpecFile]) -> Result<Value, NormaliseError> {
     let Some(first) = files.first() else {
         return Err(NormaliseError::InvalidFragment {
@@ -34,7 +108,7 @@ pub fn merge_fragments(files: &[SpecFile]) -> Result<Value, NormaliseError> {
         });
     };
     let mut merged = Map::new();
-    for key in ["openapi", "info", "servers", "security"] {
+    for key in std::iter::once("openapi").chain(SHARED_HEADER_FIELDS.iter().copied()) {
         if let Some(value) = first.doc.get(key) {
             merged.insert(key.into(), value.clone());
         }
@@ -52,6 +126,7 @@ pub fn merge_fragments(files: &[SpecFile]) -> Result<Value, NormaliseError> {
                 file: file.name.clone(),
                 problem: "the document is not a mapping".into(),
             })?;
+        check_keys(file, doc)?;
         for field in SHARED_HEADER_FIELDS {
             if doc.get(*field) != first.doc.get(*field) {
                 return Err(NormaliseError::ConflictingHeader {
@@ -234,6 +309,52 @@ mod tests {
         .unwrap();
         let methods: Vec<&String> = merged["paths"]["/a"].as_object().unwrap().keys().collect();
         assert_eq!(methods, ["get", "post"]);
+    }
+
+    #[test]
+    fn every_unknown_top_level_or_component_key_is_refused_naming_file_and_key() {
+        for (key, value, named) in [
+            ("webhooks", json!({"x": {}}), "webhooks"),
+            (
+                "jsonSchemaDialect",
+                json!("https://example"),
+                "jsonSchemaDialect",
+            ),
+            ("x-logo", json!({}), "x-logo"),
+        ] {
+            let mut doc = fragment("/b", json!({}));
+            doc[key] = value;
+            let error = merge_fragments(&[
+                file("a.yaml", fragment("/a", json!({}))),
+                file("b.yaml", doc),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains("b.yaml") && error.contains(named), "{error}");
+        }
+        for component in ["securitySchemes", "parameters", "responses", "examples"] {
+            let mut doc = fragment("/b", json!({}));
+            doc["components"][component] = json!({"X": {}});
+            let error = merge_fragments(&[file("b.yaml", doc)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("b.yaml") && error.contains(&format!("components.{component}")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn security_added_to_one_file_is_a_disagreement() {
+        let mut secured = fragment("/b", json!({}));
+        secured["security"] = json!([{"ApiKey": []}]);
+        let error = merge_fragments(&[
+            file("a.yaml", fragment("/a", json!({}))),
+            file("b.yaml", secured),
+        ])
+        .unwrap_err();
+        assert!(error.to_string().contains("`security` differs"), "{error}");
     }
 
     #[test]

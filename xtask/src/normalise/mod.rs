@@ -1,31 +1,38 @@
 //! Turns the vendored OpenAPI 3.1 fragments into one document progenitor 0.15
 //! can generate from.
 //!
-//! Each step is a small function with its own tests. The order matters:
-//! fragments are merged first, operations are cleaned next, and the schema
-//! rewrites run last so that they also see schemas that came from any file.
-//! Why each step exists is documented on the step itself; the short version is
-//! in `shared/reference/progenitor-notes.md`.
+//! Each step is a small function with its own tests. The order matters: each
+//! file is checked and its 3.1 schema keywords translated first (so that a
+//! refusal names the file and the JSON pointer), the files are merged from an
+//! allowlist next, operations are cleaned, and the schema rewrites run last
+//! so that they also see schemas that came from any file. Why each step
+//! exists is documented on the step itself. progenitor's own tracking of what
+//! it lacks: oxidecomputer/progenitor#762 (OpenAPI 3.1's breaking changes)
+//! and oxidecomputer/progenitor#1268 (3.1.0 documents refused).
 
 mod additional_properties;
 mod api_key_header;
 mod error_responses;
+mod json_schema_3_1;
 mod merge;
 mod null_unions;
 mod operation_ids;
+mod response_enums;
 mod titles;
 mod version;
 
 pub use additional_properties::keep_additional_properties;
 pub use api_key_header::remove_api_key_parameters;
 pub use error_responses::drop_bodiless_error_responses;
+pub use json_schema_3_1::{Untranslatable, translate_3_1_keywords};
 pub use merge::{SpecFile, merge_fragments};
 pub use null_unions::rewrite_null_unions;
 pub use operation_ids::clean_operation_ids;
+pub use response_enums::open_response_enums;
 pub use titles::strip_nested_titles;
-pub use version::set_openapi_3_0;
+pub use version::{check_version, set_openapi_3_0};
 
-use crate::schema_walk::for_each_schema_mut;
+use crate::schema_walk::{for_each_schema_at_mut, for_each_schema_mut};
 use serde_json::Value;
 
 /// Why the vendored spec could not be normalised.
@@ -62,6 +69,22 @@ pub enum NormaliseError {
     /// A fragment is not an object with an `openapi` version we understand.
     #[error("{file}: {problem}")]
     InvalidFragment { file: String, problem: String },
+    /// A file holds a key the merge does not carry.
+    #[error("{file}: `{key}` is not carried into the generated client: {hint}")]
+    UnsupportedKey {
+        file: String,
+        key: String,
+        hint: String,
+    },
+    /// A schema uses a JSON Schema 2020-12 keyword OpenAPI 3.0 cannot express.
+    #[error(
+        "{file}: the schema at {pointer} uses `{keyword}`, which OpenAPI 3.0 (what progenitor reads) cannot express and which would be dropped: rewrite the schema, or add a translation in xtask/src/normalise/json_schema_3_1.rs"
+    )]
+    UntranslatableKeyword {
+        file: String,
+        pointer: String,
+        keyword: String,
+    },
     /// An operation has no `operationId`, so it would have no method name.
     #[error("operation {method} {path} has no operationId: progenitor names methods after it")]
     MissingOperationId { method: String, path: String },
@@ -87,7 +110,12 @@ pub enum NormaliseError {
 /// Runs every normalisation step over the fragments, in order, and returns the
 /// single progenitor-ready OpenAPI 3.0.3 document.
 pub fn normalise(files: &[SpecFile]) -> Result<Value, NormaliseError> {
-    let mut doc = merge_fragments(files)?;
+    let files = files
+        .iter()
+        .cloned()
+        .map(translate_file)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut doc = merge_fragments(&files)?;
     set_openapi_3_0(&mut doc)?;
     remove_api_key_parameters(&mut doc);
     drop_bodiless_error_responses(&mut doc);
@@ -97,5 +125,28 @@ pub fn normalise(files: &[SpecFile]) -> Result<Value, NormaliseError> {
         keep_additional_properties(schema);
         strip_nested_titles(schema, position);
     });
+    open_response_enums(&mut doc);
     Ok(doc)
+}
+
+/// Checks one file's version and translates its 3.1 schema keywords, so that
+/// a refusal names the file and the JSON pointer within it.
+fn translate_file(mut file: SpecFile) -> Result<SpecFile, NormaliseError> {
+    check_version(&file.name, &file.doc)?;
+    let mut refused: Option<Untranslatable> = None;
+    for_each_schema_at_mut(&mut file.doc, &mut |schema, _, at| {
+        if refused.is_none()
+            && let Err(refusal) = translate_3_1_keywords(schema, at)
+        {
+            refused = Some(refusal);
+        }
+    });
+    match refused {
+        Some(Untranslatable { pointer, keyword }) => Err(NormaliseError::UntranslatableKeyword {
+            file: file.name,
+            pointer,
+            keyword,
+        }),
+        None => Ok(file),
+    }
 }
