@@ -238,7 +238,8 @@ fn keywords_without_a_translation_are_refused_naming_file_and_pointer() {
 
 #[test]
 fn keys_the_merge_does_not_carry_are_refused_naming_file_and_key() {
-    let cases: [(&str, fn(&mut Value)); 5] = [
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit); 5] = [
         ("openapi", |doc| doc["openapi"] = json!("4.0.0")),
         ("security", |doc| {
             doc["security"] = json!([{"ApiKeyHeader": []}])
