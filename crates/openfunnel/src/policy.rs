@@ -447,6 +447,23 @@ mod tests {
     }
 
     #[test]
+    fn draws_are_uniform_over_the_unit_interval() {
+        // 20,000 draws in 10 buckets: each holds 2,000 ± 10 %. A biased mix
+        // (an `&` or `|` where splitmix has `^`) piles draws at one end.
+        let source = JitterSource::seeded(11);
+        let mut buckets = [0u32; 10];
+        for _ in 0..20_000 {
+            let unit = source.next_unit();
+            assert!((0.0..1.0).contains(&unit));
+            buckets[(unit * 10.0) as usize] += 1;
+        }
+        assert!(
+            buckets.iter().all(|n| (1_800..=2_200).contains(n)),
+            "{buckets:?}"
+        );
+    }
+
+    #[test]
     fn one_seed_gives_one_sequence() {
         let (a, b) = (JitterSource::seeded(3), JitterSource::seeded(3));
         let delay = Duration::from_secs(1);

@@ -63,15 +63,6 @@ pub(crate) struct Transport {
     pub max_response_bytes: u64,
 }
 
-impl std::fmt::Debug for Transport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport")
-            .field("retry", &self.retry)
-            .field("api_key", &self.api_key)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A failure, classified: the error to report, and whether to try again.
 struct Failure {
     error: Error,

@@ -121,6 +121,40 @@ async fn a_retry_after_rfc_9110_does_not_allow_falls_back_to_the_backoff() {
     }
 }
 
+#[tokio::test]
+async fn a_retry_after_equal_to_the_most_honoured_is_honoured() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(429)
+                .header("retry-after", "10")
+                .up_to_n_times(1);
+        })
+        .await;
+    serve(
+        &server,
+        None,
+        terminal("completed", None, None, vec![], 0),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = builder(&server, &timer)
+        .with_retry_policy(
+            RetryPolicy::default()
+                .without_jitter()
+                .with_max_retry_after(Duration::from_secs(10)),
+        )
+        .build()
+        .unwrap();
+    lookalike_job(&client)
+        .poll()
+        .await
+        .expect("waited 10 s, then answered");
+    assert_eq!(timer.sleeps_ms(), [10_000]);
+}
+
 // ---------------------------------------------------------------- classify, then decode
 
 #[tokio::test]
@@ -151,6 +185,38 @@ async fn a_422_with_a_string_detail_is_one_request_and_a_typed_validation_error(
     assert_eq!(error.status(), Some(422));
     assert!(
         error.to_string().contains("limit must be at most 100"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_422_list_of_issues_that_misses_a_required_field_is_read_loosely() {
+    // The spec requires `type` on each issue; this server leaves it out.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(422).json_body(json!({"detail": [
+                {"loc": ["query", "limit", 0], "msg": "must be at most 100"}
+            ]}));
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let error = lookalike_job(&client(&server, &timer))
+        .poll()
+        .await
+        .unwrap_err();
+    let Error::Validation { issues, .. } = &error else {
+        panic!("expected Validation, got {error:?}");
+    };
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].location, "query.limit.0");
+    assert_eq!(issues[0].message, "must be at most 100");
+    assert_eq!(issues[0].kind, "");
+    assert!(
+        error
+            .to_string()
+            .contains("query.limit.0: must be at most 100"),
         "{error}"
     );
 }
