@@ -4,7 +4,9 @@ use crate::cli::{DemoArgs, IntentSubmitArgs, LookalikeSubmitArgs, ResultsArgs};
 use crate::exit::CliError;
 use crate::export::{ExportKind, ExportOptions, ExportSummary, export};
 use crate::progress::Reporter;
-use openfunnel::{Client, Job, JobKind, LookalikeSearch, Lookalikes, TechIntentSearch};
+use openfunnel::{
+    Client, Job, JobKind, JobManifest, LookalikeSearch, Lookalikes, TechIntentSearch,
+};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,11 +88,7 @@ fn check_credits(worst_case: u64, max_credits: Option<u64>, rate: &str) -> Resul
 /// before (counting the pages written so far would cost a request per page).
 pub async fn status<K: ExportKind>(job: &Job<K>) -> Result<(), CliError> {
     let now = job.poll().await?;
-    let pages = now
-        .manifest
-        .as_ref()
-        .and_then(|manifest| serde_json::to_value(manifest).ok())
-        .and_then(|manifest| manifest["pages"].as_i64());
+    let pages = now.manifest.as_ref().and_then(JobManifest::pages);
     let object = json!({
         "job_id": now.job_id,
         "kind": K::LABEL,

@@ -1,8 +1,8 @@
 //! The one error type of the SDK.
 
 use crate::error_body::{DecodeError, ErrorBody};
+use crate::raw_shapes::JobManifest;
 use crate::status::JobStatus;
-use crate::{LookalikeManifest, TechIntentManifest};
 use std::time::Duration;
 
 /// Everything that can go wrong, as one enum a caller can match.
@@ -121,7 +121,7 @@ pub enum Error {
         /// The server's reason.
         error_message: Option<String>,
         /// The partial manifest, when the server sent one.
-        manifest: Option<Box<Manifest>>,
+        manifest: Option<Box<dyn JobManifest>>,
     },
     /// The job was cancelled. Rows it wrote before stopping were still delivered.
     #[error("job `{job_id}` was cancelled; rows it wrote before stopping were delivered")]
@@ -129,7 +129,7 @@ pub enum Error {
         /// The job.
         job_id: String,
         /// The partial manifest, when the server sent one.
-        manifest: Option<Box<Manifest>>,
+        manifest: Option<Box<dyn JobManifest>>,
     },
     /// A job was submitted, but the id the server returned cannot be used in
     /// a request (empty, too long, or with characters a path cannot carry).
@@ -395,53 +395,6 @@ fn excerpt_or_empty(body: &str) -> &str {
         "(empty body)"
     } else {
         body
-    }
-}
-
-/// The manifest of a job of either kind, as carried by [`Error::JobFailed`]
-/// and [`Error::JobCancelled`].
-///
-/// ```
-/// # fn example(error: openfunnel::Error) {
-/// if let openfunnel::Error::JobFailed { manifest: Some(manifest), .. } = error {
-///     println!("{} pages were written before the failure", manifest.pages().unwrap_or(0));
-/// }
-/// # }
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum Manifest {
-    /// A bulk lookalike job's manifest.
-    Lookalike(LookalikeManifest),
-    /// A tech intent job's manifest.
-    TechIntent(TechIntentManifest),
-}
-
-impl Manifest {
-    /// Pages written and readable.
-    ///
-    /// ```
-    /// let manifest: openfunnel::LookalikeManifest = serde_json::from_str(r#"{"pages": 3}"#).unwrap();
-    /// assert_eq!(openfunnel::Manifest::Lookalike(manifest).pages(), Some(3));
-    /// ```
-    pub fn pages(&self) -> Option<i64> {
-        match self {
-            Manifest::Lookalike(manifest) => manifest.pages,
-            Manifest::TechIntent(manifest) => manifest.pages,
-        }
-    }
-
-    /// Whether the job stopped before finishing (failed or cancelled).
-    ///
-    /// ```
-    /// let manifest: openfunnel::LookalikeManifest = serde_json::from_str(r#"{"partial": true}"#).unwrap();
-    /// assert!(openfunnel::Manifest::Lookalike(manifest).is_partial());
-    /// ```
-    pub fn is_partial(&self) -> bool {
-        match self {
-            Manifest::Lookalike(manifest) => manifest.partial,
-            Manifest::TechIntent(manifest) => manifest.partial,
-        }
     }
 }
 

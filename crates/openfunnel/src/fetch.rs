@@ -29,7 +29,7 @@ pub(crate) async fn page<K: JobKind>(
     let response = transport
         .send(operation, || K::poll(&transport.api, job_id, cursor))
         .await?;
-    let mut page = K::into_page(response, cursor.map(str::to_string));
+    let mut page = Page::<K>::from_response(response, cursor.map(str::to_string));
     if page.next_cursor.as_deref() == Some("") {
         page.next_cursor = None;
     }

@@ -7,6 +7,7 @@ use crate::kind::{Cancellable, JobKind};
 use crate::page::Page;
 use crate::pages::Pages;
 use crate::policy::PollPolicy;
+use crate::raw_shapes::Acknowledgement;
 use crate::rows::Rows;
 use crate::status::JobStatus;
 use crate::transport::{Idempotency, Operation};
@@ -65,10 +66,11 @@ impl<K: JobKind> Jobs<K> {
             idempotency: Idempotency::CreatesJob,
             deadline: None,
         };
-        let job_id = inner
+        let submitted = inner
             .transport
             .send(operation, || K::submit(&inner.transport.api, &request))
             .await?;
+        let job_id = submitted.job_id().unwrap_or_default().to_string();
         if let Some(problem) = validate::job_id_problem(&job_id) {
             return Err(Error::UnusableJobId {
                 job_id: job_id.escape_default().to_string(),
@@ -76,7 +78,9 @@ impl<K: JobKind> Jobs<K> {
             });
         }
         tracing::info!(job_id = %job_id, kind = K::NAME, "job submitted");
-        Ok(Job::new(self.client.clone(), job_id))
+        let mut job = Job::new(self.client.clone(), job_id);
+        job.submitted = Some(Arc::new(submitted));
+        Ok(job)
     }
 
     /// A handle for an existing job. The id is checked (not empty, no `/`,
@@ -110,10 +114,10 @@ impl<K: JobKind> Jobs<K> {
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct Job<K> {
+pub struct Job<K: JobKind> {
     pub(crate) client: Client,
     pub(crate) id: Arc<str>,
-    kind: PhantomData<fn() -> K>,
+    submitted: Option<Arc<K::Submitted>>,
 }
 
 impl<K: JobKind> Job<K> {
@@ -121,8 +125,23 @@ impl<K: JobKind> Job<K> {
         Job {
             client,
             id: Arc::from(id),
-            kind: PhantomData,
+            submitted: None,
         }
+    }
+
+    /// What the submit answered (its status and message), for a job this
+    /// handle submitted; `None` for a job opened by id.
+    ///
+    /// ```no_run
+    /// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
+    /// let job = client.tech_intent().submit(openfunnel::TechIntentSearch::new("dbt", "hiring")).await?;
+    /// let requested = job.submission().and_then(|submitted| submitted.requested_limit);
+    /// # let _ = requested;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn submission(&self) -> Option<&K::Submitted> {
+        self.submitted.as_deref()
     }
 
     /// The job's id.
@@ -283,7 +302,7 @@ impl<K: Cancellable> Job<K> {
     pub async fn cancel(&self) -> Result<Cancellation, Error> {
         let transport = &self.client.inner().transport;
         let operation = Operation {
-            name: "search_lookalikes_bulk_cancel",
+            name: K::CANCEL_OPERATION,
             job_id: Some(&self.id),
             cursor: None,
             idempotency: Idempotency::Idempotent,
@@ -294,8 +313,8 @@ impl<K: Cancellable> Job<K> {
             .await;
         match sent.result {
             Ok(response) => Ok(Cancellation {
-                status: response.status.map(JobStatus::from),
-                message: response.message,
+                status: response.status(),
+                message: response.message().map(str::to_string),
                 already_finished: false,
             }),
             // A 409 to a retried cancel may answer our own earlier attempt,

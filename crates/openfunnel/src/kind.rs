@@ -1,11 +1,13 @@
-//! What differs between job kinds: row and manifest types, the status set,
-//! the endpoints, and (through [`Cancellable`]) whether cancel exists.
+//! What differs between job kinds: the request, row, manifest and response
+//! types, the status set, the endpoints, and (through [`Cancellable`])
+//! whether cancel exists.
 //!
-//! Adding a job kind means one new module implementing these traits; the
-//! engine (waiting, paging, retries) is shared.
+//! Adding a job kind means one new module implementing these traits (and, in
+//! `raw_shapes`, the small traits its generated types need); the engine
+//! (submit, waiting, paging, retries, errors) is shared.
 
-use crate::error::{Error, Manifest};
-use crate::page::Page;
+use crate::error::Error;
+use crate::raw_shapes::{Acknowledgement, JobManifest, PollResponse};
 use crate::transport::RawResult;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
@@ -35,10 +37,12 @@ pub trait JobKind: sealed::Sealed + Clone + Copy + Debug + Default + Send + Sync
     /// One result row.
     type Row: Clone + Debug + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static;
     /// The job summary, final once the job is terminal.
-    type Manifest: Clone + Debug + Serialize + Send + Sync + 'static;
+    type Manifest: JobManifest + Clone + Serialize;
+    /// What the submit answered (see [`crate::Job::submission`]).
+    type Submitted: Acknowledgement + Clone;
     /// The generated poll response.
     #[doc(hidden)]
-    type Response: Send + 'static;
+    type Response: PollResponse<Row = Self::Row, Manifest = Self::Manifest>;
 
     /// A human name, e.g. `lookalike`.
     const NAME: &'static str;
@@ -54,12 +58,12 @@ pub trait JobKind: sealed::Sealed + Clone + Copy + Debug + Default + Send + Sync
     /// Checks a request against the documented limits, before any request.
     #[doc(hidden)]
     fn validate(request: &Self::Request) -> Result<(), Error>;
-    /// Sends a submit; returns the new job's id.
+    /// Sends a submit.
     #[doc(hidden)]
     fn submit<'a>(
         api: &'a openfunnel_api::Client,
         request: &'a Self::Request,
-    ) -> BoxFuture<'a, RawResult<String>>;
+    ) -> BoxFuture<'a, RawResult<Self::Submitted>>;
     /// Requests one page.
     #[doc(hidden)]
     fn poll<'a>(
@@ -67,15 +71,6 @@ pub trait JobKind: sealed::Sealed + Clone + Copy + Debug + Default + Send + Sync
         job_id: &'a str,
         cursor: Option<&'a str>,
     ) -> BoxFuture<'a, RawResult<Self::Response>>;
-    /// Turns the generated poll response into a [`Page`].
-    #[doc(hidden)]
-    fn into_page(response: Self::Response, cursor: Option<String>) -> Page<Self>;
-    /// Pages written, per the manifest.
-    #[doc(hidden)]
-    fn manifest_pages(manifest: &Self::Manifest) -> Option<i64>;
-    /// Wraps the manifest for [`Error::JobFailed`] / [`Error::JobCancelled`].
-    #[doc(hidden)]
-    fn wrap_manifest(manifest: Self::Manifest) -> Manifest;
 }
 
 /// A job kind that can be cancelled: only [`crate::Lookalikes`]. Calling
@@ -87,10 +82,16 @@ pub trait JobKind: sealed::Sealed + Clone + Copy + Debug + Default + Send + Sync
 /// # }
 /// ```
 pub trait Cancellable: JobKind {
+    /// What the cancel answered.
+    #[doc(hidden)]
+    type Cancelled: Acknowledgement;
+    /// The cancel operation, for traces and errors.
+    #[doc(hidden)]
+    const CANCEL_OPERATION: &'static str;
     /// Sends a cancel request.
     #[doc(hidden)]
     fn cancel<'a>(
         api: &'a openfunnel_api::Client,
         job_id: &'a str,
-    ) -> BoxFuture<'a, RawResult<openfunnel_api::types::BulkLookalikeCancelResponse>>;
+    ) -> BoxFuture<'a, RawResult<Self::Cancelled>>;
 }

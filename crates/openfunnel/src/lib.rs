@@ -93,6 +93,7 @@ mod page;
 mod pages;
 mod policy;
 mod prefetch;
+mod raw_shapes;
 mod rows;
 mod status;
 mod tech_intent;
@@ -106,7 +107,7 @@ pub use client::{
     API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL,
     DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_CONCURRENCY,
 };
-pub use error::{Error, Manifest, ValidationIssue};
+pub use error::{Error, ValidationIssue};
 pub use error_body::{DecodeError, ErrorBody};
 pub use job::{Cancellation, Job, Jobs, Outcome};
 pub use kind::{Cancellable, JobKind};
@@ -118,6 +119,7 @@ pub use outcome::{ManifestMismatch, StreamOutcome};
 pub use page::{Checkpoint, Page};
 pub use pages::Pages;
 pub use policy::{Jitter, PollPolicy, RetryPolicy};
+pub use raw_shapes::{Acknowledgement, JobManifest};
 pub use rows::{PartialRows, Rows};
 pub use status::JobStatus;
 pub use tech_intent::{

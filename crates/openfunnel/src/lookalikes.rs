@@ -1,11 +1,9 @@
 //! Bulk lookalike jobs: companies that match a trait, found by query or by
 //! seed companies. Up to 10,000 rows; 1 credit per row; cancellable.
 
-use crate::error::{Error, Manifest};
+use crate::error::Error;
 use crate::kind::{Cancellable, JobKind, sealed};
-use crate::page::Page;
-use crate::status::JobStatus;
-use crate::transport::{RawResult, map_response};
+use crate::transport::RawResult;
 use crate::validate;
 use futures_util::future::BoxFuture;
 use openfunnel_api::types;
@@ -248,6 +246,7 @@ impl JobKind for Lookalikes {
     type Request = LookalikeSearch;
     type Row = LookalikeRow;
     type Manifest = LookalikeManifest;
+    type Submitted = types::BulkLookalikeSubmitResponse;
     type Response = types::BulkLookalikeJobResponse;
 
     const NAME: &'static str = "lookalike";
@@ -269,13 +268,12 @@ impl JobKind for Lookalikes {
     fn submit<'a>(
         api: &'a openfunnel_api::Client,
         request: &'a LookalikeSearch,
-    ) -> BoxFuture<'a, RawResult<String>> {
+    ) -> BoxFuture<'a, RawResult<Self::Submitted>> {
         Box::pin(async move {
             let body = request
                 .to_raw()
                 .map_err(openfunnel_api::Error::InvalidRequest)?;
-            let response = api.search_lookalikes_bulk(&body).await?;
-            Ok(map_response(response, |accepted| accepted.job_id))
+            api.search_lookalikes_bulk(&body).await
         })
     }
 
@@ -286,33 +284,12 @@ impl JobKind for Lookalikes {
     ) -> BoxFuture<'a, RawResult<Self::Response>> {
         Box::pin(api.search_lookalikes_bulk_status(job_id, cursor, None))
     }
-
-    fn into_page(response: Self::Response, cursor: Option<String>) -> Page<Self> {
-        Page {
-            job_id: response.job_id,
-            status: JobStatus::from(response.status),
-            manifest: response.manifest,
-            error_message: response.error_message,
-            rows: response.rows,
-            name: response.page,
-            next_cursor: response.next_cursor,
-            processed: response.processed,
-            progress_message: response.progress_message,
-            cursor,
-            skipped: 0,
-        }
-    }
-
-    fn manifest_pages(manifest: &LookalikeManifest) -> Option<i64> {
-        manifest.pages
-    }
-
-    fn wrap_manifest(manifest: LookalikeManifest) -> Manifest {
-        Manifest::Lookalike(manifest)
-    }
 }
 
 impl Cancellable for Lookalikes {
+    type Cancelled = types::BulkLookalikeCancelResponse;
+    const CANCEL_OPERATION: &'static str = "search_lookalikes_bulk_cancel";
+
     fn cancel<'a>(
         api: &'a openfunnel_api::Client,
         job_id: &'a str,

@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::kind::JobKind;
+use crate::raw_shapes::PollResponse;
 use crate::status::JobStatus;
 
 /// One poll response: the job's status at that moment and one page of rows.
@@ -82,9 +83,29 @@ impl<K: JobKind> Page<K> {
 }
 
 impl<K: JobKind> Page<K> {
+    /// The page a poll response holds, requested with `cursor`.
+    pub(crate) fn from_response(response: K::Response, cursor: Option<String>) -> Page<K> {
+        let parts = response.into_parts();
+        Page {
+            job_id: parts.job_id,
+            status: JobStatus::from(parts.status),
+            manifest: parts.manifest,
+            error_message: parts.error_message,
+            rows: parts.rows,
+            name: parts.page,
+            next_cursor: parts.next_cursor,
+            processed: parts.processed,
+            progress_message: parts.progress_message,
+            cursor,
+            skipped: 0,
+        }
+    }
+
     /// The error for a failed or cancelled job, built from its terminal page.
     pub(crate) fn into_terminal_error(self) -> Error {
-        let manifest = self.manifest.map(|m| Box::new(K::wrap_manifest(m)));
+        let manifest = self
+            .manifest
+            .map(|m| Box::new(m) as Box<dyn crate::raw_shapes::JobManifest>);
         match self.status {
             JobStatus::Cancelled => Error::JobCancelled {
                 job_id: self.job_id,

@@ -1,11 +1,9 @@
 //! Tech-stack-with-intent jobs: companies whose job postings use a technology
 //! in a given way. Up to 500 rows; 20 credits per row; not cancellable.
 
-use crate::error::{Error, Manifest};
+use crate::error::Error;
 use crate::kind::{JobKind, sealed};
-use crate::page::Page;
-use crate::status::JobStatus;
-use crate::transport::{RawResult, map_response};
+use crate::transport::RawResult;
 use crate::validate;
 use futures_util::future::BoxFuture;
 use openfunnel_api::types;
@@ -273,6 +271,7 @@ impl JobKind for TechIntent {
     type Request = TechIntentSearch;
     type Row = TechIntentRow;
     type Manifest = TechIntentManifest;
+    type Submitted = types::TechIntentSubmitResponse;
     type Response = types::TechIntentJobResponse;
 
     const NAME: &'static str = "tech intent";
@@ -287,13 +286,12 @@ impl JobKind for TechIntent {
     fn submit<'a>(
         api: &'a openfunnel_api::Client,
         request: &'a TechIntentSearch,
-    ) -> BoxFuture<'a, RawResult<String>> {
+    ) -> BoxFuture<'a, RawResult<Self::Submitted>> {
         Box::pin(async move {
             let body = request
                 .to_raw()
                 .map_err(openfunnel_api::Error::InvalidRequest)?;
-            let response = api.tech_intent_search(&body).await?;
-            Ok(map_response(response, |accepted| accepted.job_id))
+            api.tech_intent_search(&body).await
         })
     }
 
@@ -303,30 +301,6 @@ impl JobKind for TechIntent {
         cursor: Option<&'a str>,
     ) -> BoxFuture<'a, RawResult<Self::Response>> {
         Box::pin(api.tech_intent_search_status(job_id, cursor))
-    }
-
-    fn into_page(response: Self::Response, cursor: Option<String>) -> Page<Self> {
-        Page {
-            job_id: response.job_id,
-            status: JobStatus::from(response.status),
-            manifest: response.manifest,
-            error_message: response.error_message,
-            rows: response.rows,
-            name: response.page,
-            next_cursor: response.next_cursor,
-            processed: None,
-            progress_message: None,
-            cursor,
-            skipped: 0,
-        }
-    }
-
-    fn manifest_pages(manifest: &TechIntentManifest) -> Option<i64> {
-        manifest.pages
-    }
-
-    fn wrap_manifest(manifest: TechIntentManifest) -> Manifest {
-        Manifest::TechIntent(manifest)
     }
 }
 

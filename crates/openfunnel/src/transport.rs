@@ -15,15 +15,6 @@ use tracing::Instrument;
 pub(crate) type RawResult<T> =
     Result<openfunnel_api::ResponseValue<T>, openfunnel_api::Error<HttpValidationError>>;
 
-/// Converts the value of a response, keeping its status and headers.
-pub(crate) fn map_response<T, U>(
-    response: openfunnel_api::ResponseValue<T>,
-    convert: impl FnOnce(T) -> U,
-) -> openfunnel_api::ResponseValue<U> {
-    let (status, headers) = (response.status(), response.headers().clone());
-    openfunnel_api::ResponseValue::new(convert(response.into_inner()), status, headers)
-}
-
 /// Whether a request may be sent again after a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Idempotency {

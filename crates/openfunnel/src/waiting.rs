@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::kind::JobKind;
 use crate::page::Page;
 use crate::policy::PollPolicy;
+use crate::raw_shapes::JobManifest;
 use crate::status::JobStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,7 +94,7 @@ impl Waiting {
             status: page.status.clone(),
             processed: page.processed,
             stage: page.progress_message.clone(),
-            total_pages: page.manifest.as_ref().and_then(K::manifest_pages),
+            total_pages: page.manifest.as_ref().and_then(JobManifest::pages),
             pages,
             rows,
             polls: self.polls,

@@ -30,6 +30,7 @@ use crate::outcome::{ManifestMismatch, StreamOutcome};
 use crate::page::{Checkpoint, Page};
 use crate::policy::PollPolicy;
 use crate::prefetch::Prefetch;
+use crate::raw_shapes::JobManifest;
 use crate::validate;
 use crate::waiting::{Progress, Waiting};
 use std::collections::HashSet;
@@ -285,7 +286,7 @@ impl<K: JobKind> Walk<K> {
             return;
         }
         self.budgeted = true;
-        if let Some(pages) = page.manifest.as_ref().and_then(K::manifest_pages) {
+        if let Some(pages) = page.manifest.as_ref().and_then(JobManifest::pages) {
             let pages = u64::try_from(pages).unwrap_or(0);
             self.prefetch.limit(pages.saturating_sub(self.chain.pages));
         }
@@ -293,7 +294,7 @@ impl<K: JobKind> Walk<K> {
 
     /// The chain ended on a terminal page: record the outcome.
     fn finish(&mut self, page: &Page<K>) -> State {
-        let manifest_pages = page.manifest.as_ref().and_then(K::manifest_pages);
+        let manifest_pages = page.manifest.as_ref().and_then(JobManifest::pages);
         let manifest_mismatch = match manifest_pages {
             Some(listed)
                 if self.from_start && u64::try_from(listed).ok() != Some(self.chain.pages) =>
