@@ -172,3 +172,38 @@ pub fn repository_root() -> PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diff_of(lines_changed: usize) -> String {
+        let root = std::env::temp_dir().join(format!(
+            "openfunnel-codegen-diff-{lines_changed}-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&root).unwrap();
+        let old: String = (0..lines_changed).map(|i| format!("old {i}\n")).collect();
+        std::fs::write(root.join("file.txt"), old).unwrap();
+        let file = GeneratedFile {
+            path: "file.txt",
+            contents: (0..lines_changed).map(|i| format!("new {i}\n")).collect(),
+        };
+        let diff = unified_diff(&root, &file);
+        let _ = std::fs::remove_dir_all(&root);
+        diff
+    }
+
+    #[test]
+    fn a_long_diff_is_cut_and_counted_and_a_short_one_is_whole() {
+        // Three header lines plus 2 per changed line.
+        let short = diff_of(28);
+        assert_eq!(short.lines().count(), 59, "{short}");
+        assert!(!short.contains("more diff lines"));
+        let exact = diff_of(28 + 1);
+        assert!(exact.contains("… 1 more diff lines"), "{exact}");
+        let long = diff_of(100);
+        assert_eq!(long.lines().count(), MAX_DIFF_LINES + 1);
+        assert!(long.contains("… 143 more diff lines"), "{long}");
+    }
+}

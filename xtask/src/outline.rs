@@ -120,3 +120,48 @@ fn render_signatures(items: Vec<Item>) -> String {
         .map(|line| format!("{}\n", line.strip_prefix("    ").unwrap_or(line)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_types_and_their_trait_impls_are_outlined() {
+        let file: File = syn::parse_quote! {
+            pub mod types {
+                /// Shown.
+                #[derive(Clone, Debug)]
+                pub struct Shown { pub a: i64 }
+                struct Hidden { a: i64 }
+                pub enum ShownEnum { A }
+                enum HiddenEnum { A }
+                pub type ShownAlias = i64;
+                type HiddenAlias = i64;
+                impl ::std::str::FromStr for Shown {
+                    type Err = String;
+                    fn from_str(value: &str) -> Result<Self, String> {
+                        if value.len() > 3usize { return Err("longer than 3".into()); }
+                        Ok(Shown { a: 0 })
+                    }
+                }
+                impl ::std::fmt::Display for Shown {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { Ok(()) }
+                }
+            }
+        };
+        let outline = api_outline(&file);
+        for shown in [
+            "#[derive(Clone, Debug)]",
+            "pub struct Shown",
+            "pub enum ShownEnum",
+            "pub type ShownAlias",
+            "longer than 3",
+            "impl ::std::fmt::Display for Shown {}",
+        ] {
+            assert!(outline.contains(shown), "{shown} missing in\n{outline}");
+        }
+        for hidden in ["Hidden", "/// Shown.", "Ok(())"] {
+            assert!(!outline.contains(hidden), "{hidden} shown in\n{outline}");
+        }
+    }
+}

@@ -169,7 +169,7 @@ fn translate_exclusive_bound(
 
 /// `$ref` with siblings → `allOf: [{$ref}]` beside the siblings.
 fn translate_ref_siblings(schema: &mut Map<String, Value>) {
-    if !schema.contains_key("$ref") || schema.len() == 1 {
+    if schema.len() < 2 {
         return;
     }
     let Some(reference) = schema.remove("$ref") else {
@@ -191,13 +191,15 @@ fn translate_ref_siblings(schema: &mut Map<String, Value>) {
             schema.insert("allOf".into(), Value::Array(vec![member]));
         }
     }
-    if schema.len() == 1 {
-        // Only the `allOf` is left (a sibling `type` was all there was).
-        if let Some(Value::Array(mut members)) = schema.remove("allOf")
-            && let Some(Value::Object(member)) = members.pop()
-        {
-            schema.extend(member);
-        }
+    // Only a one-member `allOf` is left (a sibling `type` was all there was):
+    // the bare reference says the same.
+    if schema.len() == 1
+        && let Some(Value::Array(members)) = schema.get_mut("allOf")
+        && members.len() == 1
+        && let Some(Value::Object(member)) = members.pop()
+    {
+        schema.remove("allOf");
+        schema.extend(member);
     }
 }
 
@@ -228,6 +230,18 @@ mod tests {
             translated(json!({"const": true, "type": "boolean"})).unwrap(),
             json!({"type": "boolean", "enum": [true]})
         );
+        assert_eq!(
+            translated(json!({"const": 1.5})).unwrap(),
+            json!({"type": "number", "enum": [1.5]})
+        );
+        assert_eq!(
+            translated(json!({"const": u64::MAX})).unwrap(),
+            json!({"type": "integer", "enum": [u64::MAX]})
+        );
+        assert_eq!(
+            translated(json!({"const": null})).unwrap(),
+            json!({"nullable": true, "enum": [null]})
+        );
     }
 
     #[test]
@@ -235,6 +249,14 @@ mod tests {
         assert_eq!(
             translated(json!({"type": "string", "examples": ["a", "b"]})).unwrap(),
             json!({"type": "string", "example": "a"})
+        );
+        assert_eq!(
+            translated(json!({"type": "string", "examples": []})).unwrap(),
+            json!({"type": "string"})
+        );
+        assert_eq!(
+            translated(json!({"type": "string", "examples": "a", "example": "b"})).unwrap(),
+            json!({"type": "string", "example": "b"})
         );
     }
 
@@ -272,6 +294,21 @@ mod tests {
             translated(json!({"$ref": "#/components/schemas/V", "type": ["object", "null"]}))
                 .unwrap(),
             json!({"allOf": [{"$ref": "#/components/schemas/V"}], "nullable": true})
+        );
+        assert_eq!(
+            translated(json!({"$ref": "#/components/schemas/V", "type": "null", "title": "T"}))
+                .unwrap(),
+            json!({"allOf": [{"$ref": "#/components/schemas/V"}], "nullable": true, "title": "T"})
+        );
+        assert_eq!(
+            translated(json!({"$ref": "#/components/schemas/V", "type": ["object"], "title": "T"}))
+                .unwrap(),
+            json!({"allOf": [{"$ref": "#/components/schemas/V"}], "title": "T"})
+        );
+        assert_eq!(
+            translated(json!({"$ref": "#/components/schemas/V", "allOf": [{"$ref": "#/components/schemas/W"}]}))
+                .unwrap(),
+            json!({"allOf": [{"$ref": "#/components/schemas/V"}, {"$ref": "#/components/schemas/W"}]})
         );
         // A bare reference, or one whose only sibling was its type, stays bare.
         for bare in [

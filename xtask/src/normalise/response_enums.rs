@@ -165,6 +165,36 @@ mod tests {
     }
 
     #[test]
+    fn a_component_reached_only_through_all_of_is_a_response_component() {
+        let mut doc = json!({
+            "paths": {"/j": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {
+                "allOf": [{"$ref": "#/components/schemas/Job"}]
+            }}}}}}}},
+            "components": {"schemas": {"Job": {"type": "string", "enum": ["a"], "description": ""}}}
+        });
+        open_response_enums(&mut doc);
+        let job = &doc["components"]["schemas"]["Job"];
+        assert_eq!(job.get("enum"), None);
+        assert_eq!(
+            job["description"],
+            "Known values: `a`. Other values may appear in later API versions."
+        );
+    }
+
+    #[test]
+    fn non_string_enums_and_request_bodies_stay_closed() {
+        let mut doc = json!({
+            "paths": {"/j": {"post": {
+                "requestBody": {"content": {"application/json": {"schema": {"type": "string", "enum": ["x"]}}}},
+                "responses": {"200": {"content": {"application/json": {"schema": {"type": "integer", "enum": [1, 2]}}}}}
+            }}}
+        });
+        let before = doc.clone();
+        open_response_enums(&mut doc);
+        assert_eq!(doc, before);
+    }
+
+    #[test]
     fn enums_only_requests_reach_stay_closed() {
         let mut doc = doc();
         open_response_enums(&mut doc);
