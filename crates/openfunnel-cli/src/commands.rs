@@ -12,28 +12,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub fn lookalike_search(args: &LookalikeSubmitArgs) -> Result<LookalikeSearch, CliError> {
-    let mut search = match &args.query {
-        Some(query) => LookalikeSearch::query(query.clone()),
-        None => LookalikeSearch::seed_domains(Vec::<String>::new()),
-    };
-    for domain in &args.seed_domains {
-        search = search.seed_domain(domain.clone());
-    }
-    if let Some(limit) = args.limit {
-        search = search.limit(limit);
-    }
-    if let Some(count) = args.min_employees {
-        search = search.min_employees(count);
-    }
-    if let Some(count) = args.max_employees {
-        search = search.max_employees(count);
-    }
-    for stage in &args.funding_stages {
-        search = search.funding_stage(stage.clone());
-    }
-    for location in &args.locations {
-        search = search.location(location.clone());
-    }
+    let search = LookalikeSearch::default()
+        .set_query(args.query.clone())
+        .set_seed_domains(Some(args.seed_domains.clone()))
+        .set_limit(args.limit)
+        .set_min_employees(args.min_employees)
+        .set_max_employees(args.max_employees)
+        .set_funding_stages(Some(args.funding_stages.clone()))
+        .set_locations(Some(args.locations.clone()));
     search.validate()?;
     check_credits(
         search.worst_case_credits(),
@@ -44,26 +30,14 @@ pub fn lookalike_search(args: &LookalikeSubmitArgs) -> Result<LookalikeSearch, C
 }
 
 pub fn intent_search(args: &IntentSubmitArgs) -> Result<TechIntentSearch, CliError> {
-    let mut search =
-        TechIntentSearch::new(args.tech.clone(), args.activity.clone()).enrich(args.enrich);
-    for variation in &args.variations {
-        search = search.variation(variation.clone());
-    }
-    if let Some(days) = args.lookback_days {
-        search = search.lookback_days(days);
-    }
-    if let Some(limit) = args.limit {
-        search = search.limit(limit);
-    }
-    if let Some(code) = &args.hq_country_code {
-        search = search.hq_country_code(code.clone());
-    }
-    if let Some(count) = args.min_employee_count {
-        search = search.min_employee_count(count);
-    }
-    if let Some(count) = args.max_employee_count {
-        search = search.max_employee_count(count);
-    }
+    let search = TechIntentSearch::new(args.tech.clone(), args.activity.clone())
+        .enrich(args.enrich)
+        .set_variations(Some(args.variations.clone()))
+        .set_lookback_days(args.lookback_days)
+        .set_limit(args.limit)
+        .set_hq_country_code(args.hq_country_code.clone())
+        .set_min_employee_count(args.min_employee_count)
+        .set_max_employee_count(args.max_employee_count);
     search.validate()?;
     check_credits(
         search.worst_case_credits(),
@@ -192,8 +166,9 @@ pub async fn demo(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
                 .with_max_delay(Duration::from_secs(1)),
         )
         .build()?;
-    let search =
-        LookalikeSearch::query("observability platforms for engineering teams").limit(args.rows);
+    let search = LookalikeSearch::default()
+        .query("observability platforms for engineering teams")
+        .limit(args.rows);
     let started = Instant::now();
     let job = client.lookalikes().submit(search).await?;
     reporter.say(&format!(

@@ -49,7 +49,7 @@ async fn rows_arrive_while_the_job_runs_each_exactly_once() {
     let client = client(&sim);
     let job = client
         .lookalikes()
-        .submit(LookalikeSearch::query("APM vendors").limit(1_000))
+        .submit(LookalikeSearch::default().query("APM vendors").limit(1_000))
         .await
         .unwrap();
     let pages: Vec<_> = job.pages().try_collect().await.unwrap();
@@ -148,7 +148,7 @@ async fn faults_on_every_kind_of_poll_lose_and_duplicate_nothing() {
     let client = client(&sim);
     let job = client
         .lookalikes()
-        .submit(LookalikeSearch::query("APM").limit(1_500))
+        .submit(LookalikeSearch::default().query("APM").limit(1_500))
         .await
         .unwrap();
     let rows: Vec<_> = job
@@ -193,7 +193,7 @@ async fn a_wrong_key_is_unauthorized_and_an_unknown_job_not_found() {
     let wrong = client(&sim);
     let error = wrong
         .lookalikes()
-        .submit(LookalikeSearch::query("APM"))
+        .submit(LookalikeSearch::default().query("APM"))
         .await
         .unwrap_err();
     assert!(

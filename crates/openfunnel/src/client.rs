@@ -35,7 +35,7 @@ const USER_AGENT: &str = concat!("openfunnel-rs/", env!("CARGO_PKG_VERSION"));
 /// let client = Client::from_env()?; // OPENFUNNEL_API_KEY, optional OPENFUNNEL_BASE_URL
 /// let job = client
 ///     .lookalikes()
-///     .submit(LookalikeSearch::query("observability platforms").limit(2_000))
+///     .submit(LookalikeSearch::default().query("observability platforms").limit(2_000))
 ///     .await?;
 /// println!("submitted {}", job.id());
 /// # Ok(())
@@ -78,11 +78,6 @@ impl Client {
 
     /// A client configured from `OPENFUNNEL_API_KEY` and, when set,
     /// `OPENFUNNEL_BASE_URL`.
-    ///
-    /// ```no_run
-    /// let client = openfunnel::Client::from_env().expect("OPENFUNNEL_API_KEY is set");
-    /// # let _ = client;
-    /// ```
     pub fn from_env() -> Result<Client, Error> {
         ClientBuilder::from_env().build()
     }
@@ -103,14 +98,6 @@ impl Client {
     }
 
     /// Bulk lookalike jobs: submit, open by id, cancel.
-    ///
-    /// ```no_run
-    /// # fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
-    /// let job = client.lookalikes().job("d8a1bddb-44f1-4c7f-87a7-f37496354ff6")?;
-    /// # let _ = job;
-    /// # Ok(())
-    /// # }
-    /// ```
     pub fn lookalikes(&self) -> Jobs<Lookalikes> {
         self.jobs()
     }
@@ -133,12 +120,6 @@ impl Client {
     }
 
     /// Jobs of any kind `K`.
-    ///
-    /// ```
-    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
-    /// let jobs = client.jobs::<openfunnel::Lookalikes>();
-    /// # let _ = jobs;
-    /// ```
     pub fn jobs<K: JobKind>(&self) -> Jobs<K> {
         Jobs::new(self.clone())
     }
@@ -168,12 +149,6 @@ impl Client {
     }
 
     /// The generated client underneath, for operations this crate does not wrap.
-    ///
-    /// ```
-    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
-    /// let raw: &openfunnel::raw::Client = client.raw();
-    /// # let _ = raw;
-    /// ```
     pub fn raw(&self) -> &openfunnel_api::Client {
         &self.inner.transport.api
     }
@@ -250,11 +225,6 @@ impl ClientBuilder {
     /// A builder with the key from `OPENFUNNEL_API_KEY` and, when set, the
     /// base URL from `OPENFUNNEL_BASE_URL`. A missing key is reported by
     /// [`ClientBuilder::build`].
-    ///
-    /// ```no_run
-    /// let client = openfunnel::ClientBuilder::from_env().with_page_concurrency(4).build();
-    /// # let _ = client;
-    /// ```
     pub fn from_env() -> ClientBuilder {
         let mut builder = ClientBuilder {
             api_key: std::env::var(API_KEY_ENV).ok(),
@@ -317,46 +287,24 @@ impl ClientBuilder {
 
     /// How long one HTTP request may take, body included (default 30 s).
     /// Separate from a job's overall deadline ([`PollPolicy::with_deadline`]).
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let builder = openfunnel::Client::builder().with_request_timeout(Duration::from_secs(5));
-    /// # let _ = builder;
-    /// ```
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
     /// How long connecting may take (default 10 s).
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let builder = openfunnel::Client::builder().with_connect_timeout(Duration::from_secs(3));
-    /// # let _ = builder;
-    /// ```
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// The default poll policy of jobs (see [`PollPolicy`]).
-    ///
-    /// ```
-    /// let builder = openfunnel::Client::builder().with_poll_policy(openfunnel::PollPolicy::default().without_jitter());
-    /// # let _ = builder;
-    /// ```
     pub fn with_poll_policy(mut self, policy: PollPolicy) -> Self {
         self.poll_policy = policy;
         self
     }
 
     /// How failed requests are retried (see [`RetryPolicy`]).
-    ///
-    /// ```
-    /// let builder = openfunnel::Client::builder().with_retry_policy(openfunnel::RetryPolicy::never());
-    /// # let _ = builder;
-    /// ```
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry_policy = policy;
         self
@@ -364,11 +312,6 @@ impl ClientBuilder {
 
     /// Pages fetched at once when a finished job's remaining pages are known
     /// (default 8; 1 walks `next_cursor` page by page). Order is preserved.
-    ///
-    /// ```
-    /// let builder = openfunnel::Client::builder().with_page_concurrency(1);
-    /// # let _ = builder;
-    /// ```
     pub fn with_page_concurrency(mut self, concurrency: usize) -> Self {
         self.page_concurrency = concurrency.max(1);
         self
@@ -378,11 +321,6 @@ impl ClientBuilder {
     /// (default 32; at least 1). It bounds the open connections too: with 100
     /// jobs exporting at once, requests queue instead of opening 100+
     /// connections and tripping rate limits.
-    ///
-    /// ```
-    /// let builder = openfunnel::Client::builder().with_max_concurrent_requests(8);
-    /// # let _ = builder;
-    /// ```
     pub fn with_max_concurrent_requests(mut self, requests: usize) -> Self {
         self.max_concurrent_requests = requests.max(1);
         self
@@ -391,11 +329,6 @@ impl ClientBuilder {
     /// The largest response body accepted (default 8 MiB, about 40 times the
     /// largest real page). A larger body is refused while it is read, with
     /// [`Error::ResponseTooLarge`], instead of exhausting memory.
-    ///
-    /// ```
-    /// let builder = openfunnel::Client::builder().with_max_response_bytes(32 * 1024 * 1024);
-    /// # let _ = builder;
-    /// ```
     pub fn with_max_response_bytes(mut self, bytes: u64) -> Self {
         self.max_response_bytes = bytes;
         self
@@ -403,11 +336,6 @@ impl ClientBuilder {
 
     /// The clock and sleep used for polling and retries (default
     /// [`TokioTimer`]); tests inject a virtual one.
-    ///
-    /// ```
-    /// let builder = openfunnel::Client::builder().with_timer(openfunnel::TokioTimer);
-    /// # let _ = builder;
-    /// ```
     pub fn with_timer(mut self, timer: impl Timer) -> Self {
         self.timer = Arc::new(timer);
         self
@@ -417,11 +345,6 @@ impl ClientBuilder {
     /// poll and retry delays follow one reproducible sequence (for tests and
     /// simulations). By default the source is seeded from the clock and the
     /// process's random keys, so clients do not draw the same delays.
-    ///
-    /// ```
-    /// let builder = openfunnel::Client::builder().with_jitter_seed(42);
-    /// # let _ = builder;
-    /// ```
     pub fn with_jitter_seed(mut self, seed: u64) -> Self {
         self.jitter_seed = Some(seed);
         self

@@ -22,7 +22,7 @@ use std::time::Duration;
 /// ```no_run
 /// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
 /// let jobs = client.lookalikes();
-/// let job = jobs.submit(openfunnel::LookalikeSearch::query("APM vendors")).await?;
+/// let job = jobs.submit(openfunnel::LookalikeSearch::default().query("APM vendors")).await?;
 /// let same = jobs.job(job.id())?;
 /// # let _ = same;
 /// # Ok(())
@@ -171,14 +171,6 @@ impl<K: JobKind> Job<K> {
     /// One request for the page at `cursor` (`None`: the first page). The
     /// cursor is opaque: pass a `next_cursor` exactly as the server returned
     /// it; it is sent percent-encoded, byte for byte.
-    ///
-    /// ```no_run
-    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
-    /// let third = job.page(Some("page_0002")).await?;
-    /// # let _ = third;
-    /// # Ok(())
-    /// # }
-    /// ```
     pub async fn page(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
         if let Some(cursor) = cursor {
             validate::cursor(cursor)?;

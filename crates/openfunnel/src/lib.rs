@@ -29,7 +29,7 @@
 //! let client = Client::from_env()?; // OPENFUNNEL_API_KEY, optional OPENFUNNEL_BASE_URL
 //! let job = client
 //!     .lookalikes()
-//!     .submit(LookalikeSearch::query("observability platforms").limit(10_000))
+//!     .submit(LookalikeSearch::default().query("observability platforms").limit(10_000))
 //!     .await?;
 //! let mut rows = job.rows();
 //! while let Some(row) = rows.try_next().await? {
@@ -95,6 +95,7 @@ mod policy;
 mod prefetch;
 mod raw_shapes;
 mod rows;
+mod setters;
 mod status;
 mod tech_intent;
 mod timer;

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::kind::{Cancellable, JobKind, sealed};
+use crate::setters::{list_setters, optional_setters};
 use crate::transport::RawResult;
 use crate::validate;
 use futures_util::future::BoxFuture;
@@ -30,12 +31,14 @@ pub struct Lookalikes;
 
 /// What a bulk lookalike job searches for: a natural-language `query`, seed
 /// companies, or both, with optional filters. Checked against the documented
-/// limits before anything is sent.
+/// limits before anything is sent. Every setter `x(v)` has a `set_x(Option)`
+/// twin; list setters append one item.
 ///
 /// ```
 /// use openfunnel::LookalikeSearch;
 ///
-/// let search = LookalikeSearch::query("observability platforms for engineering teams")
+/// let search = LookalikeSearch::default()
+///     .query("observability platforms for engineering teams")
 ///     .limit(2_000)
 ///     .min_employees(50)
 ///     .funding_stage("Series A")
@@ -43,7 +46,10 @@ pub struct Lookalikes;
 /// assert!(search.validate().is_ok());
 /// assert_eq!(search.worst_case_credits(), 2_000);
 ///
-/// let too_many = LookalikeSearch::query("observability").limit(20_000);
+/// let by_seeds = LookalikeSearch::default().seed_domain("datadoghq.com").seed_domain("honeycomb.io");
+/// assert!(by_seeds.validate().is_ok());
+///
+/// let too_many = LookalikeSearch::default().query("observability").set_limit(Some(20_000));
 /// assert!(too_many.validate().unwrap_err().to_string().contains("between 1 and 10000"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -58,120 +64,32 @@ pub struct LookalikeSearch {
 }
 
 impl LookalikeSearch {
-    /// A search by natural-language trait (1–200 characters).
-    ///
-    /// ```
-    /// let search = openfunnel::LookalikeSearch::query("developer tools");
-    /// # let _ = search;
-    /// ```
-    pub fn query(query: impl Into<String>) -> Self {
-        LookalikeSearch {
-            query: Some(query.into()),
-            ..Default::default()
-        }
+    optional_setters! {
+        /// The natural-language trait to match (1–200 characters).
+        query / set_query: String;
+        /// The most companies to return (1–10,000); also the worst-case cost in credits.
+        limit / set_limit: u32;
+        /// Minimum employee count, inclusive.
+        min_employees / set_min_employees: u64;
+        /// Maximum employee count, inclusive.
+        max_employees / set_max_employees: u64;
     }
 
-    /// A search by seed companies (1–10 domains); the trait is derived from them.
-    ///
-    /// ```
-    /// let search = openfunnel::LookalikeSearch::seed_domains(["datadoghq.com", "honeycomb.io"]);
-    /// assert!(search.validate().is_ok());
-    /// ```
-    pub fn seed_domains<I, S>(domains: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        LookalikeSearch {
-            seed_domains: domains.into_iter().map(Into::into).collect(),
-            ..Default::default()
-        }
-    }
-
-    /// Adds (or replaces) the natural-language trait.
-    ///
-    /// ```
-    /// let search = openfunnel::LookalikeSearch::seed_domains(["datadoghq.com"]).with_query("APM vendors");
-    /// # let _ = search;
-    /// ```
-    pub fn with_query(mut self, query: impl Into<String>) -> Self {
-        self.query = Some(query.into());
-        self
-    }
-
-    /// Adds one seed domain.
-    ///
-    /// ```
-    /// let search = openfunnel::LookalikeSearch::query("APM").seed_domain("datadoghq.com");
-    /// # let _ = search;
-    /// ```
-    pub fn seed_domain(mut self, domain: impl Into<String>) -> Self {
-        self.seed_domains.push(domain.into());
-        self
-    }
-
-    /// The most companies to return (1–10,000). Also the worst-case cost in credits.
-    ///
-    /// ```
-    /// let search = openfunnel::LookalikeSearch::query("APM").limit(500);
-    /// assert_eq!(search.worst_case_credits(), 500);
-    /// ```
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Minimum employee count, inclusive.
-    ///
-    /// ```
-    /// let search = openfunnel::LookalikeSearch::query("APM").min_employees(10);
-    /// # let _ = search;
-    /// ```
-    pub fn min_employees(mut self, count: u64) -> Self {
-        self.min_employees = Some(count);
-        self
-    }
-
-    /// Maximum employee count, inclusive.
-    ///
-    /// ```
-    /// let search = openfunnel::LookalikeSearch::query("APM").max_employees(5_000);
-    /// # let _ = search;
-    /// ```
-    pub fn max_employees(mut self, count: u64) -> Self {
-        self.max_employees = Some(count);
-        self
-    }
-
-    /// Keeps companies at this funding stage (`Pre-Seed`, `Seed`, `Series A`
-    /// … `Series H`, `Acquired`, `Private`, `Public`); repeatable.
-    ///
-    /// ```
-    /// let search = openfunnel::LookalikeSearch::query("APM").funding_stage("Seed").funding_stage("Series A");
-    /// # let _ = search;
-    /// ```
-    pub fn funding_stage(mut self, stage: impl Into<String>) -> Self {
-        self.funding_stages.push(stage.into());
-        self
-    }
-
-    /// Keeps companies headquartered here: an ISO 3166-1 alpha-3 code
-    /// (`USA`, `GBR`) or `EU`; repeatable.
-    ///
-    /// ```
-    /// let search = openfunnel::LookalikeSearch::query("APM").location("GBR").location("EU");
-    /// assert!(search.validate().is_ok());
-    /// ```
-    pub fn location(mut self, code: impl Into<String>) -> Self {
-        self.locations.push(code.into());
-        self
+    list_setters! {
+        /// A seed company's domain (1–10 in all); the trait is derived from the seeds.
+        seed_domain / set_seed_domains: seed_domains;
+        /// A funding stage to keep (`Pre-Seed`, `Seed`, `Series A` … `Series H`,
+        /// `Acquired`, `Private`, `Public`).
+        funding_stage / set_funding_stages: funding_stages;
+        /// A headquarters location to keep: ISO 3166-1 alpha-3 (`USA`, `GBR`) or `EU`.
+        location / set_locations: locations;
     }
 
     /// The most credits the job can cost: 1 per company, up to the limit (the
     /// documented maximum, 10,000, when no limit is set).
     ///
     /// ```
-    /// assert_eq!(openfunnel::LookalikeSearch::query("APM").worst_case_credits(), 10_000);
+    /// assert_eq!(openfunnel::LookalikeSearch::default().query("APM").worst_case_credits(), 10_000);
     /// ```
     pub fn worst_case_credits(&self) -> u64 {
         u64::from(self.limit.unwrap_or(MAX_LOOKALIKE_LIMIT))
@@ -305,45 +223,75 @@ mod tests {
     #[test]
     fn every_documented_limit_is_checked() {
         let refused = [
-            (LookalikeSearch::query(""), "`query` is empty"),
-            (LookalikeSearch::query("x".repeat(201)), "201 characters"),
+            (search().query(""), "`query` is empty"),
+            (search().query("x".repeat(201)), "201 characters"),
             (
-                LookalikeSearch::seed_domains((0..11).map(|i| format!("d{i}.com"))),
+                search().set_seed_domains(Some((0..11).map(|i| format!("d{i}.com")).collect())),
                 "at most 10",
             ),
+            (search().seed_domain(""), "`seed domain` is empty"),
+            (search().query("q").limit(0), "between 1 and 10000"),
+            (search().query("q").limit(10_001), "between 1 and 10000"),
             (
-                LookalikeSearch::seed_domains([""]),
-                "`seed domain` is empty",
-            ),
-            (LookalikeSearch::query("q").limit(0), "between 1 and 10000"),
-            (
-                LookalikeSearch::query("q").limit(10_001),
-                "between 1 and 10000",
-            ),
-            (
-                LookalikeSearch::query("q")
-                    .min_employees(10)
-                    .max_employees(5),
+                search().query("q").min_employees(10).max_employees(5),
                 "greater than",
             ),
-            (LookalikeSearch::query("q").location("US"), "alpha-3"),
+            (search().query("q").location("US"), "alpha-3"),
         ];
         for (search, expected) in refused {
             let message = search.validate().unwrap_err().to_string();
             assert!(message.contains(expected), "{search:?}: {message}");
         }
-        LookalikeSearch::query("x".repeat(200))
+        search()
+            .query("x".repeat(200))
             .limit(10_000)
             .validate()
             .unwrap();
-        LookalikeSearch::seed_domains((0..10).map(|i| format!("d{i}.com")))
+        search()
+            .set_seed_domains(Some((0..10).map(|i| format!("d{i}.com")).collect()))
             .validate()
             .unwrap();
     }
 
+    fn search() -> LookalikeSearch {
+        LookalikeSearch::default()
+    }
+
+    #[test]
+    fn set_x_sets_and_clears_what_x_set() {
+        let full = search()
+            .query("q")
+            .limit(5)
+            .min_employees(1)
+            .max_employees(9)
+            .seed_domain("a.com")
+            .funding_stage("Seed")
+            .location("USA");
+        let cleared = full
+            .clone()
+            .set_query(None)
+            .set_limit(None)
+            .set_min_employees(None)
+            .set_max_employees(None)
+            .set_seed_domains(None)
+            .set_funding_stages(None)
+            .set_locations(None);
+        assert_eq!(cleared, search());
+        let rebuilt = cleared
+            .set_query(Some("q".into()))
+            .set_limit(Some(5))
+            .set_min_employees(Some(1))
+            .set_max_employees(Some(9))
+            .set_seed_domains(Some(vec!["a.com".into()]))
+            .set_funding_stages(Some(vec!["Seed".into()]))
+            .set_locations(Some(vec!["USA".into()]));
+        assert_eq!(rebuilt, full);
+    }
+
     #[test]
     fn the_raw_body_carries_only_what_was_set() {
-        let body = LookalikeSearch::query("APM")
+        let body = search()
+            .query("APM")
             .limit(50)
             .location("USA")
             .to_raw()

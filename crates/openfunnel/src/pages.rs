@@ -94,13 +94,6 @@ impl<K: JobKind> Pages<K> {
     }
 
     /// Polls with `policy` instead of the client's default.
-    ///
-    /// ```no_run
-    /// # fn example(job: openfunnel::Job<openfunnel::Lookalikes>) {
-    /// let pages = job.pages().with_policy(openfunnel::PollPolicy::default().without_deadline());
-    /// # let _ = pages;
-    /// # }
-    /// ```
     pub fn with_policy(self, policy: PollPolicy) -> Self {
         self.configure(|config| config.policy = policy)
     }
@@ -109,13 +102,6 @@ impl<K: JobKind> Pages<K> {
     /// and its cursors are predictable (1: strictly one `next_cursor` after
     /// another). Pages fetched ahead are delivered only when the chain
     /// confirms them, so this changes speed, never the rows.
-    ///
-    /// ```no_run
-    /// # fn example(job: openfunnel::Job<openfunnel::Lookalikes>) {
-    /// let sequential = job.pages().with_concurrency(1);
-    /// # let _ = sequential;
-    /// # }
-    /// ```
     pub fn with_concurrency(self, concurrency: usize) -> Self {
         self.configure(|config| config.concurrency = concurrency.max(1))
     }

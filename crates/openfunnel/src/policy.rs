@@ -72,11 +72,6 @@ impl PollPolicy {
     }
 
     /// The growth factor between delays (default 2; values below 1 count as 1).
-    ///
-    /// ```
-    /// let fixed = openfunnel::PollPolicy::default().with_multiplier(1.0);
-    /// # let _ = fixed;
-    /// ```
     pub fn with_multiplier(mut self, multiplier: f64) -> Self {
         self.multiplier = if multiplier.is_finite() {
             multiplier.max(1.0)
@@ -244,36 +239,18 @@ impl RetryPolicy {
     }
 
     /// The first backoff (default 200 ms), doubling per retry.
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let retries = openfunnel::RetryPolicy::default().with_initial_backoff(Duration::from_millis(50));
-    /// # let _ = retries;
-    /// ```
     pub fn with_initial_backoff(mut self, backoff: Duration) -> Self {
         self.initial_backoff = backoff;
         self
     }
 
     /// The longest backoff (default 5 s).
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let retries = openfunnel::RetryPolicy::default().with_max_backoff(Duration::from_secs(1));
-    /// # let _ = retries;
-    /// ```
     pub fn with_max_backoff(mut self, backoff: Duration) -> Self {
         self.max_backoff = backoff;
         self
     }
 
     /// The longest server-requested wait honoured (default 120 s).
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let retries = openfunnel::RetryPolicy::default().with_max_retry_after(Duration::from_secs(10));
-    /// # let _ = retries;
-    /// ```
     pub fn with_max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
         self

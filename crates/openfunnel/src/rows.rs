@@ -75,13 +75,6 @@ impl<K: JobKind> Rows<K> {
     }
 
     /// Starts at a saved position (see [`Rows::checkpoint`]).
-    ///
-    /// ```no_run
-    /// # fn example(job: openfunnel::Job<openfunnel::Lookalikes>, saved: openfunnel::Checkpoint) {
-    /// let rows = job.rows().resume_from(saved);
-    /// # let _ = rows;
-    /// # }
-    /// ```
     pub fn resume_from(mut self, checkpoint: Checkpoint) -> Self {
         if !self.position.started {
             self.position.start = checkpoint.clone();
@@ -91,27 +84,12 @@ impl<K: JobKind> Rows<K> {
     }
 
     /// Polls with `policy` instead of the client's default.
-    ///
-    /// ```no_run
-    /// # fn example(job: openfunnel::Job<openfunnel::Lookalikes>) {
-    /// use std::time::Duration;
-    /// let rows = job.rows().with_policy(openfunnel::PollPolicy::default().with_deadline(Duration::from_secs(60)));
-    /// # let _ = rows;
-    /// # }
-    /// ```
     pub fn with_policy(mut self, policy: PollPolicy) -> Self {
         self.pages = self.pages.with_policy(policy);
         self
     }
 
     /// Fetches at most `concurrency` pages at once once the job is terminal.
-    ///
-    /// ```no_run
-    /// # fn example(job: openfunnel::Job<openfunnel::Lookalikes>) {
-    /// let rows = job.rows().with_concurrency(16);
-    /// # let _ = rows;
-    /// # }
-    /// ```
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         self.pages = self.pages.with_concurrency(concurrency);
         self

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::kind::{JobKind, sealed};
+use crate::setters::{list_setters, optional_setters};
 use crate::transport::RawResult;
 use crate::validate;
 use futures_util::future::BoxFuture;
@@ -33,6 +34,8 @@ pub struct TechIntent;
 /// What a tech intent job searches for: postings that use `tech` the way
 /// `activity` describes. Checked against the documented limits before
 /// anything is sent; unset options take the server's documented defaults.
+/// Every setter `x(v)` has a `set_x(Option)` twin; list setters append one
+/// item.
 ///
 /// ```
 /// use openfunnel::TechIntentSearch;
@@ -43,11 +46,15 @@ pub struct TechIntent;
 ///     .enrich(true);
 /// assert!(search.validate().is_ok());
 /// assert_eq!(search.worst_case_credits(), 50 * 20);
+///
+/// let country: Option<String> = None; // e.g. from a command-line flag
+/// let search = search.set_hq_country_code(country);
+/// # let _ = search;
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TechIntentSearch {
-    tech: String,
-    activity: String,
+    tech: Option<String>,
+    activity: Option<String>,
     variations: Vec<String>,
     lookback_days: Option<u32>,
     limit: Option<u32>,
@@ -61,139 +68,40 @@ pub struct TechIntentSearch {
 }
 
 impl TechIntentSearch {
-    /// A search for `tech` (1–128 characters) used as `activity` describes
-    /// (1–500 characters, a hard filter).
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "building a semantic layer");
-    /// # let _ = search;
-    /// ```
+    /// A search for `tech` used as `activity` describes: the two required
+    /// fields, as `TechIntentSearch::default().tech(tech).activity(activity)`.
     pub fn new(tech: impl Into<String>, activity: impl Into<String>) -> Self {
-        TechIntentSearch {
-            tech: tech.into(),
-            activity: activity.into(),
-            variations: Vec::new(),
-            lookback_days: None,
-            limit: None,
-            exclude_vendor: None,
-            exclude_aggregators: None,
-            exclude_company_slugs: Vec::new(),
-            enrich: None,
-            hq_country_code: None,
-            min_employee_count: None,
-            max_employee_count: None,
-        }
+        TechIntentSearch::default().tech(tech).activity(activity)
     }
 
-    /// An alternate phrasing of the activity, OR-matched; repeatable.
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").variation("metrics layer");
-    /// # let _ = search;
-    /// ```
-    pub fn variation(mut self, variation: impl Into<String>) -> Self {
-        self.variations.push(variation.into());
-        self
+    optional_setters! {
+        /// The technology (1–128 characters). Required.
+        tech / set_tech: String;
+        /// How the postings use it (1–500 characters, a hard filter). Required.
+        activity / set_activity: String;
+        /// How far back to look at postings, 1–365 days (server default 365).
+        lookback_days / set_lookback_days: u32;
+        /// Qualified companies wanted, 1–500 (server default 100).
+        limit / set_limit: u32;
+        /// Whether to drop the technology vendor's own postings (server default true).
+        exclude_vendor / set_exclude_vendor: bool;
+        /// Whether to drop job aggregators and reposters (server default true).
+        exclude_aggregators / set_exclude_aggregators: bool;
+        /// Whether to add firmographics to qualified companies (server default false).
+        enrich / set_enrich: bool;
+        /// Keeps companies headquartered in this country (alpha-3, e.g. `USA`); turns enrichment on.
+        hq_country_code / set_hq_country_code: String;
+        /// Minimum employee count; turns enrichment on.
+        min_employee_count / set_min_employee_count: u64;
+        /// Maximum employee count; turns enrichment on.
+        max_employee_count / set_max_employee_count: u64;
     }
 
-    /// How far back to look at postings, 1–365 days (server default 365).
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").lookback_days(90);
-    /// # let _ = search;
-    /// ```
-    pub fn lookback_days(mut self, days: u32) -> Self {
-        self.lookback_days = Some(days);
-        self
-    }
-
-    /// Qualified companies wanted, 1–500 (server default 100).
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").limit(25);
-    /// assert_eq!(search.worst_case_credits(), 500);
-    /// ```
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Whether to drop the technology vendor's own postings (server default true).
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").exclude_vendor(false);
-    /// # let _ = search;
-    /// ```
-    pub fn exclude_vendor(mut self, exclude: bool) -> Self {
-        self.exclude_vendor = Some(exclude);
-        self
-    }
-
-    /// Whether to drop job aggregators and reposters (server default true).
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").exclude_aggregators(false);
-    /// # let _ = search;
-    /// ```
-    pub fn exclude_aggregators(mut self, exclude: bool) -> Self {
-        self.exclude_aggregators = Some(exclude);
-        self
-    }
-
-    /// A LinkedIn company slug to skip; repeatable.
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").exclude_company("dbt-labs");
-    /// # let _ = search;
-    /// ```
-    pub fn exclude_company(mut self, slug: impl Into<String>) -> Self {
-        self.exclude_company_slugs.push(slug.into());
-        self
-    }
-
-    /// Whether to add firmographics to qualified companies (server default false).
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").enrich(true);
-    /// # let _ = search;
-    /// ```
-    pub fn enrich(mut self, enrich: bool) -> Self {
-        self.enrich = Some(enrich);
-        self
-    }
-
-    /// Keeps companies headquartered in this country (alpha-3, e.g. `USA`);
-    /// turns enrichment on.
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").hq_country_code("DEU");
-    /// # let _ = search;
-    /// ```
-    pub fn hq_country_code(mut self, code: impl Into<String>) -> Self {
-        self.hq_country_code = Some(code.into());
-        self
-    }
-
-    /// Minimum employee count; turns enrichment on.
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").min_employee_count(100);
-    /// # let _ = search;
-    /// ```
-    pub fn min_employee_count(mut self, count: u64) -> Self {
-        self.min_employee_count = Some(count);
-        self
-    }
-
-    /// Maximum employee count; turns enrichment on.
-    ///
-    /// ```
-    /// let search = openfunnel::TechIntentSearch::new("dbt", "semantic layer").max_employee_count(1_000);
-    /// # let _ = search;
-    /// ```
-    pub fn max_employee_count(mut self, count: u64) -> Self {
-        self.max_employee_count = Some(count);
-        self
+    list_setters! {
+        /// An alternate phrasing of the activity, OR-matched.
+        variation / set_variations: variations;
+        /// A LinkedIn company slug to skip.
+        exclude_company / set_exclude_companies: exclude_company_slugs;
     }
 
     /// The most credits the job can cost: 20 per qualified company, up to the
@@ -214,8 +122,13 @@ impl TechIntentSearch {
     /// assert!(search.validate().unwrap_err().to_string().contains("between 1 and 365"));
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
-        validate::length("tech", &self.tech, 1, 128)?;
-        validate::length("activity", &self.activity, 1, 500)?;
+        validate::length("tech", self.tech.as_deref().unwrap_or_default(), 1, 128)?;
+        validate::length(
+            "activity",
+            self.activity.as_deref().unwrap_or_default(),
+            1,
+            500,
+        )?;
         for variation in &self.variations {
             validate::length("variation", variation, 1, 500)?;
         }
@@ -329,6 +242,57 @@ mod tests {
             assert!(message.contains(expected), "{search:?}: {message}");
         }
         base().lookback_days(365).limit(500).validate().unwrap();
+        assert!(
+            TechIntentSearch::default()
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("`tech` is empty")
+        );
+    }
+
+    #[test]
+    fn set_x_sets_and_clears_what_x_set() {
+        let full = TechIntentSearch::new("dbt", "semantic layer")
+            .variation("metrics layer")
+            .lookback_days(90)
+            .limit(25)
+            .exclude_vendor(false)
+            .exclude_aggregators(false)
+            .exclude_company("dbt-labs")
+            .enrich(true)
+            .hq_country_code("DEU")
+            .min_employee_count(10)
+            .max_employee_count(1_000);
+        let cleared = full
+            .clone()
+            .set_tech(None)
+            .set_activity(None)
+            .set_variations(None)
+            .set_lookback_days(None)
+            .set_limit(None)
+            .set_exclude_vendor(None)
+            .set_exclude_aggregators(None)
+            .set_exclude_companies(None)
+            .set_enrich(None)
+            .set_hq_country_code(None)
+            .set_min_employee_count(None)
+            .set_max_employee_count(None);
+        assert_eq!(cleared, TechIntentSearch::default());
+        let rebuilt = cleared
+            .set_tech(Some("dbt".into()))
+            .set_activity(Some("semantic layer".into()))
+            .set_variations(Some(vec!["metrics layer".into()]))
+            .set_lookback_days(Some(90))
+            .set_limit(Some(25))
+            .set_exclude_vendor(Some(false))
+            .set_exclude_aggregators(Some(false))
+            .set_exclude_companies(Some(vec!["dbt-labs".into()]))
+            .set_enrich(Some(true))
+            .set_hq_country_code(Some("DEU".into()))
+            .set_min_employee_count(Some(10))
+            .set_max_employee_count(Some(1_000));
+        assert_eq!(rebuilt, full);
     }
 
     #[test]

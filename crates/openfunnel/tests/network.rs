@@ -545,7 +545,7 @@ async fn a_submitted_job_whose_id_is_unusable_says_the_job_exists() {
     let timer = VirtualTimer::new();
     let error = client(&server, &timer)
         .lookalikes()
-        .submit(LookalikeSearch::query("APM"))
+        .submit(LookalikeSearch::default().query("APM"))
         .await
         .unwrap_err();
     assert!(

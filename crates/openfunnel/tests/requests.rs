@@ -434,7 +434,7 @@ async fn a_submit_that_reached_the_server_is_never_resent() {
     let client = client(&server, &timer);
     let error = client
         .lookalikes()
-        .submit(LookalikeSearch::query("APM"))
+        .submit(LookalikeSearch::default().query("APM"))
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Http { status: 503, .. }));
@@ -460,7 +460,7 @@ async fn a_submit_that_could_not_connect_is_retried() {
         .unwrap();
     let error = client
         .lookalikes()
-        .submit(LookalikeSearch::query("APM"))
+        .submit(LookalikeSearch::default().query("APM"))
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
@@ -486,7 +486,7 @@ async fn invalid_input_is_refused_before_any_request() {
     let refused = [
         client
             .lookalikes()
-            .submit(LookalikeSearch::query("x".repeat(201)))
+            .submit(LookalikeSearch::default().query("x".repeat(201)))
             .await
             .err(),
         client
@@ -496,7 +496,7 @@ async fn invalid_input_is_refused_before_any_request() {
             .err(),
         client
             .lookalikes()
-            .submit(LookalikeSearch::query("APM").limit(10_001))
+            .submit(LookalikeSearch::default().query("APM").limit(10_001))
             .await
             .err(),
         client

@@ -741,7 +741,11 @@ async fn a_ten_thousand_row_job_from_submit_to_every_row() {
     let client = builder(&server, &timer).build().unwrap();
     let job = client
         .lookalikes()
-        .submit(openfunnel::LookalikeSearch::query("observability platforms").limit(10_000))
+        .submit(
+            openfunnel::LookalikeSearch::default()
+                .query("observability platforms")
+                .limit(10_000),
+        )
         .await
         .unwrap();
     let mut rows = job.rows();
