@@ -177,32 +177,37 @@ pub fn repository_root() -> PathBuf {
 mod tests {
     use super::*;
 
-    fn diff_of(lines_changed: usize) -> String {
+    fn diff(old: String, new: String) -> String {
         let root = std::env::temp_dir().join(format!(
-            "openfunnel-codegen-diff-{lines_changed}-{}",
+            "openfunnel-codegen-diff-{}-{}",
+            new.len(),
             std::process::id()
         ));
         std::fs::create_dir_all(&root).unwrap();
-        let old: String = (0..lines_changed).map(|i| format!("old {i}\n")).collect();
         std::fs::write(root.join("file.txt"), old).unwrap();
         let file = GeneratedFile {
             path: "file.txt",
-            contents: (0..lines_changed).map(|i| format!("new {i}\n")).collect(),
+            contents: new,
         };
-        let diff = unified_diff(&root, &file);
+        let shown = unified_diff(&root, &file);
         let _ = std::fs::remove_dir_all(&root);
-        diff
+        shown
+    }
+
+    fn lines(prefix: &str, count: usize) -> String {
+        (0..count).map(|i| format!("{prefix} {i}\n")).collect()
     }
 
     #[test]
     fn a_long_diff_is_cut_and_counted_and_a_short_one_is_whole() {
-        // Three header lines plus 2 per changed line.
-        let short = diff_of(28);
-        assert_eq!(short.lines().count(), 59, "{short}");
-        assert!(!short.contains("more diff lines"));
-        let exact = diff_of(28 + 1);
-        assert!(exact.contains("… 1 more diff lines"), "{exact}");
-        let long = diff_of(100);
+        // `---`, `+++` and `@@`, then one `+` line per added line: exactly
+        // the limit, then one over it.
+        let exact = diff(String::new(), lines("new", MAX_DIFF_LINES - 3));
+        assert_eq!(exact.lines().count(), MAX_DIFF_LINES, "{exact}");
+        assert!(!exact.contains("more diff lines"), "{exact}");
+        let over = diff(String::new(), lines("new", MAX_DIFF_LINES - 2));
+        assert!(over.contains("… 1 more diff lines"), "{over}");
+        let long = diff(lines("old", 100), lines("new", 100));
         assert_eq!(long.lines().count(), MAX_DIFF_LINES + 1);
         assert!(long.contains("… 143 more diff lines"), "{long}");
     }

@@ -332,16 +332,35 @@ mod tests {
             .to_string();
             assert!(error.contains("b.yaml") && error.contains(named), "{error}");
         }
-        for component in ["securitySchemes", "parameters", "responses", "examples"] {
+        for (component, hint) in [
+            ("securitySchemes", "X-API-Key"),
+            ("parameters", "inline them"),
+            ("responses", "inline them"),
+            ("examples", "inline them"),
+            ("somethingNew", "carry it in xtask/src/normalise/merge.rs"),
+        ] {
             let mut doc = fragment("/b", json!({}));
             doc["components"][component] = json!({"X": {}});
             let error = merge_fragments(&[file("b.yaml", doc)])
                 .unwrap_err()
                 .to_string();
             assert!(
-                error.contains("b.yaml") && error.contains(&format!("components.{component}")),
+                error.contains("b.yaml")
+                    && error.contains(&format!("components.{component}"))
+                    && error.contains(hint),
                 "{error}"
             );
+        }
+        for (key, hint) in [
+            ("webhooks", "webhook receivers"),
+            ("jsonSchemaDialect", "dialect"),
+        ] {
+            let mut doc = fragment("/b", json!({}));
+            doc[key] = json!({});
+            let error = merge_fragments(&[file("b.yaml", doc)])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(hint), "{error}");
         }
     }
 
