@@ -122,7 +122,7 @@ pub fn stale<'a>(root: &Path, files: &'a [GeneratedFile]) -> Vec<&'a GeneratedFi
 const MAX_DIFF_LINES: usize = 60;
 
 /// A unified diff from the checked-in copy of `file` to what it should hold,
-/// cut to [`MAX_DIFF_LINES`] lines.
+/// cut to 60 lines.
 pub fn unified_diff(root: &Path, file: &GeneratedFile) -> String {
     let Ok(on_disk) = std::fs::read_to_string(root.join(file.path)) else {
         return format!("    {} is missing\n", file.path);
