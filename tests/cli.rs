@@ -1,7 +1,7 @@
 //! End-to-end tests of the `openfunnel` binary against the simulator: every
 //! exit code, the three formats, resume after an interruption, and faults.
 
-use openfunnel_sim::{Fault, JobKind, JobProfile, SimConfig, Simulator};
+use openfunnel_sim::{Fault, JobProfile, JobType, SimConfig, Simulator};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -103,7 +103,7 @@ async fn submit_prints_the_id_and_results_writes_every_row_as_jsonl() {
     let submitted = run(
         &sim,
         &[
-            "lookalikes",
+            "lookalike",
             "submit",
             "--query",
             "observability platforms",
@@ -120,7 +120,7 @@ async fn submit_prints_the_id_and_results_writes_every_row_as_jsonl() {
         "stdout holds the id alone"
     );
 
-    let results = run(&sim, &["lookalikes", "results", &job_id]).await;
+    let results = run(&sim, &["lookalike", "results", &job_id]).await;
     assert_eq!(code(&results), 0, "{}", stderr(&results));
     let rows = jsonl(&stdout(&results));
     assert_exactly_once(&rows, 450);
@@ -138,8 +138,8 @@ async fn submit_prints_the_id_and_results_writes_every_row_as_jsonl() {
 #[tokio::test]
 async fn intent_rows_keep_their_firmographics_in_jsonl_and_csv() {
     let sim = Simulator::start().await.unwrap();
-    let job = sim.add_job(JobKind::TechIntent, JobProfile::completed(120));
-    let jsonl_out = run(&sim, &["intent", "results", &job]).await;
+    let job = sim.add_job(JobType::TechIntent, JobProfile::completed(120));
+    let jsonl_out = run(&sim, &["tech-intent", "results", &job]).await;
     assert_eq!(code(&jsonl_out), 0, "{}", stderr(&jsonl_out));
     let rows = jsonl(&stdout(&jsonl_out));
     assert_eq!(rows.len(), 120);
@@ -149,7 +149,11 @@ async fn intent_rows_keep_their_firmographics_in_jsonl_and_csv() {
     );
     assert!(rows[0]["intent"]["qualified_job"]["title"].is_string());
 
-    let csv_out = run(&sim, &["intent", "results", &job, "--format", "csv", "-q"]).await;
+    let csv_out = run(
+        &sim,
+        &["tech-intent", "results", &job, "--format", "csv", "-q"],
+    )
+    .await;
     assert_eq!(code(&csv_out), 0, "{}", stderr(&csv_out));
     let text = stdout(&csv_out);
     let mut lines = text.split("\r\n").filter(|line| !line.is_empty());
@@ -173,8 +177,8 @@ async fn intent_rows_keep_their_firmographics_in_jsonl_and_csv() {
 #[tokio::test]
 async fn json_format_is_one_array() {
     let sim = Simulator::start().await.unwrap();
-    let job = sim.add_job(JobKind::Lookalikes, JobProfile::completed(230));
-    let output = run(&sim, &["lookalikes", "results", &job, "--format", "json"]).await;
+    let job = sim.add_job(JobType::Lookalike, JobProfile::completed(230));
+    let output = run(&sim, &["lookalike", "results", &job, "--format", "json"]).await;
     assert_eq!(code(&output), 0);
     let rows: Vec<Value> = serde_json::from_str(&stdout(&output)).expect("one JSON array");
     assert_exactly_once(&rows, 230);
@@ -185,16 +189,16 @@ async fn invalid_input_exits_2_before_any_request() {
     let sim = Simulator::start().await.unwrap();
     for (args, expected) in [
         (
-            vec!["lookalikes", "submit", "--query", "x", "--limit", "20000"],
+            vec!["lookalike", "submit", "--query", "x", "--limit", "20000"],
             "between 1 and 10000",
         ),
         (
-            vec!["lookalikes", "submit", "--limit", "5"],
+            vec!["lookalike", "submit", "--limit", "5"],
             "a query or seed domains",
         ),
         (
             vec![
-                "lookalikes",
+                "lookalike",
                 "submit",
                 "--query",
                 "x",
@@ -207,7 +211,7 @@ async fn invalid_input_exits_2_before_any_request() {
         ),
         (
             vec![
-                "intent",
+                "tech-intent",
                 "submit",
                 "--tech",
                 "dbt",
@@ -222,7 +226,7 @@ async fn invalid_input_exits_2_before_any_request() {
         ),
         (
             vec![
-                "intent",
+                "tech-intent",
                 "submit",
                 "--tech",
                 "dbt",
@@ -233,10 +237,10 @@ async fn invalid_input_exits_2_before_any_request() {
             ],
             "between 1 and 365",
         ),
-        (vec!["lookalikes", "results", ".."], "path segment"),
-        (vec!["lookalikes", "results", "../admin"], "contains '/'"),
-        (vec!["lookalikes", "status"], "JOB_ID"),
-        (vec!["lookalikes", "results", "j", "--resume"], "--output"),
+        (vec!["lookalike", "results", ".."], "path segment"),
+        (vec!["lookalike", "results", "../admin"], "contains '/'"),
+        (vec!["lookalike", "status"], "JOB_ID"),
+        (vec!["lookalike", "results", "j", "--resume"], "--output"),
     ] {
         let output = run(&sim, &args).await;
         assert_eq!(code(&output), 2, "{args:?}: {}", stderr(&output));
@@ -258,7 +262,7 @@ async fn invalid_input_exits_2_before_any_request() {
 async fn a_base_url_that_would_leak_the_key_is_a_configuration_error_exiting_2() {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"));
     command
-        .args(["lookalikes", "status", "abc"])
+        .args(["lookalike", "status", "abc"])
         .env("OPENFUNNEL_BASE_URL", "http://api.openfunnel.dev")
         .env("OPENFUNNEL_API_KEY", "of_fixture_key");
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())
@@ -280,7 +284,7 @@ async fn a_missing_key_exits_2_and_a_wrong_key_or_unknown_job_exits_1() {
         .unwrap();
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"));
     command
-        .args(["lookalikes", "status", "abc"])
+        .args(["lookalike", "status", "abc"])
         .env("OPENFUNNEL_BASE_URL", sim.base_url())
         .env_remove("OPENFUNNEL_API_KEY");
     let missing = tokio::task::spawn_blocking(move || command.output().unwrap())
@@ -293,7 +297,7 @@ async fn a_missing_key_exits_2_and_a_wrong_key_or_unknown_job_exits_1() {
         stderr(&missing)
     );
 
-    let wrong = run(&sim, &["lookalikes", "status", "abc"]).await;
+    let wrong = run(&sim, &["lookalike", "status", "abc"]).await;
     assert_eq!(code(&wrong), 1);
     assert!(
         stderr(&wrong).contains("rejected the API key"),
@@ -307,7 +311,7 @@ async fn a_missing_key_exits_2_and_a_wrong_key_or_unknown_job_exits_1() {
         &[
             "--api-key",
             "of_the_right_key",
-            "intent",
+            "tech-intent",
             "results",
             "no-such-job",
         ],
@@ -326,7 +330,7 @@ async fn a_failed_job_exits_3_and_keeps_the_rows_it_wrote() {
     let sim = sim_with(running(600, 600).failing_after(2)).await;
     let submitted = run(
         &sim,
-        &["lookalikes", "submit", "--query", "APM", "--limit", "600"],
+        &["lookalike", "submit", "--query", "APM", "--limit", "600"],
     )
     .await;
     let job_id = stdout(&submitted).trim().to_string();
@@ -335,7 +339,7 @@ async fn a_failed_job_exits_3_and_keeps_the_rows_it_wrote() {
     let output = run(
         &sim,
         &[
-            "lookalikes",
+            "lookalike",
             "results",
             &job_id,
             "-o",
@@ -357,17 +361,17 @@ async fn a_cancelled_job_exits_4_after_writing_its_pages() {
     let sim = sim_with(running(3_000, 3_000)).await;
     let submitted = run(
         &sim,
-        &["lookalikes", "submit", "--query", "APM", "--limit", "3000"],
+        &["lookalike", "submit", "--query", "APM", "--limit", "3000"],
     )
     .await;
     let job_id = stdout(&submitted).trim().to_string();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let cancelled = run(&sim, &["lookalikes", "cancel", &job_id]).await;
+    let cancelled = run(&sim, &["lookalike", "cancel", &job_id]).await;
     assert_eq!(code(&cancelled), 0, "{}", stderr(&cancelled));
     let answer: Value = serde_json::from_str(&stdout(&cancelled)).unwrap();
     assert_eq!(answer["status"], "cancelling");
 
-    let results = run(&sim, &["lookalikes", "results", &job_id]).await;
+    let results = run(&sim, &["lookalike", "results", &job_id]).await;
     assert_eq!(code(&results), 4, "{}", stderr(&results));
     let rows = jsonl(&stdout(&results));
     assert!(
@@ -383,13 +387,13 @@ async fn timeout_exits_5_and_no_wait_exits_0_with_the_rows_available_now() {
     let sim = sim_with(running(2_000, 6_000)).await;
     let submitted = run(
         &sim,
-        &["lookalikes", "submit", "--query", "APM", "--limit", "2000"],
+        &["lookalike", "submit", "--query", "APM", "--limit", "2000"],
     )
     .await;
     let job_id = stdout(&submitted).trim().to_string();
     tokio::time::sleep(Duration::from_millis(1_000)).await;
 
-    let now = run(&sim, &["lookalikes", "results", &job_id, "--no-wait"]).await;
+    let now = run(&sim, &["lookalike", "results", &job_id, "--no-wait"]).await;
     assert_eq!(code(&now), 0, "{}", stderr(&now));
     let available = jsonl(&stdout(&now));
     assert!(
@@ -399,7 +403,7 @@ async fn timeout_exits_5_and_no_wait_exits_0_with_the_rows_available_now() {
     );
     assert_exactly_once(&available, available.len());
 
-    let timed_out = run(&sim, &["lookalikes", "results", &job_id, "--timeout", "1"]).await;
+    let timed_out = run(&sim, &["lookalike", "results", &job_id, "--timeout", "1"]).await;
     assert_eq!(code(&timed_out), 5, "{}", stderr(&timed_out));
     assert!(
         stderr(&timed_out).contains("did not finish"),
@@ -414,7 +418,7 @@ async fn an_interrupted_export_resumes_to_every_row_exactly_once_even_after_a_to
         let sim = sim_with(running(1_200, 2_500)).await;
         let submitted = run(
             &sim,
-            &["lookalikes", "submit", "--query", "APM", "--limit", "1200"],
+            &["lookalike", "submit", "--query", "APM", "--limit", "1200"],
         )
         .await;
         let job_id = stdout(&submitted).trim().to_string();
@@ -426,7 +430,7 @@ async fn an_interrupted_export_resumes_to_every_row_exactly_once_even_after_a_to
         let first = run(
             &sim,
             &[
-                "lookalikes",
+                "lookalike",
                 "results",
                 &job_id,
                 "--format",
@@ -445,7 +449,7 @@ async fn an_interrupted_export_resumes_to_every_row_exactly_once_even_after_a_to
         let resumed = run(
             &sim,
             &[
-                "lookalikes",
+                "lookalike",
                 "results",
                 &job_id,
                 "--format",
@@ -464,7 +468,7 @@ async fn an_interrupted_export_resumes_to_every_row_exactly_once_even_after_a_to
         let again = run(
             &sim,
             &[
-                "lookalikes",
+                "lookalike",
                 "results",
                 &job_id,
                 "--format",
@@ -514,11 +518,11 @@ async fn faults_are_absorbed_and_every_row_arrives_once() {
     let sim = Simulator::start_with(config).await.unwrap();
     let submitted = run(
         &sim,
-        &["lookalikes", "submit", "--query", "APM", "--limit", "900"],
+        &["lookalike", "submit", "--query", "APM", "--limit", "900"],
     )
     .await;
     let job_id = stdout(&submitted).trim().to_string();
-    let output = run(&sim, &["lookalikes", "results", &job_id]).await;
+    let output = run(&sim, &["lookalike", "results", &job_id]).await;
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert_exactly_once(&jsonl(&stdout(&output)), 900);
 }
@@ -528,14 +532,14 @@ async fn status_prints_one_json_object_and_verbose_logs_never_show_the_key() {
     let sim = sim_with(running(500, 400)).await;
     let submitted = run(
         &sim,
-        &["lookalikes", "submit", "--query", "APM", "--limit", "500"],
+        &["lookalike", "submit", "--query", "APM", "--limit", "500"],
     )
     .await;
     let job_id = stdout(&submitted).trim().to_string();
     tokio::time::sleep(Duration::from_millis(700)).await;
     let traced = run(
         &sim,
-        &["-vv", "lookalikes", "results", &job_id, "--format", "csv"],
+        &["-vv", "lookalike", "results", &job_id, "--format", "csv"],
     )
     .await;
     assert_eq!(code(&traced), 0, "{}", stderr(&traced));
@@ -543,7 +547,7 @@ async fn status_prints_one_json_object_and_verbose_logs_never_show_the_key() {
         !stderr(&traced).contains(KEY) && !stdout(&traced).contains(KEY),
         "the key leaked at -vv"
     );
-    let status = run(&sim, &["-v", "lookalikes", "status", &job_id]).await;
+    let status = run(&sim, &["-v", "lookalike", "status", &job_id]).await;
     assert_eq!(code(&status), 0, "{}", stderr(&status));
     let object: Value = serde_json::from_str(&stdout(&status)).expect("one JSON object");
     assert_eq!(object["status"], "completed");
@@ -570,8 +574,8 @@ async fn a_stale_manifest_loses_no_row_and_the_export_warns() {
         .with_manifest(openfunnel_sim::ManifestAccuracy::Fewer(2))
         .with_unknown_cursor_status(404);
     let sim = sim_with(profile.clone()).await;
-    let job_id = sim.add_job(JobKind::Lookalikes, profile);
-    let output = run(&sim, &["lookalikes", "results", &job_id]).await;
+    let job_id = sim.add_job(JobType::Lookalike, profile);
+    let output = run(&sim, &["lookalike", "results", &job_id]).await;
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert_exactly_once(&jsonl(&stdout(&output)), 750);
     assert!(
@@ -580,7 +584,7 @@ async fn a_stale_manifest_loses_no_row_and_the_export_warns() {
         "{}",
         stderr(&output)
     );
-    let status = run(&sim, &["lookalikes", "status", &job_id]).await;
+    let status = run(&sim, &["lookalike", "status", &job_id]).await;
     assert_eq!(
         code(&status),
         0,
@@ -600,13 +604,13 @@ async fn status_of_a_running_job_with_many_pages_is_one_request() {
     let sim = sim_with(profile).await;
     let submitted = run(
         &sim,
-        &["lookalikes", "submit", "--query", "APM", "--limit", "10000"],
+        &["lookalike", "submit", "--query", "APM", "--limit", "10000"],
     )
     .await;
     let job_id = stdout(&submitted).trim().to_string();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = sim.requests().polls;
-    let status = run(&sim, &["lookalikes", "status", &job_id]).await;
+    let status = run(&sim, &["lookalike", "status", &job_id]).await;
     assert_eq!(code(&status), 0, "{}", stderr(&status));
     let object: Value = serde_json::from_str(&stdout(&status)).expect("one JSON object");
     assert_eq!(object["status"], "running");
@@ -665,7 +669,7 @@ async fn ctrl_c_keeps_the_rows_written_and_resume_finishes_the_export() {
     let sim = sim_with(running(1_500, 3_000)).await;
     let submitted = run(
         &sim,
-        &["lookalikes", "submit", "--query", "APM", "--limit", "1500"],
+        &["lookalike", "submit", "--query", "APM", "--limit", "1500"],
     )
     .await;
     let job_id = stdout(&submitted).trim().to_string();
@@ -673,7 +677,7 @@ async fn ctrl_c_keeps_the_rows_written_and_resume_finishes_the_export() {
     let file = dir.join("rows.jsonl");
     let path = file.to_str().unwrap().to_string();
 
-    let child = spawn(&sim, &["lookalikes", "results", &job_id, "-o", &path]);
+    let child = spawn(&sim, &["lookalike", "results", &job_id, "-o", &path]);
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let pid = child.id().to_string();
     let sent = std::process::Command::new("kill")
@@ -699,7 +703,7 @@ async fn ctrl_c_keeps_the_rows_written_and_resume_finishes_the_export() {
 
     let resumed = run(
         &sim,
-        &["lookalikes", "results", &job_id, "-o", &path, "--resume"],
+        &["lookalike", "results", &job_id, "-o", &path, "--resume"],
     )
     .await;
     assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
@@ -749,7 +753,7 @@ async fn random_interruptions_and_resumes_under_faults_keep_every_row_once() {
                 every: 13 + random.next(10),
             });
         let sim = Simulator::start_with(config).await.unwrap();
-        let job_id = sim.add_job(JobKind::Lookalikes, running(rows, run_ms));
+        let job_id = sim.add_job(JobType::Lookalike, running(rows, run_ms));
         let dir = temp_dir(&format!("random-{case}"));
         let file = dir.join(format!("rows.{format}"));
         let path = file.to_str().unwrap().to_string();
@@ -758,7 +762,7 @@ async fn random_interruptions_and_resumes_under_faults_keep_every_row_once() {
         for attempt in 0..12 {
             let mut args = vec![
                 "-q",
-                "lookalikes",
+                "lookalike",
                 "results",
                 job_id.as_str(),
                 "--format",
@@ -800,7 +804,7 @@ async fn random_interruptions_and_resumes_under_faults_keep_every_row_once() {
                 &sim,
                 &[
                     "-q",
-                    "lookalikes",
+                    "lookalike",
                     "results",
                     &job_id,
                     "--format",
@@ -822,7 +826,7 @@ async fn random_interruptions_and_resumes_under_faults_keep_every_row_once() {
 #[tokio::test]
 async fn resuming_a_complete_export_repairs_anything_written_after_it() {
     let sim = Simulator::start().await.unwrap();
-    let job = sim.add_job(JobKind::Lookalikes, JobProfile::completed(250));
+    let job = sim.add_job(JobType::Lookalike, JobProfile::completed(250));
     for format in ["jsonl", "csv", "json"] {
         let dir = temp_dir(&format!("complete-{format}"));
         let file = dir.join(format!("rows.{format}"));
@@ -831,7 +835,7 @@ async fn resuming_a_complete_export_repairs_anything_written_after_it() {
             &sim,
             &[
                 "-q",
-                "lookalikes",
+                "lookalike",
                 "results",
                 &job,
                 "--format",
@@ -847,7 +851,7 @@ async fn resuming_a_complete_export_repairs_anything_written_after_it() {
             &sim,
             &[
                 "-q",
-                "lookalikes",
+                "lookalike",
                 "results",
                 &job,
                 "--format",
@@ -904,8 +908,8 @@ async fn on_a_terminal_the_progress_bar_redraws_in_place_and_otherwise_lines_are
 
     // Not a terminal: plain lines, no escape codes.
     let sim = Simulator::start().await.unwrap();
-    let job = sim.add_job(JobKind::Lookalikes, JobProfile::completed(200));
-    let plain = run(&sim, &["lookalikes", "results", &job]).await;
+    let job = sim.add_job(JobType::Lookalike, JobProfile::completed(200));
+    let plain = run(&sim, &["lookalike", "results", &job]).await;
     assert!(
         stderr(&plain).contains("openfunnel: "),
         "{}",

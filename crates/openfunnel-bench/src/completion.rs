@@ -2,7 +2,7 @@
 //! how late, for the default poll policy versus a fixed 1 s loop.
 
 use crate::table::{Line, secs};
-use openfunnel_sim::{JobKind, Simulator};
+use openfunnel_sim::{JobType, Simulator};
 use std::time::{Duration, Instant};
 
 pub async fn run(run_time: Duration) -> Vec<Line> {
@@ -12,12 +12,12 @@ pub async fn run(run_time: Duration) -> Vec<Line> {
         .build()
         .expect("client builds");
     let policy_job = client
-        .lookalikes()
-        .job(sim.add_job(JobKind::Lookalikes, profile.clone()))
+        .lookalike()
+        .job(sim.add_job(JobType::Lookalike, profile.clone()))
         .expect("id");
     let fixed_job = client
-        .lookalikes()
-        .job(sim.add_job(JobKind::Lookalikes, profile))
+        .lookalike()
+        .job(sim.add_job(JobType::Lookalike, profile))
         .expect("id");
     let started = Instant::now();
     let (policy, fixed) = tokio::join!(
@@ -58,7 +58,7 @@ pub async fn run(run_time: Duration) -> Vec<Line> {
     ]
 }
 
-async fn policy_job_done(job: &openfunnel::Job<openfunnel::Lookalikes>) -> bool {
+async fn policy_job_done(job: &openfunnel::Job<openfunnel::Lookalike>) -> bool {
     job.poll()
         .await
         .map(|page| page.status.is_terminal())

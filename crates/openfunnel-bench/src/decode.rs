@@ -11,7 +11,7 @@
 use crate::table::Line;
 use axum::extract::{Path, Query, State};
 use futures_util::TryStreamExt;
-use openfunnel_sim::{JobKind, JobProfile, Simulator};
+use openfunnel_sim::{JobProfile, JobType, Simulator};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,14 +20,14 @@ const MIN_CPU: Duration = Duration::from_secs(2);
 
 pub async fn run() -> Vec<Line> {
     let mut lines = Vec::new();
-    for kind in [JobKind::Lookalikes, JobKind::TechIntent] {
+    for kind in [JobType::Lookalike, JobType::TechIntent] {
         let (path, bodies) = record(kind).await;
         let rows = u64::from(PAGES) * 100;
         let baseline = cpu_per_round(|| async {
             let mut decoded = 0;
             for body in bodies.iter() {
                 decoded += match kind {
-                    JobKind::TechIntent => {
+                    JobType::TechIntent => {
                         serde_json::from_slice::<openfunnel_api::types::TechIntentJobResponse>(body)
                             .expect("decodes")
                             .rows
@@ -50,10 +50,10 @@ pub async fn run() -> Vec<Line> {
             .expect("client builds");
         let sdk = cpu_per_round(|| async {
             let count = match kind {
-                JobKind::TechIntent => {
+                JobType::TechIntent => {
                     count(client.tech_intent().job("replay").expect("id").rows()).await
                 }
-                _ => count(client.lookalikes().job("replay").expect("id").rows()).await,
+                _ => count(client.lookalike().job("replay").expect("id").rows()).await,
             };
             assert_eq!(count, rows);
         })
@@ -65,7 +65,7 @@ pub async fn run() -> Vec<Line> {
             let mut count = 0u64;
             loop {
                 let next = match kind {
-                    JobKind::TechIntent => {
+                    JobType::TechIntent => {
                         let page = raw
                             .tech_intent_search_status("replay", cursor.as_deref())
                             .await
@@ -92,7 +92,7 @@ pub async fn run() -> Vec<Line> {
         .await;
         let per_second = |d: Duration| format!("{:.0} rows/CPU-s", rows as f64 / d.as_secs_f64());
         let over = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64() - 1.0;
-        let name = if kind == JobKind::TechIntent {
+        let name = if kind == JobType::TechIntent {
             "tech intent"
         } else {
             "lookalike"
@@ -139,11 +139,11 @@ where
 }
 
 /// Every page body of a completed job, as the simulator sends it.
-async fn record(kind: JobKind) -> (&'static str, Arc<Vec<Vec<u8>>>) {
+async fn record(kind: JobType) -> (&'static str, Arc<Vec<Vec<u8>>>) {
     let sim = Simulator::start().await.expect("simulator starts");
     let id = sim.add_job(kind, JobProfile::completed(PAGES * 100));
     let path = match kind {
-        JobKind::TechIntent => "/api/v2/tech/companies/intent-search",
+        JobType::TechIntent => "/api/v2/tech/companies/intent-search",
         _ => "/api/v1/account/search-lookalikes-bulk",
     };
     let http = reqwest::Client::new();

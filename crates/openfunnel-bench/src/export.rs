@@ -6,7 +6,7 @@
 
 use crate::table::{Line, secs};
 use futures_util::TryStreamExt;
-use openfunnel_sim::{CursorScheme, JobKind, JobProfile, SimConfig, Simulator};
+use openfunnel_sim::{CursorScheme, JobProfile, JobType, SimConfig, Simulator};
 use std::time::{Duration, Instant};
 
 const PAGES: u32 = 200;
@@ -98,7 +98,7 @@ async fn sdk_walk(
     cursors: CursorScheme,
 ) -> (Duration, u64, u64) {
     let id = sim.add_job(
-        JobKind::Lookalikes,
+        JobType::Lookalike,
         JobProfile::completed(PAGES * 100).with_cursors(cursors),
     );
     let client = crate::fixtures::client(sim.base_url())
@@ -107,7 +107,7 @@ async fn sdk_walk(
         .expect("client builds");
     let before = sim.requests().polls;
     let started = Instant::now();
-    let mut stream = client.lookalikes().job(&id).expect("valid id").rows();
+    let mut stream = client.lookalike().job(&id).expect("valid id").rows();
     let mut rows = 0u64;
     while stream.try_next().await.expect("export succeeds").is_some() {
         rows += 1;
@@ -122,7 +122,7 @@ async fn sdk_walk(
 
 /// What a user writes without the SDK: follow `next_cursor` by hand.
 async fn hand_loop(sim: &Simulator) -> (Duration, u64) {
-    let id = sim.add_job(JobKind::Lookalikes, JobProfile::completed(PAGES * 100));
+    let id = sim.add_job(JobType::Lookalike, JobProfile::completed(PAGES * 100));
     let raw =
         openfunnel_api::Client::with_api_key(sim.base_url(), "of_bench").expect("client builds");
     let before = sim.requests().polls;

@@ -3,7 +3,7 @@
 
 use crate::table::{Line, secs};
 use futures_util::TryStreamExt;
-use openfunnel_sim::{JobKind, Simulator};
+use openfunnel_sim::{JobType, Simulator};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,12 +16,12 @@ pub async fn run(run_time: Duration) -> Vec<Line> {
         .build()
         .expect("client builds");
     let streamed = client
-        .lookalikes()
-        .job(sim.add_job(JobKind::Lookalikes, profile.clone()))
+        .lookalike()
+        .job(sim.add_job(JobType::Lookalike, profile.clone()))
         .expect("id");
     let waited = client
-        .lookalikes()
-        .job(sim.add_job(JobKind::Lookalikes, profile))
+        .lookalike()
+        .job(sim.add_job(JobType::Lookalike, profile))
         .expect("id");
     let polls = Arc::new(Mutex::new(Vec::new()));
     let seen = polls.clone();

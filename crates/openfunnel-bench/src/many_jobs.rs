@@ -5,7 +5,7 @@
 use crate::measure::{connections_to, run_with_peak_rss};
 use crate::table::{Line, mib, secs};
 use futures_util::TryStreamExt;
-use openfunnel_sim::{JobKind, JobProfile, SimConfig, Simulator};
+use openfunnel_sim::{JobProfile, JobType, SimConfig, Simulator};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,7 +29,7 @@ pub async fn run() -> Vec<Line> {
         .with_pending_for(Duration::from_millis(200))
         .with_run_time(Duration::from_secs(3));
     let ids: Vec<String> = (0..JOBS)
-        .map(|_| sim.add_job(JobKind::Lookalikes, profile.clone()))
+        .map(|_| sim.add_job(JobType::Lookalike, profile.clone()))
         .collect();
 
     let peak_connections = Arc::new(AtomicUsize::new(0));
@@ -71,7 +71,7 @@ pub async fn export_all(base_url: &str, ids: &[String]) {
         .build()
         .expect("client builds");
     let exports = ids.iter().map(|id| {
-        let job = client.lookalikes().job(id).expect("id");
+        let job = client.lookalike().job(id).expect("id");
         async move {
             job.rows()
                 .try_fold(0u64, |n, _| async move { Ok(n + 1) })

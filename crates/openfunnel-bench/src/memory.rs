@@ -4,7 +4,7 @@
 
 use crate::measure::run_with_peak_rss;
 use crate::table::{Line, mib};
-use openfunnel_sim::{JobKind, JobProfile, Simulator};
+use openfunnel_sim::{JobProfile, JobType, Simulator};
 use std::process::{Command, Stdio};
 
 const LIMIT: u64 = 64 * 1024 * 1024;
@@ -15,7 +15,7 @@ pub async fn run(cli: &std::path::Path) -> Vec<Line> {
     let mut sdk = Vec::new();
     let mut through_cli = Vec::new();
     for rows in [100_000u32, 1_000_000] {
-        let id = sim.add_job(JobKind::Lookalikes, JobProfile::completed(rows));
+        let id = sim.add_job(JobType::Lookalike, JobProfile::completed(rows));
         let mut child = Command::new(&bench);
         child
             .args(["sink", sim.base_url(), &id, &rows.to_string()])
@@ -25,7 +25,7 @@ pub async fn run(cli: &std::path::Path) -> Vec<Line> {
         let output = std::env::temp_dir().join(format!("openfunnel-bench-{rows}.jsonl"));
         let mut child = Command::new(cli);
         child
-            .args(["-q", "lookalikes", "results", &id, "--output"])
+            .args(["-q", "lookalike", "results", &id, "--output"])
             .arg(&output)
             .env("OPENFUNNEL_BASE_URL", sim.base_url())
             .env("OPENFUNNEL_API_KEY", "of_bench");
@@ -68,7 +68,7 @@ pub async fn sink(base_url: &str, job_id: &str, expected: u64) {
         .build()
         .expect("client builds");
     let rows = client
-        .lookalikes()
+        .lookalike()
         .job(job_id)
         .expect("id")
         .rows()

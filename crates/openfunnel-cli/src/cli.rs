@@ -33,17 +33,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Bulk lookalike jobs.
-    #[command(subcommand)]
-    Lookalikes(LookalikesCommand),
+    #[command(subcommand, alias = "lookalikes")]
+    Lookalike(LookalikeCommand),
     /// Tech-stack-with-intent jobs.
-    #[command(subcommand)]
-    Intent(IntentCommand),
+    #[command(subcommand, alias = "intent")]
+    TechIntent(TechIntentCommand),
     /// Run a lookalike job against a built-in simulator: no key, no network.
     Demo(DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
-pub enum LookalikesCommand {
+pub enum LookalikeCommand {
     /// Submit a job; prints its id.
     Submit(LookalikeSubmitArgs),
     /// Write the job's rows (waits for the job by default).
@@ -55,9 +55,9 @@ pub enum LookalikesCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum IntentCommand {
+pub enum TechIntentCommand {
     /// Submit a job; prints its id.
-    Submit(IntentSubmitArgs),
+    Submit(TechIntentSubmitArgs),
     /// Write the job's rows (waits for the job by default).
     Results(ResultsArgs),
     /// Print the job's status as one JSON object.
@@ -93,7 +93,7 @@ pub struct LookalikeSubmitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct IntentSubmitArgs {
+pub struct TechIntentSubmitArgs {
     /// Technology searched for in job postings, 1-128 characters.
     #[arg(long)]
     pub tech: String,

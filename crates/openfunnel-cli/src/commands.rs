@@ -1,12 +1,10 @@
 //! The subcommands.
 
-use crate::cli::{DemoArgs, IntentSubmitArgs, LookalikeSubmitArgs, ResultsArgs};
+use crate::cli::{DemoArgs, LookalikeSubmitArgs, ResultsArgs, TechIntentSubmitArgs};
 use crate::exit::CliError;
 use crate::export::{ExportKind, ExportOptions, ExportSummary, export};
 use crate::progress::Reporter;
-use openfunnel::{
-    Client, Job, JobKind, JobManifest, LookalikeSearch, Lookalikes, TechIntentSearch,
-};
+use openfunnel::{Client, Job, JobKind, JobManifest, Lookalike, LookalikeSearch, TechIntentSearch};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +27,7 @@ pub fn lookalike_search(args: &LookalikeSubmitArgs) -> Result<LookalikeSearch, C
     Ok(search)
 }
 
-pub fn intent_search(args: &IntentSubmitArgs) -> Result<TechIntentSearch, CliError> {
+pub fn intent_search(args: &TechIntentSubmitArgs) -> Result<TechIntentSearch, CliError> {
     let search = TechIntentSearch::new(args.tech.clone(), args.activity.clone())
         .enrich(args.enrich)
         .set_variations(Some(args.variations.clone()))
@@ -65,7 +63,7 @@ pub async fn status<K: ExportKind>(job: &Job<K>) -> Result<(), CliError> {
     let pages = now.manifest.as_ref().and_then(JobManifest::pages);
     let object = json!({
         "job_id": now.job_id,
-        "kind": K::LABEL,
+        "kind": K::NAME,
         "status": now.status.as_str(),
         "processed": now.processed,
         "progress_message": now.progress_message,
@@ -78,7 +76,7 @@ pub async fn status<K: ExportKind>(job: &Job<K>) -> Result<(), CliError> {
 }
 
 /// `cancel`: one JSON object on stdout.
-pub async fn cancel(job: &Job<Lookalikes>) -> Result<(), CliError> {
+pub async fn cancel(job: &Job<Lookalike>) -> Result<(), CliError> {
     let cancellation = job.cancel().await?;
     let object = json!({
         "job_id": job.id(),
@@ -170,7 +168,7 @@ pub async fn demo(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
         .query("observability platforms for engineering teams")
         .limit(args.rows);
     let started = Instant::now();
-    let job = client.lookalikes().submit(search).await?;
+    let job = client.lookalike().submit(search).await?;
     reporter.say(&format!(
         "openfunnel demo: submitted lookalike job {}",
         job.id()

@@ -6,7 +6,7 @@ use crate::output::RowSink;
 use crate::progress::Reporter;
 use crate::sidecar::{self, ExportState};
 use futures_util::StreamExt;
-use openfunnel::{Job, JobKind, Lookalikes, PollPolicy, StreamOutcome, TechIntent};
+use openfunnel::{Job, JobKind, Lookalike, PollPolicy, StreamOutcome, TechIntent};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -15,15 +15,12 @@ use std::time::Duration;
 
 /// What the CLI knows about a job kind beyond the SDK.
 pub trait ExportKind: JobKind {
-    /// The name used in checkpoints and `status` output.
-    const LABEL: &'static str;
     /// CSV columns, in order: the declared fields (and, for intent rows, the
     /// documented firmographics). Anything else goes to the last column.
     const COLUMNS: &'static [&'static str];
 }
 
-impl ExportKind for Lookalikes {
-    const LABEL: &'static str = "lookalikes";
+impl ExportKind for Lookalike {
     const COLUMNS: &'static [&'static str] = &[
         "name",
         "domain",
@@ -35,7 +32,6 @@ impl ExportKind for Lookalikes {
 }
 
 impl ExportKind for TechIntent {
-    const LABEL: &'static str = "intent";
     const COLUMNS: &'static [&'static str] = &[
         "company_slug",
         "company_name",
@@ -217,7 +213,7 @@ fn prepare<K: ExportKind>(
 ) -> Result<(Destination, ExportState), CliError> {
     let fresh = ExportState {
         job_id: job.id().to_string(),
-        kind: K::LABEL.to_string(),
+        kind: K::NAME.to_string(),
         format: options.format,
         bytes: 0,
         rows: 0,

@@ -15,7 +15,7 @@ mod progress;
 mod sidecar;
 
 use clap::Parser;
-use cli::{Cli, Command, IntentCommand, LookalikesCommand};
+use cli::{Cli, Command, LookalikeCommand, TechIntentCommand};
 use exit::CliError;
 use openfunnel::Client;
 use progress::Reporter;
@@ -90,38 +90,38 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
     let reporter = || Arc::new(Reporter::new(cli.quiet));
     match &cli.command {
         Command::Demo(args) => commands::demo(args, cli.quiet).await,
-        Command::Lookalikes(command) => match command {
-            LookalikesCommand::Submit(args) => {
+        Command::Lookalike(command) => match command {
+            LookalikeCommand::Submit(args) => {
                 let search = commands::lookalike_search(args)?;
-                let job = client(cli)?.lookalikes().submit(search).await?;
+                let job = client(cli)?.lookalike().submit(search).await?;
                 println!("{}", job.id());
                 Ok(())
             }
-            LookalikesCommand::Results(args) => {
+            LookalikeCommand::Results(args) => {
                 let client = client(cli)?;
-                let job = client.lookalikes().job(&args.job_id)?;
+                let job = client.lookalike().job(&args.job_id)?;
                 commands::results(&job, &client, args, reporter()).await
             }
-            LookalikesCommand::Status(args) => {
-                commands::status(&client(cli)?.lookalikes().job(&args.job_id)?).await
+            LookalikeCommand::Status(args) => {
+                commands::status(&client(cli)?.lookalike().job(&args.job_id)?).await
             }
-            LookalikesCommand::Cancel(args) => {
-                commands::cancel(&client(cli)?.lookalikes().job(&args.job_id)?).await
+            LookalikeCommand::Cancel(args) => {
+                commands::cancel(&client(cli)?.lookalike().job(&args.job_id)?).await
             }
         },
-        Command::Intent(command) => match command {
-            IntentCommand::Submit(args) => {
+        Command::TechIntent(command) => match command {
+            TechIntentCommand::Submit(args) => {
                 let search = commands::intent_search(args)?;
                 let job = client(cli)?.tech_intent().submit(search).await?;
                 println!("{}", job.id());
                 Ok(())
             }
-            IntentCommand::Results(args) => {
+            TechIntentCommand::Results(args) => {
                 let client = client(cli)?;
                 let job = client.tech_intent().job(&args.job_id)?;
                 commands::results(&job, &client, args, reporter()).await
             }
-            IntentCommand::Status(args) => {
+            TechIntentCommand::Status(args) => {
                 commands::status(&client(cli)?.tech_intent().job(&args.job_id)?).await
             }
         },

@@ -20,10 +20,10 @@
 //!
 //! ```no_run
 //! # async fn example() -> std::io::Result<()> {
-//! use openfunnel_sim::{JobKind, JobProfile, Simulator};
+//! use openfunnel_sim::{JobType, JobProfile, Simulator};
 //!
 //! let sim = Simulator::start().await?;                      // an ephemeral loopback port
-//! let job_id = sim.add_job(JobKind::Lookalikes, JobProfile::completed(2_500));
+//! let job_id = sim.add_job(JobType::Lookalike, JobProfile::completed(2_500));
 //! println!("{}/api/v1/account/search-lookalikes-bulk/{job_id}", sim.base_url());
 //! // The server stops when `sim` is dropped.
 //! # Ok(())
@@ -52,9 +52,9 @@ use std::time::Duration;
 /// The two job kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum JobKind {
+pub enum JobType {
     /// Bulk lookalikes (`/api/v1/account/search-lookalikes-bulk`).
-    Lookalikes,
+    Lookalike,
     /// Tech stack with intent (`/api/v2/tech/companies/intent-search`).
     TechIntent,
 }
@@ -245,12 +245,12 @@ impl Simulator {
     ///
     /// ```no_run
     /// # async fn example(sim: openfunnel_sim::Simulator) {
-    /// use openfunnel_sim::{JobKind, JobProfile};
-    /// let id = sim.add_job(JobKind::TechIntent, JobProfile::completed(50));
+    /// use openfunnel_sim::{JobType, JobProfile};
+    /// let id = sim.add_job(JobType::TechIntent, JobProfile::completed(50));
     /// # let _ = id;
     /// # }
     /// ```
-    pub fn add_job(&self, kind: JobKind, profile: JobProfile) -> String {
+    pub fn add_job(&self, kind: JobType, profile: JobProfile) -> String {
         let rows = profile.rows.unwrap_or(100);
         let job = self.shared.new_job(kind, rows, Some(profile));
         self.shared.insert(job)

@@ -8,7 +8,7 @@ use crate::faults::{Injected, fault_for};
 use crate::rows;
 use crate::timeline::{JobProfile, Phase, snapshot};
 use crate::variations::unknown_cursor_body;
-use crate::{JobKind, SimConfig};
+use crate::{JobType, SimConfig};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 /// One simulated job.
 #[derive(Clone, Debug)]
 pub(crate) struct SimJob {
-    pub kind: JobKind,
+    pub kind: JobType,
     pub created: Instant,
     pub profile: JobProfile,
     pub total_rows: u32,
@@ -121,7 +121,7 @@ impl Shared {
     }
 
     /// A job as submitted now, with the server's default profile.
-    pub(crate) fn new_job(&self, kind: JobKind, limit: u32, profile: Option<JobProfile>) -> SimJob {
+    pub(crate) fn new_job(&self, kind: JobType, limit: u32, profile: Option<JobProfile>) -> SimJob {
         let profile = profile.unwrap_or_else(|| self.config.profile.clone());
         let total_rows = profile.rows.map_or(limit, |rows| rows.min(limit));
         SimJob {
@@ -230,7 +230,7 @@ async fn submit_lookalikes(State(shared): AppState, headers: HeaderMap, body: By
             "less_than_equal",
         );
     }
-    let mut job = shared.new_job(JobKind::Lookalikes, limit as u32, None);
+    let mut job = shared.new_job(JobType::Lookalike, limit as u32, None);
     job.query = request
         .query
         .map(|q| q.to_string())
@@ -265,7 +265,7 @@ async fn submit_intent(State(shared): AppState, headers: HeaderMap, body: Bytes)
             "less_than_equal",
         );
     }
-    let mut job = shared.new_job(JobKind::TechIntent, limit as u32, None);
+    let mut job = shared.new_job(JobType::TechIntent, limit as u32, None);
     job.query = request.activity.to_string();
     job.tech = request.tech.to_string();
     job.enrich = request.enrich
@@ -295,7 +295,7 @@ async fn cancel(
     let mut jobs = shared.jobs_lock();
     let Some(job) = jobs
         .get_mut(&job_id)
-        .filter(|job| job.kind == JobKind::Lookalikes)
+        .filter(|job| job.kind == JobType::Lookalike)
     else {
         return detail(StatusCode::NOT_FOUND, "Job not found");
     };
@@ -323,7 +323,7 @@ async fn poll_lookalikes(
     path: Path<String>,
     query: Query<PollQuery>,
 ) -> Response {
-    poll(state, headers, path, query, JobKind::Lookalikes).await
+    poll(state, headers, path, query, JobType::Lookalike).await
 }
 
 async fn poll_intent(
@@ -332,7 +332,7 @@ async fn poll_intent(
     path: Path<String>,
     query: Query<PollQuery>,
 ) -> Response {
-    poll(state, headers, path, query, JobKind::TechIntent).await
+    poll(state, headers, path, query, JobType::TechIntent).await
 }
 
 async fn poll(
@@ -340,7 +340,7 @@ async fn poll(
     headers: HeaderMap,
     Path(job_id): Path<String>,
     Query(query): Query<PollQuery>,
-    kind: JobKind,
+    kind: JobType,
 ) -> Response {
     let _in_flight = match admit(&shared, &headers).await {
         Ok(guard) => guard,
@@ -439,7 +439,7 @@ fn page_body(job_id: &str, job: &SimJob, cursor: Option<&str>) -> Result<Value, 
         "page": page,
         "next_cursor": next,
     });
-    if job.kind == JobKind::Lookalikes {
+    if job.kind == JobType::Lookalike {
         body["processed"] = if now.phase == Phase::Pending {
             Value::Null
         } else {
@@ -452,8 +452,8 @@ fn page_body(job_id: &str, job: &SimJob, cursor: Option<&str>) -> Result<Value, 
 
 fn row(job: &SimJob, index: u64) -> Value {
     match job.kind {
-        JobKind::Lookalikes => rows::lookalike_row(job.seed, index, &job.query),
-        JobKind::TechIntent => rows::intent_row(job.seed, index, &job.tech, &job.query, job.enrich),
+        JobType::Lookalike => rows::lookalike_row(job.seed, index, &job.query),
+        JobType::TechIntent => rows::intent_row(job.seed, index, &job.tech, &job.query, job.enrich),
     }
 }
 
@@ -472,7 +472,7 @@ fn manifest(job: &SimJob, phase: Phase, pages: u32, rows: u32) -> Value {
     let completed = phase == Phase::Completed;
     let pages = job.profile.manifest.pages(pages);
     match job.kind {
-        JobKind::Lookalikes => json!({
+        JobType::Lookalike => json!({
             "count": if completed { json!(rows) } else { Value::Null },
             "pages": pages,
             "page_size": job.profile.page_size,
@@ -483,7 +483,7 @@ fn manifest(job: &SimJob, phase: Phase, pages: u32, rows: u32) -> Value {
             "rerank_degraded": false,
             "partial": !completed,
         }),
-        JobKind::TechIntent => json!({
+        JobType::TechIntent => json!({
             "pages": pages,
             "page_size": job.profile.page_size,
             "count": if completed { json!(rows) } else { Value::Null },

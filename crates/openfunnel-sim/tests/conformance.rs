@@ -3,7 +3,7 @@
 //! strictly (a field the spec does not declare is an error unless the schema
 //! allows extra fields).
 
-use openfunnel_sim::{JobKind, JobProfile, SimConfig, Simulator};
+use openfunnel_sim::{JobProfile, JobType, SimConfig, Simulator};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -243,7 +243,7 @@ async fn every_response_over_a_jobs_life_conforms_to_the_spec() {
 
     // Cancel: accepted, then 409 once settled; errors are spec-shaped too.
     let id = sim.add_job(
-        JobKind::Lookalikes,
+        JobType::Lookalike,
         JobProfile::default()
             .with_rows(300)
             .with_run_time(Duration::from_secs(5)),

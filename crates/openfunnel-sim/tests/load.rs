@@ -4,7 +4,7 @@
 
 use futures_util::TryStreamExt;
 use openfunnel::{Client, PollPolicy, RetryPolicy};
-use openfunnel_sim::{Fault, JobKind, JobProfile, SimConfig, Simulator};
+use openfunnel_sim::{Fault, JobProfile, JobType, SimConfig, Simulator};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ async fn a_hundred_faulty_jobs_through_one_client_lose_nothing_and_leak_nothing(
         .with_pending_for(Duration::from_millis(100))
         .with_run_time(Duration::from_millis(900));
     let ids: Vec<String> = (0..JOBS)
-        .map(|_| sim.add_job(JobKind::Lookalikes, profile.clone()))
+        .map(|_| sim.add_job(JobType::Lookalike, profile.clone()))
         .collect();
     let metrics = tokio::runtime::Handle::current().metrics();
     let tasks_before = metrics.num_alive_tasks();
@@ -53,7 +53,7 @@ async fn a_hundred_faulty_jobs_through_one_client_lose_nothing_and_leak_nothing(
         .build()
         .unwrap();
     let exports = ids.iter().map(|id| {
-        let job = client.lookalikes().job(id).unwrap();
+        let job = client.lookalike().job(id).unwrap();
         async move { job.rows().try_collect::<Vec<_>>().await }
     });
     let results = futures_util::future::join_all(exports).await;

@@ -5,7 +5,7 @@ use futures_util::TryStreamExt;
 use openfunnel::{
     Client, Error, JobStatus, LookalikeSearch, PollPolicy, RetryPolicy, TechIntentSearch,
 };
-use openfunnel_sim::{Fault, JobKind, JobProfile, SimConfig, Simulator};
+use openfunnel_sim::{Fault, JobProfile, JobType, SimConfig, Simulator};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -48,7 +48,7 @@ async fn rows_arrive_while_the_job_runs_each_exactly_once() {
         .unwrap();
     let client = client(&sim);
     let job = client
-        .lookalikes()
+        .lookalike()
         .submit(LookalikeSearch::default().query("APM vendors").limit(1_000))
         .await
         .unwrap();
@@ -69,8 +69,8 @@ async fn rows_arrive_while_the_job_runs_each_exactly_once() {
 async fn a_cancelled_job_delivers_the_pages_it_wrote_then_job_cancelled() {
     let sim = Simulator::start().await.unwrap();
     let client = client(&sim);
-    let id = sim.add_job(JobKind::Lookalikes, running(2_000, 2_000));
-    let job = client.lookalikes().job(&id).unwrap();
+    let id = sim.add_job(JobType::Lookalike, running(2_000, 2_000));
+    let job = client.lookalike().job(&id).unwrap();
     tokio::time::sleep(Duration::from_millis(700)).await;
     let cancellation = job.cancel().await.unwrap();
     assert_eq!(cancellation.status, Some(JobStatus::Cancelling));
@@ -147,7 +147,7 @@ async fn faults_on_every_kind_of_poll_lose_and_duplicate_nothing() {
     let sim = Simulator::start_with(config).await.unwrap();
     let client = client(&sim);
     let job = client
-        .lookalikes()
+        .lookalike()
         .submit(LookalikeSearch::default().query("APM").limit(1_500))
         .await
         .unwrap();
@@ -168,9 +168,9 @@ async fn faults_on_every_kind_of_poll_lose_and_duplicate_nothing() {
 async fn a_completed_job_is_exported_with_few_requests() {
     let sim = Simulator::start().await.unwrap();
     let client = client(&sim);
-    let id = sim.add_job(JobKind::Lookalikes, JobProfile::completed(2_500));
+    let id = sim.add_job(JobType::Lookalike, JobProfile::completed(2_500));
     let rows: Vec<_> = client
-        .lookalikes()
+        .lookalike()
         .job(&id)
         .unwrap()
         .rows()
@@ -192,7 +192,7 @@ async fn a_wrong_key_is_unauthorized_and_an_unknown_job_not_found() {
         .unwrap();
     let wrong = client(&sim);
     let error = wrong
-        .lookalikes()
+        .lookalike()
         .submit(LookalikeSearch::default().query("APM"))
         .await
         .unwrap_err();
@@ -207,7 +207,7 @@ async fn a_wrong_key_is_unauthorized_and_an_unknown_job_not_found() {
         .build()
         .unwrap();
     let error = right
-        .lookalikes()
+        .lookalike()
         .job("no-such-job")
         .unwrap()
         .wait()
@@ -222,7 +222,7 @@ async fn one_client_bounds_its_requests_in_flight_across_many_jobs() {
         .await
         .unwrap();
     let ids: Vec<String> = (0..30)
-        .map(|_| sim.add_job(JobKind::Lookalikes, JobProfile::completed(800)))
+        .map(|_| sim.add_job(JobType::Lookalike, JobProfile::completed(800)))
         .collect();
     let client = Client::builder()
         .with_api_key("of_sim")
@@ -231,7 +231,7 @@ async fn one_client_bounds_its_requests_in_flight_across_many_jobs() {
         .build()
         .unwrap();
     let exports = ids.iter().map(|id| {
-        let job = client.lookalikes().job(id).unwrap();
+        let job = client.lookalike().job(id).unwrap();
         async move {
             job.rows()
                 .try_collect::<Vec<_>>()
@@ -264,9 +264,9 @@ async fn every_cursor_scheme_manifest_accuracy_and_unknown_cursor_status_deliver
                     .with_cursors(scheme)
                     .with_manifest(accuracy)
                     .with_unknown_cursor_status(status);
-                let id = sim.add_job(JobKind::Lookalikes, profile);
+                let id = sim.add_job(JobType::Lookalike, profile);
                 let case = format!("{scheme:?} {accuracy:?} {status}");
-                let mut rows = client.lookalikes().job(id).unwrap().rows();
+                let mut rows = client.lookalike().job(id).unwrap().rows();
                 let mut domains = Vec::new();
                 while let Some(row) = rows.try_next().await.expect(&case) {
                     domains.push(row.domain.unwrap_or_default());

@@ -3,7 +3,7 @@
 use crate::error::Error;
 use crate::job::Jobs;
 use crate::kind::JobKind;
-use crate::lookalikes::Lookalikes;
+use crate::lookalikes::Lookalike;
 use crate::policy::{JitterSource, PollPolicy, RetryPolicy};
 use crate::tech_intent::TechIntent;
 use crate::timer::{Timer, TokioTimer};
@@ -34,7 +34,7 @@ const USER_AGENT: &str = concat!("openfunnel-rs/", env!("CARGO_PKG_VERSION"));
 ///
 /// let client = Client::from_env()?; // OPENFUNNEL_API_KEY, optional OPENFUNNEL_BASE_URL
 /// let job = client
-///     .lookalikes()
+///     .lookalike()
 ///     .submit(LookalikeSearch::default().query("observability platforms").limit(2_000))
 ///     .await?;
 /// println!("submitted {}", job.id());
@@ -98,7 +98,7 @@ impl Client {
     }
 
     /// Bulk lookalike jobs: submit, open by id, cancel.
-    pub fn lookalikes(&self) -> Jobs<Lookalikes> {
+    pub fn lookalike(&self) -> Jobs<Lookalike> {
         self.jobs()
     }
 

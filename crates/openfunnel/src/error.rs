@@ -15,7 +15,7 @@ use std::time::Duration;
 /// a body that does not parse never changes which error it is.
 ///
 /// ```no_run
-/// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) {
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) {
 /// match job.wait().await {
 ///     Ok(done) => println!("{} rows", done.manifest.and_then(|m| m.count).unwrap_or(0)),
 ///     Err(openfunnel::Error::JobFailed { error_message, .. }) => {

@@ -21,7 +21,7 @@ use std::time::Duration;
 ///
 /// ```no_run
 /// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
-/// let jobs = client.lookalikes();
+/// let jobs = client.lookalike();
 /// let job = jobs.submit(openfunnel::LookalikeSearch::default().query("APM vendors")).await?;
 /// let same = jobs.job(job.id())?;
 /// # let _ = same;
@@ -88,8 +88,8 @@ impl<K: JobKind> Jobs<K> {
     ///
     /// ```
     /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
-    /// assert!(client.lookalikes().job("d8a1bddb-44f1-4c7f-87a7-f37496354ff6").is_ok());
-    /// assert!(client.lookalikes().job("../admin").is_err());
+    /// assert!(client.lookalike().job("d8a1bddb-44f1-4c7f-87a7-f37496354ff6").is_ok());
+    /// assert!(client.lookalike().job("../admin").is_err());
     /// ```
     pub fn job(&self, id: impl Into<String>) -> Result<Job<K>, Error> {
         let id = id.into();
@@ -105,7 +105,7 @@ impl<K: JobKind> Jobs<K> {
 /// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
 /// use futures_util::TryStreamExt;
 ///
-/// let job = client.lookalikes().job("d8a1bddb-44f1-4c7f-87a7-f37496354ff6")?;
+/// let job = client.lookalike().job("d8a1bddb-44f1-4c7f-87a7-f37496354ff6")?;
 /// let mut rows = job.rows();
 /// while let Some(row) = rows.try_next().await? {
 ///     println!("{}", row.domain.unwrap_or_default());
@@ -148,7 +148,7 @@ impl<K: JobKind> Job<K> {
     ///
     /// ```
     /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
-    /// let job = client.lookalikes().job("abc").unwrap();
+    /// let job = client.lookalike().job("abc").unwrap();
     /// assert_eq!(job.id(), "abc");
     /// ```
     pub fn id(&self) -> &str {
@@ -158,7 +158,7 @@ impl<K: JobKind> Job<K> {
     /// One request: the job's status now, with its first page.
     ///
     /// ```no_run
-    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
     /// let now = job.poll().await?;
     /// println!("{} ({} processed)", now.status, now.processed.unwrap_or(0));
     /// # Ok(())
@@ -188,7 +188,7 @@ impl<K: JobKind> Job<K> {
     /// partial manifest; its written rows stay readable with [`Job::rows`].
     ///
     /// ```no_run
-    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
     /// let outcome = job.wait().await?;
     /// println!("done after {} polls", outcome.polls);
     /// # Ok(())
@@ -203,7 +203,7 @@ impl<K: JobKind> Job<K> {
     /// progress bar).
     ///
     /// ```no_run
-    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
     /// use std::time::Duration;
     /// let policy = openfunnel::PollPolicy::default().with_deadline(Duration::from_secs(600));
     /// let outcome = job
@@ -261,7 +261,7 @@ impl<K: JobKind> Job<K> {
     /// Every page, in order, as soon as it is written. See [`Pages`].
     ///
     /// ```no_run
-    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
     /// use futures_util::TryStreamExt;
     /// let mut pages = job.pages();
     /// while let Some(page) = pages.try_next().await? {
@@ -282,7 +282,7 @@ impl<K: Cancellable> Job<K> {
     /// error: [`Cancellation::already_finished`] says so.
     ///
     /// ```no_run
-    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
     /// let cancellation = job.cancel().await?;
     /// if !cancellation.already_finished {
     ///     let rest = job.wait().await; // Err(Error::JobCancelled { .. }) once it settles
@@ -335,7 +335,7 @@ impl<K: Cancellable> Job<K> {
 /// A completed job: its terminal status and manifest.
 ///
 /// ```no_run
-/// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
 /// let outcome = job.wait().await?;
 /// if let Some(manifest) = &outcome.manifest {
 ///     println!("{:?} rows, {:?} credits", manifest.count, manifest.credits_consumed);
@@ -361,7 +361,7 @@ pub struct Outcome<K: JobKind> {
 /// The answer to [`Job::cancel`].
 ///
 /// ```no_run
-/// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
 /// let cancellation = job.cancel().await?;
 /// println!("{:?} {}", cancellation.status, cancellation.already_finished);
 /// # Ok(())

@@ -18,7 +18,7 @@ pub(crate) mod sealed {
     pub trait Sealed {}
 }
 
-/// A kind of OpenFunnel job: [`crate::Lookalikes`] or [`crate::TechIntent`].
+/// A kind of OpenFunnel job: [`crate::Lookalike`] or [`crate::TechIntent`].
 ///
 /// The trait is sealed: its methods are the engine's plumbing. Use it as a
 /// bound to write code that works for both kinds:
@@ -73,8 +73,8 @@ pub trait JobKind: sealed::Sealed + Clone + Copy + Debug + Default + Send + Sync
     ) -> BoxFuture<'a, RawResult<Self::Response>>;
 }
 
-/// A job kind that can be cancelled: only [`crate::Lookalikes`]. Calling
-/// [`crate::Job::cancel`] on a tech intent job does not compile:
+/// A job kind that can be cancelled: only [`crate::Lookalike`]. Calling
+/// [`crate::Job::cancel`] on a tech-intent job does not compile:
 ///
 /// ```compile_fail
 /// # async fn example(job: openfunnel::Job<openfunnel::TechIntent>) {

@@ -28,7 +28,7 @@
 //! # async fn example() -> Result<(), openfunnel::Error> {
 //! let client = Client::from_env()?; // OPENFUNNEL_API_KEY, optional OPENFUNNEL_BASE_URL
 //! let job = client
-//!     .lookalikes()
+//!     .lookalike()
 //!     .submit(LookalikeSearch::default().query("observability platforms").limit(10_000))
 //!     .await?;
 //! let mut rows = job.rows();
@@ -113,7 +113,7 @@ pub use error_body::{DecodeError, ErrorBody};
 pub use job::{Cancellation, Job, Jobs, Outcome};
 pub use kind::{Cancellable, JobKind};
 pub use lookalikes::{
-    LookalikeManifest, LookalikeRow, LookalikeSearch, Lookalikes, MAX_LOOKALIKE_LIMIT,
+    Lookalike, LookalikeManifest, LookalikeRow, LookalikeSearch, MAX_LOOKALIKE_LIMIT,
     MAX_SEED_DOMAINS,
 };
 pub use outcome::{ManifestMismatch, StreamOutcome};

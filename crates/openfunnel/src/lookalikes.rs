@@ -22,12 +22,12 @@ pub const MAX_SEED_DOMAINS: usize = 10;
 /// The bulk lookalike job kind. Use it through [`crate::Client::lookalikes`].
 ///
 /// ```
-/// use openfunnel::{JobKind, Lookalikes};
-/// assert_eq!(Lookalikes::NAME, "lookalike");
-/// assert!(Lookalikes::STATUSES.contains(&"cancelling"));
+/// use openfunnel::{JobKind, Lookalike};
+/// assert_eq!(Lookalike::NAME, "lookalike");
+/// assert!(Lookalike::STATUSES.contains(&"cancelling"));
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Lookalikes;
+pub struct Lookalike;
 
 /// What a bulk lookalike job searches for: a natural-language `query`, seed
 /// companies, or both, with optional filters. Checked against the documented
@@ -158,9 +158,9 @@ impl LookalikeSearch {
     }
 }
 
-impl sealed::Sealed for Lookalikes {}
+impl sealed::Sealed for Lookalike {}
 
-impl JobKind for Lookalikes {
+impl JobKind for Lookalike {
     type Request = LookalikeSearch;
     type Row = LookalikeRow;
     type Manifest = LookalikeManifest;
@@ -204,7 +204,7 @@ impl JobKind for Lookalikes {
     }
 }
 
-impl Cancellable for Lookalikes {
+impl Cancellable for Lookalike {
     type Cancelled = types::BulkLookalikeCancelResponse;
     const CANCEL_OPERATION: &'static str = "search_lookalikes_bulk_cancel";
 

@@ -10,7 +10,7 @@ use crate::status::JobStatus;
 /// after an error that stopped the stream early (network, time-out, …).
 ///
 /// ```no_run
-/// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
 /// use futures_util::TryStreamExt;
 ///
 /// let mut rows = job.rows();

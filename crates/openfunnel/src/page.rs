@@ -11,7 +11,7 @@ use crate::status::JobStatus;
 /// (a page resumed in its middle starts after the rows already delivered).
 ///
 /// ```no_run
-/// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
 /// let first = job.poll().await?;
 /// println!("{}: {} rows on {}", first.status, first.rows.len(), first.name.as_deref().unwrap_or("-"));
 /// # Ok(())
@@ -47,7 +47,7 @@ impl<K: JobKind> Page<K> {
     /// The cursor this page was requested with (`None` for the first page).
     ///
     /// ```no_run
-    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
     /// assert_eq!(job.poll().await?.cursor(), None);
     /// # Ok(())
     /// # }
@@ -59,7 +59,7 @@ impl<K: JobKind> Page<K> {
     /// Where to resume once every row of this page has been handled.
     ///
     /// ```no_run
-    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
     /// use futures_util::TryStreamExt;
     /// let mut pages = job.pages();
     /// while let Some(page) = pages.try_next().await? {

@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 /// cancelled job: after every page it wrote). `Send` and `Unpin`.
 ///
 /// ```no_run
-/// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>, saved: openfunnel::Checkpoint) -> Result<(), openfunnel::Error> {
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>, saved: openfunnel::Checkpoint) -> Result<(), openfunnel::Error> {
 /// use futures_util::TryStreamExt;
 ///
 /// let mut pages = job.pages().resume_from(saved).with_concurrency(4);
@@ -82,7 +82,7 @@ impl<K: JobKind> Pages<K> {
     /// before the checkpoint are not delivered again.
     ///
     /// ```no_run
-    /// # fn example(job: openfunnel::Job<openfunnel::Lookalikes>, json: &str) -> Result<(), serde_json::Error> {
+    /// # fn example(job: openfunnel::Job<openfunnel::Lookalike>, json: &str) -> Result<(), serde_json::Error> {
     /// let saved: openfunnel::Checkpoint = serde_json::from_str(json)?;
     /// let pages = job.pages().resume_from(saved);
     /// # let _ = pages;
@@ -109,7 +109,7 @@ impl<K: JobKind> Pages<K> {
     /// Calls `observer` after every response, for progress bars.
     ///
     /// ```no_run
-    /// # fn example(job: openfunnel::Job<openfunnel::Lookalikes>) {
+    /// # fn example(job: openfunnel::Job<openfunnel::Lookalike>) {
     /// let pages = job.pages().on_progress(|p| eprintln!("{}: {} rows", p.status, p.rows));
     /// # let _ = pages;
     /// # }
@@ -123,7 +123,7 @@ impl<K: JobKind> Pages<K> {
     /// [`StreamOutcome`].
     ///
     /// ```no_run
-    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
     /// use futures_util::TryStreamExt;
     /// let mut pages = job.pages();
     /// while pages.try_next().await?.is_some() {}

@@ -124,7 +124,7 @@ impl PollResponse for types::TechIntentJobResponse {
 /// ```no_run
 /// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
 /// use openfunnel::Acknowledgement;
-/// let job = client.lookalikes().submit(openfunnel::LookalikeSearch::default().query("APM")).await?;
+/// let job = client.lookalike().submit(openfunnel::LookalikeSearch::default().query("APM")).await?;
 /// if let Some(submitted) = job.submission() {
 ///     println!("{:?}: {}", submitted.status(), submitted.message().unwrap_or(""));
 /// }

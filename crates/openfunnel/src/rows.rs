@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 /// [`Rows::resume_from`] without duplicates or gaps.
 ///
 /// ```no_run
-/// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) -> Result<(), openfunnel::Error> {
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
 /// use futures_util::StreamExt;
 ///
 /// let mut rows = job.rows();
@@ -98,7 +98,7 @@ impl<K: JobKind> Rows<K> {
     /// Calls `observer` after every response, for progress bars.
     ///
     /// ```no_run
-    /// # fn example(job: openfunnel::Job<openfunnel::Lookalikes>) {
+    /// # fn example(job: openfunnel::Job<openfunnel::Lookalike>) {
     /// let rows = job.rows().on_progress(|p| eprintln!("{} rows so far", p.rows));
     /// # let _ = rows;
     /// # }
@@ -127,7 +127,7 @@ impl<K: JobKind> Rows<K> {
     /// The position right after the last row handed out.
     ///
     /// ```no_run
-    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalikes>) {
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) {
     /// use futures_util::StreamExt;
     /// let mut rows = job.rows();
     /// let _first = rows.next().await;

@@ -9,29 +9,29 @@ use crate::validate;
 use futures_util::future::BoxFuture;
 use openfunnel_api::types;
 
-/// One qualified company of a tech intent job (generated from the spec).
+/// One qualified company of a tech-intent job (generated from the spec).
 /// Firmographic fields the spec does not declare (`website`,
 /// `employee_count`, …) are kept in its `extra` map.
 pub type TechIntentRow = types::TechIntentCompanyRow;
-/// A tech intent job's summary (generated from the spec).
+/// A tech-intent job's summary (generated from the spec).
 pub type TechIntentManifest = types::TechIntentManifest;
 
-/// The most companies one tech intent job can qualify.
+/// The most companies one tech-intent job can qualify.
 pub const MAX_TECH_INTENT_LIMIT: u32 = 500;
 /// Credits charged per qualified company.
 pub const TECH_INTENT_CREDITS_PER_ROW: u64 = 20;
 
-/// The tech intent job kind. Use it through [`crate::Client::tech_intent`].
+/// The tech-intent job kind. Use it through [`crate::Client::tech_intent`].
 ///
 /// ```
 /// use openfunnel::{JobKind, TechIntent};
-/// assert_eq!(TechIntent::NAME, "tech intent");
+/// assert_eq!(TechIntent::NAME, "tech-intent");
 /// assert!(!TechIntent::STATUSES.contains(&"cancelling"));
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TechIntent;
 
-/// What a tech intent job searches for: postings that use `tech` the way
+/// What a tech-intent job searches for: postings that use `tech` the way
 /// `activity` describes. Checked against the documented limits before
 /// anything is sent; unset options take the server's documented defaults.
 /// Every setter `x(v)` has a `set_x(Option)` twin; list setters append one
@@ -187,7 +187,7 @@ impl JobKind for TechIntent {
     type Submitted = types::TechIntentSubmitResponse;
     type Response = types::TechIntentJobResponse;
 
-    const NAME: &'static str = "tech intent";
+    const NAME: &'static str = "tech-intent";
     const STATUSES: &'static [&'static str] = &["pending", "running", "completed", "failed"];
     const POLL_OPERATION: &'static str = "tech_intent_search_status";
     const SUBMIT_OPERATION: &'static str = "tech_intent_search";

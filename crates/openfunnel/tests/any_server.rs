@@ -10,14 +10,14 @@ mod common;
 use common::*;
 use futures_util::TryStreamExt;
 use httpmock::prelude::*;
-use openfunnel::{Lookalikes, StreamOutcome};
+use openfunnel::{Lookalike, StreamOutcome};
 
 /// Reads every row of the fixture job with `concurrency`; the rows' names
 /// and how the stream ended.
 async fn read_all(
     client: &openfunnel::Client,
     concurrency: usize,
-) -> (Vec<String>, StreamOutcome<Lookalikes>) {
+) -> (Vec<String>, StreamOutcome<Lookalike>) {
     let mut rows = lookalike_job(client).rows().with_concurrency(concurrency);
     let mut names = Vec::new();
     while let Some(row) = rows.try_next().await.expect("every row arrives") {
@@ -440,20 +440,20 @@ async fn guessing_stops_after_sixteen_misses_in_a_row() {
 
 #[tokio::test]
 async fn at_most_concurrency_requests_are_in_flight() {
-    use openfunnel_sim::{JobKind, JobProfile, SimConfig, Simulator};
+    use openfunnel_sim::{JobProfile, JobType, SimConfig, Simulator};
     let sim = Simulator::start_with(
         SimConfig::default().with_latency(std::time::Duration::from_millis(30)),
     )
     .await
     .unwrap();
-    let id = sim.add_job(JobKind::Lookalikes, JobProfile::completed(2_000));
+    let id = sim.add_job(JobType::Lookalike, JobProfile::completed(2_000));
     let client = openfunnel::Client::builder()
         .with_api_key(KEY)
         .with_base_url(sim.base_url())
         .build()
         .unwrap();
     let rows: Vec<_> = client
-        .lookalikes()
+        .lookalike()
         .job(id)
         .unwrap()
         .rows()

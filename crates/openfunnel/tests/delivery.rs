@@ -103,7 +103,7 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
         .with_request_timeout(Duration::from_millis(100))
         .build()
         .expect("client builds");
-    let job = client.lookalikes().job("job").expect("id");
+    let job = client.lookalike().job("job").expect("id");
     let expected = script.final_rows();
     let mut delivered = Vec::new();
     let mut rows = job.rows().with_concurrency(4);

@@ -104,7 +104,7 @@ fn any_body_gives_a_page_or_a_typed_error_never_a_panic() {
     let current = Arc::new(Mutex::new(Vec::new()));
     let base_url = runtime.block_on(serve_body(current.clone(), false));
     let client = client(&base_url, 8 * 1024 * 1024);
-    let job = client.lookalikes().job("j").unwrap();
+    let job = client.lookalike().job("j").unwrap();
     let mut runner = common::proptest_runner();
     runner
         .run(&body(), |bytes| {
@@ -147,7 +147,7 @@ fn a_body_over_the_cap_is_refused_with_or_without_a_length() {
         let base_url = runtime.block_on(serve_body(current, chunked));
         let refused = runtime.block_on(
             client(&base_url, 1024 * 1024)
-                .lookalikes()
+                .lookalike()
                 .job("j")
                 .unwrap()
                 .poll(),
@@ -166,7 +166,7 @@ fn a_body_over_the_cap_is_refused_with_or_without_a_length() {
         // The same body is fine under the default cap.
         let accepted = runtime.block_on(
             client(&base_url, openfunnel::raw::DEFAULT_MAX_RESPONSE_BYTES)
-                .lookalikes()
+                .lookalike()
                 .job("j")
                 .unwrap()
                 .poll(),

@@ -467,7 +467,7 @@ async fn a_checkpoint_from_another_job_is_refused_before_any_request() {
     // be a 404 (`NotFound`), not `InvalidInput`.
 
     let other = client
-        .lookalikes()
+        .lookalike()
         .job("0b6f3c52-9d7e-4f0a-a2f1-5c1d0e6f7a88")
         .unwrap();
     let error = other
@@ -544,7 +544,7 @@ async fn a_submitted_job_whose_id_is_unusable_says_the_job_exists() {
         .await;
     let timer = VirtualTimer::new();
     let error = client(&server, &timer)
-        .lookalikes()
+        .lookalike()
         .submit(LookalikeSearch::default().query("APM"))
         .await
         .unwrap_err();

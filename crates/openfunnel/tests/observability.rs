@@ -27,7 +27,7 @@ async fn requests_are_traced_with_operation_status_attempt_and_time_but_never_th
     .await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    client.lookalikes().job(JOB).unwrap().poll().await.unwrap();
+    client.lookalike().job(JOB).unwrap().poll().await.unwrap();
 
     let trace = captured.text();
     for expected in [

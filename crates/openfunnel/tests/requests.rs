@@ -433,7 +433,7 @@ async fn a_submit_that_reached_the_server_is_never_resent() {
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
     let error = client
-        .lookalikes()
+        .lookalike()
         .submit(LookalikeSearch::default().query("APM"))
         .await
         .unwrap_err();
@@ -459,7 +459,7 @@ async fn a_submit_that_could_not_connect_is_retried() {
         .build()
         .unwrap();
     let error = client
-        .lookalikes()
+        .lookalike()
         .submit(LookalikeSearch::default().query("APM"))
         .await
         .unwrap_err();
@@ -485,17 +485,17 @@ async fn invalid_input_is_refused_before_any_request() {
 
     let refused = [
         client
-            .lookalikes()
+            .lookalike()
             .submit(LookalikeSearch::default().query("x".repeat(201)))
             .await
             .err(),
         client
-            .lookalikes()
+            .lookalike()
             .submit(LookalikeSearch::default())
             .await
             .err(),
         client
-            .lookalikes()
+            .lookalike()
             .submit(LookalikeSearch::default().query("APM").limit(10_001))
             .await
             .err(),
@@ -509,9 +509,9 @@ async fn invalid_input_is_refused_before_any_request() {
             .submit(TechIntentSearch::new("dbt", "x").lookback_days(0))
             .await
             .err(),
-        client.lookalikes().job("..").err(),
-        client.lookalikes().job("").err(),
-        client.lookalikes().job("a/b").err(),
+        client.lookalike().job("..").err(),
+        client.lookalike().job("").err(),
+        client.lookalike().job("a/b").err(),
     ];
     for error in refused {
         assert!(matches!(error, Some(Error::InvalidInput(_))), "{error:?}");
@@ -710,7 +710,7 @@ async fn ids_that_look_hostile_but_pass_are_sent_encoded_and_stay_in_the_jobs_pa
     ];
     for id in hostile {
         let job = client
-            .lookalikes()
+            .lookalike()
             .job(id)
             .unwrap_or_else(|e| panic!("{id:?} refused: {e}"));
         job.poll().await.unwrap_or_else(|e| panic!("{id:?}: {e}"));

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use futures_util::{StreamExt, TryStreamExt};
 use httpmock::prelude::*;
-use openfunnel::{Checkpoint, Error, JobStatus, Lookalikes, Rows};
+use openfunnel::{Checkpoint, Error, JobStatus, Lookalike, Rows};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -533,7 +533,7 @@ async fn resuming_from_a_checkpoint_continues_without_duplicates_or_gaps() {
     let client = client(&server, &timer);
 
     // Read 150 rows, then stop (a crash, a Ctrl-C) and save the position.
-    let mut first: Rows<Lookalikes> = lookalike_job(&client).rows();
+    let mut first: Rows<Lookalike> = lookalike_job(&client).rows();
     let mut delivered = Vec::new();
     for _ in 0..150 {
         delivered.push(first.next().await.unwrap().unwrap());
@@ -740,7 +740,7 @@ async fn a_ten_thousand_row_job_from_submit_to_every_row() {
     // What a user writes:
     let client = builder(&server, &timer).build().unwrap();
     let job = client
-        .lookalikes()
+        .lookalike()
         .submit(
             openfunnel::LookalikeSearch::default()
                 .query("observability platforms")

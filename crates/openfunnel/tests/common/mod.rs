@@ -89,9 +89,9 @@ pub fn builder(server: &MockServer, timer: &VirtualTimer) -> openfunnel::ClientB
 }
 
 /// The fixture lookalike job of `client`.
-pub fn lookalike_job(client: &Client) -> openfunnel::Job<openfunnel::Lookalikes> {
+pub fn lookalike_job(client: &Client) -> openfunnel::Job<openfunnel::Lookalike> {
     client
-        .lookalikes()
+        .lookalike()
         .job(JOB)
         .expect("the fixture id is valid")
 }
