@@ -70,19 +70,19 @@ fn init_logging(verbose: u8) {
 }
 
 fn client(cli: &Cli) -> Result<Client, CliError> {
-    let key = cli
-        .api_key
-        .as_deref()
-        .map(str::trim)
-        .filter(|key| !key.is_empty());
-    let Some(key) = key else {
-        return Err(CliError::Usage(
-            "no API key: set OPENFUNNEL_API_KEY or pass one with --api-key".into(),
-        ));
-    };
+    // The key's rules live in one place, `ApiKey::new`; only the hint for a
+    // missing key is the command line's own.
+    let key = openfunnel::raw::ApiKey::new(cli.api_key.as_deref().unwrap_or_default()).map_err(
+        |error| match error {
+            openfunnel::raw::BuildError::EmptyApiKey => CliError::Usage(
+                "no API key: set OPENFUNNEL_API_KEY or pass one with --api-key".into(),
+            ),
+            other => CliError::Usage(other.to_string()),
+        },
+    )?;
     Ok(Client::builder()
         .with_base_url(cli.base_url.clone())
-        .with_api_key(key)
+        .with_api_key(key.expose_secret())
         .build()?)
 }
 

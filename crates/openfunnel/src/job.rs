@@ -17,7 +17,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Jobs of one kind, from [`Client::lookalikes`] or [`Client::tech_intent`].
+/// Jobs of one kind, from [`Client::lookalike`] or [`Client::tech_intent`].
 ///
 /// ```no_run
 /// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {

@@ -54,30 +54,10 @@
 //!
 //! # Guarantees
 //!
-//! * Rows arrive in server order, each once, also across [`Rows::resume_from`].
-//! * The `next_cursor` chain is the only truth: a page is delivered only when
-//!   it was fetched with the previous page's `next_cursor`, and a terminal
-//!   job's stream ends only on a null `next_cursor`. Cursors are opaque (sent
-//!   back byte for byte); page names need not equal cursors. Pages fetched
-//!   ahead on predicted cursors are used only when the chain confirms them.
-//! * The manifest informs, never decides: a page count that disagrees with
-//!   the chain is reported in [`StreamOutcome::manifest_mismatch`] and a
-//!   warning, and every row of the chain is delivered.
-//! * A cursor or a page name that repeats ends the stream with
-//!   [`Error::InconsistentPages`] instead of looping.
-//! * A failed or cancelled job's written rows are delivered, then
-//!   [`Error::JobFailed`] / [`Error::JobCancelled`] with the partial manifest.
-//! * Errors are classified by HTTP status before the body is decoded; the
-//!   body's `error_code` and `details` are on the error ([`ErrorBody`]).
-//! * Reads are retried on network errors, 408, 429 and 5xx with jittered
-//!   backoff ([`Jitter`], honouring `Retry-After`); a submit is retried only
-//!   when it never reached the server, because a duplicate submit is a
-//!   duplicate bill. Other 4xx fail at once.
-//! * Every wait has a deadline unless you remove it, and retries stop at it.
-//! * The API key is sent only to the configured origin, over https (or plain
-//!   http to loopback, bypassing proxies), and never appears in `Debug`
-//!   output, errors or logs, even when a server echoes it.
-
+//! Each guarantee below is tested; `RELIABILITY.md` in the repository names
+//! the test of each one.
+//!
+#![doc = include_str!("../GUARANTEES.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

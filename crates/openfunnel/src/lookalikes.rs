@@ -19,7 +19,7 @@ pub const MAX_LOOKALIKE_LIMIT: u32 = 10_000;
 /// The most seed domains one job can take.
 pub const MAX_SEED_DOMAINS: usize = 10;
 
-/// The bulk lookalike job kind. Use it through [`crate::Client::lookalikes`].
+/// The bulk lookalike job kind. Use it through [`crate::Client::lookalike`].
 ///
 /// ```
 /// use openfunnel::{JobKind, Lookalike};
