@@ -1,65 +1,161 @@
-//! `openfunnel-sim`: run the simulator as a standalone server.
-//!
-//! ```text
-//! openfunnel-sim [--port N] [--rows N] [--run-ms N] [--pending-ms N] [--latency-ms N] [--seed N]
-//! ```
-//! Prints the base URL on stdout, then serves until Ctrl-C.
+//! `openfunnel-sim`: run the simulator as a standalone server, to try your own
+//! integration against every server the spec allows. Prints the base URL on
+//! stdout, then serves until Ctrl-C. `openfunnel-sim --help` lists every
+//! option.
 
-use openfunnel_sim::{JobProfile, SimConfig, Simulator};
+use clap::{Parser, ValueEnum};
+use openfunnel_sim::{CursorScheme, Fault, JobProfile, ManifestAccuracy, SimConfig, Simulator};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: openfunnel-sim [--port N] [--rows N] [--run-ms N] [--pending-ms N] [--latency-ms N] [--seed N]";
+/// A stateful simulator of OpenFunnel's job API on loopback: jobs progress
+/// over time, pages land one by one, faults and server variations on demand.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    after_help = "EXAMPLES:\n  openfunnel-sim --port 8787 --rows 2000 --run-ms 10000\n  openfunnel-sim --cursors opaque --manifest fewer:2 --unknown-cursor-status 404\n  openfunnel-sim --rate-limit-every 5 --server-errors-every 20 --truncate-every 13"
+)]
+struct Args {
+    /// The loopback port (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Rows a submitted job produces (default: its limit).
+    #[arg(long)]
+    rows: Option<u32>,
+    /// Rows per page.
+    #[arg(long, default_value_t = 100)]
+    page_size: u32,
+    /// Milliseconds a job stays pending.
+    #[arg(long, default_value_t = 300)]
+    pending_ms: u64,
+    /// Milliseconds from start to the last page; pages land evenly.
+    #[arg(long, default_value_t = 3_000)]
+    run_ms: u64,
+    /// Make each job fail once this many pages are written.
+    #[arg(long)]
+    fail_after_pages: Option<u32>,
+    /// Milliseconds a cancelled job stays cancelling.
+    #[arg(long, default_value_t = 300)]
+    cancel_ms: u64,
+    /// How cursors and page names look.
+    #[arg(long, value_enum, default_value_t = Cursors::PageNames)]
+    cursors: Cursors,
+    /// The terminal manifest's page count: exact, fewer:N, more:N or absurd.
+    #[arg(long, default_value = "exact", value_parser = parse_manifest)]
+    manifest: ManifestAccuracy,
+    /// The status for a cursor the server never issued.
+    #[arg(long, default_value_t = 400, value_parser = parse_unknown_cursor_status)]
+    unknown_cursor_status: u16,
+    /// Milliseconds added to every request.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Every Nth poll answers 429 with `Retry-After: 1`.
+    #[arg(long)]
+    rate_limit_every: Option<u64>,
+    /// The first two of every N polls answer 503.
+    #[arg(long)]
+    server_errors_every: Option<u64>,
+    /// Every Nth poll answers with its JSON cut in half.
+    #[arg(long)]
+    truncate_every: Option<u64>,
+    /// Every Nth poll has its connection dropped.
+    #[arg(long)]
+    drop_every: Option<u64>,
+    /// Seeds job ids and rows.
+    #[arg(long, default_value_t = 0x0F_F0_0F)]
+    seed: u64,
+    /// Accept only this key (others get 401); any key when unset.
+    #[arg(long)]
+    api_key: Option<String>,
+}
 
-fn parse(args: &[String]) -> Result<(u16, SimConfig), String> {
-    let mut port = 0u16;
-    let mut profile = JobProfile::default();
-    let mut config = SimConfig::default();
-    let mut rest = args.iter();
-    while let Some(flag) = rest.next() {
-        if flag == "--help" || flag == "-h" {
-            return Err(USAGE.into());
-        }
-        let value = rest
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
-        let number = || {
-            value
-                .parse::<u64>()
-                .map_err(|_| format!("{flag} takes a whole number, not {value:?}\n{USAGE}"))
-        };
-        match flag.as_str() {
-            "--port" => {
-                port =
-                    u16::try_from(number()?).map_err(|_| format!("--port {value} is not a port"))?
-            }
-            "--rows" => {
-                profile = profile.with_rows(
-                    u32::try_from(number()?).map_err(|_| "--rows is too large".to_string())?,
-                )
-            }
-            "--run-ms" => profile = profile.with_run_time(Duration::from_millis(number()?)),
-            "--pending-ms" => profile = profile.with_pending_for(Duration::from_millis(number()?)),
-            "--latency-ms" => config = config.with_latency(Duration::from_millis(number()?)),
-            "--seed" => config = config.with_seed(number()?),
-            other => return Err(format!("unknown option {other}\n{USAGE}")),
-        }
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Cursors {
+    /// `page_0003`, equal to the page's name.
+    PageNames,
+    /// Opaque strings with `/`, `+`, `=` and a space.
+    Opaque,
+    /// Numbers that skip irregularly.
+    Skipping,
+    /// `page_NNNN` cursors, page names unrelated to them.
+    UnrelatedNames,
+}
+
+fn parse_unknown_cursor_status(value: &str) -> Result<u16, String> {
+    match value {
+        "400" | "404" | "422" => value.parse().map_err(|_| value.to_string()),
+        _ => Err("use 400, 404 or 422 (what the spec documents for a bad request)".into()),
     }
-    Ok((port, config.with_profile(profile)))
+}
+
+fn parse_manifest(value: &str) -> Result<ManifestAccuracy, String> {
+    let count = |n: &str| {
+        n.parse::<u32>()
+            .map_err(|_| format!("{n:?} is not a page count"))
+    };
+    match value.split_once(':') {
+        None if value == "exact" => Ok(ManifestAccuracy::Exact),
+        None if value == "absurd" => Ok(ManifestAccuracy::Absurd),
+        Some(("fewer", n)) => count(n).map(ManifestAccuracy::Fewer),
+        Some(("more", n)) => count(n).map(ManifestAccuracy::More),
+        _ => Err("use exact, fewer:N, more:N or absurd".into()),
+    }
+}
+
+impl Args {
+    fn config(&self) -> SimConfig {
+        let mut profile = JobProfile::default()
+            .with_page_size(self.page_size)
+            .with_pending_for(Duration::from_millis(self.pending_ms))
+            .with_run_time(Duration::from_millis(self.run_ms))
+            .with_cancel_delay(Duration::from_millis(self.cancel_ms))
+            .with_cursors(match self.cursors {
+                Cursors::PageNames => CursorScheme::PageNames,
+                Cursors::Opaque => CursorScheme::Opaque,
+                Cursors::Skipping => CursorScheme::Skipping,
+                Cursors::UnrelatedNames => CursorScheme::UnrelatedNames,
+            })
+            .with_manifest(self.manifest)
+            .with_unknown_cursor_status(self.unknown_cursor_status);
+        if let Some(rows) = self.rows {
+            profile = profile.with_rows(rows);
+        }
+        if let Some(pages) = self.fail_after_pages {
+            profile = profile.failing_after(pages);
+        }
+        let mut config = SimConfig::default()
+            .with_profile(profile)
+            .with_latency(Duration::from_millis(self.latency_ms))
+            .with_seed(self.seed);
+        let faults = [
+            self.rate_limit_every.map(|every| Fault::RateLimit {
+                every,
+                retry_after: Duration::from_secs(1),
+            }),
+            self.server_errors_every.map(|every| Fault::ServerErrors {
+                every,
+                burst: 2,
+                status: 503,
+            }),
+            self.truncate_every
+                .map(|every| Fault::TruncatedBody { every }),
+            self.drop_every.map(|every| Fault::DropConnection { every }),
+        ];
+        for fault in faults.into_iter().flatten() {
+            config = config.with_fault(fault);
+        }
+        if let Some(key) = &self.api_key {
+            config = config.with_api_key(key);
+        }
+        config
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (port, config) = match parse(&args) {
-        Ok(parsed) => parsed,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let sim = match Simulator::bind(address, config).await {
+    let args = Args::parse();
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
+    let sim = match Simulator::bind(address, args.config()).await {
         Ok(sim) => sim,
         Err(error) => {
             eprintln!("openfunnel-sim: cannot listen on {address}: {error}");
@@ -67,7 +163,82 @@ async fn main() -> ExitCode {
         }
     };
     println!("{}", sim.base_url());
-    eprintln!("openfunnel-sim: serving; any API key is accepted; Ctrl-C stops");
+    let keys = if args.api_key.is_some() {
+        "only the --api-key key is accepted"
+    } else {
+        "any API key is accepted"
+    };
+    eprintln!("openfunnel-sim: serving; {keys}; Ctrl-C stops");
     let _ = tokio::signal::ctrl_c().await;
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_option_reaches_the_configuration() {
+        let args = Args::parse_from([
+            "openfunnel-sim",
+            "--rows",
+            "250",
+            "--page-size",
+            "50",
+            "--pending-ms",
+            "0",
+            "--run-ms",
+            "1000",
+            "--fail-after-pages",
+            "2",
+            "--cancel-ms",
+            "10",
+            "--cursors",
+            "opaque",
+            "--manifest",
+            "fewer:2",
+            "--unknown-cursor-status",
+            "404",
+            "--latency-ms",
+            "5",
+            "--rate-limit-every",
+            "7",
+            "--drop-every",
+            "11",
+            "--seed",
+            "3",
+            "--api-key",
+            "of_sim",
+        ]);
+        let config = args.config();
+        let profile = &config.profile;
+        assert_eq!(profile.rows, Some(250));
+        assert_eq!(profile.page_size, 50);
+        assert_eq!(profile.pending_for, Duration::ZERO);
+        assert_eq!(profile.run_time, Duration::from_secs(1));
+        assert_eq!(profile.fail_after_pages, Some(2));
+        assert_eq!(profile.cancel_delay, Duration::from_millis(10));
+        assert_eq!(profile.cursors, CursorScheme::Opaque);
+        assert_eq!(profile.manifest, ManifestAccuracy::Fewer(2));
+        assert_eq!(profile.unknown_cursor_status, 404);
+        assert_eq!(config.latency, Duration::from_millis(5));
+        assert_eq!(config.faults.len(), 2);
+        assert_eq!(config.seed, 3);
+        assert_eq!(config.api_key.as_deref(), Some("of_sim"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_what_is_allowed() {
+        for (flag, value) in [
+            ("--manifest", "some"),
+            ("--cursors", "random"),
+            ("--unknown-cursor-status", "500"),
+            ("--rows", "-1"),
+        ] {
+            let error = Args::try_parse_from(["openfunnel-sim", flag, value]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{flag} {value}");
+        }
+        assert_eq!(parse_manifest("more:3"), Ok(ManifestAccuracy::More(3)));
+        assert_eq!(parse_manifest("absurd"), Ok(ManifestAccuracy::Absurd));
+    }
 }

@@ -128,6 +128,18 @@ impl JobProfile {
         self
     }
 
+    /// Sets how long a cancelled job stays `cancelling`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let quick = openfunnel_sim::JobProfile::default().with_cancel_delay(Duration::ZERO);
+    /// assert_eq!(quick.cancel_delay, Duration::ZERO);
+    /// ```
+    pub fn with_cancel_delay(mut self, delay: Duration) -> Self {
+        self.cancel_delay = delay;
+        self
+    }
+
     /// Sets the cursor scheme.
     ///
     /// ```

@@ -39,6 +39,10 @@ fn the_binary_prints_its_base_url_and_serves() {
             "0",
             "--pending-ms",
             "0",
+            "--page-size",
+            "50",
+            "--cursors",
+            "opaque",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -67,7 +71,25 @@ fn the_binary_prints_its_base_url_and_serves() {
             .await
             .unwrap()
     });
-    assert!(submitted["job_id"].is_string(), "{submitted}");
+    let job_id = submitted["job_id"].as_str().expect("a job id").to_string();
+    // The profile given on the command line shapes the job: 150 rows in
+    // pages of 50, opaque cursors.
+    let first: serde_json::Value = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!(
+                "{base_url}/api/v1/account/search-lookalikes-bulk/{job_id}"
+            ))
+            .header("x-api-key", "of_x")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(first["rows"].as_array().map(Vec::len), Some(50), "{first}");
+    let next = first["next_cursor"].as_str().unwrap_or_default();
+    assert!(!next.starts_with("page_"), "an opaque cursor: {next:?}");
     let _ = child.kill();
     let _ = child.wait();
 
@@ -76,5 +98,6 @@ fn the_binary_prints_its_base_url_and_serves() {
         .output()
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--port takes a whole number"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("invalid value 'x' for '--port"), "{stderr}");
 }
