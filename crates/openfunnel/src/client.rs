@@ -3,9 +3,7 @@
 use crate::error::Error;
 use crate::job::Jobs;
 use crate::kind::JobKind;
-use crate::lookalikes::Lookalike;
 use crate::policy::{JitterSource, PollPolicy, RetryPolicy};
-use crate::tech_intent::TechIntent;
 use crate::timer::{Timer, TokioTimer};
 use crate::transport::Transport;
 use openfunnel_api::{ApiKey, BuildError};
@@ -95,28 +93,6 @@ impl Client {
     /// ```
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
-    }
-
-    /// Bulk lookalike jobs: submit, open by id, cancel.
-    pub fn lookalike(&self) -> Jobs<Lookalike> {
-        self.jobs()
-    }
-
-    /// Tech-stack-with-intent jobs: submit and open by id.
-    ///
-    /// ```no_run
-    /// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {
-    /// use openfunnel::TechIntentSearch;
-    /// let job = client
-    ///     .tech_intent()
-    ///     .submit(TechIntentSearch::new("Snowflake", "migrating off Redshift"))
-    ///     .await?;
-    /// # let _ = job;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn tech_intent(&self) -> Jobs<TechIntent> {
-        self.jobs()
     }
 
     /// Jobs of any kind `K`.

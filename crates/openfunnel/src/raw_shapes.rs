@@ -1,8 +1,9 @@
 //! Small traits over the generated types, so that the engine (submit, poll,
-//! page conversion, errors) is written once for every job kind.
+//! page conversion, errors) is written once for every job kind. Each kind
+//! module implements them for its own generated types (two macros cover the
+//! identical field sets).
 
 use crate::status::JobStatus;
-use openfunnel_api::types;
 use std::any::Any;
 use std::fmt::Debug;
 
@@ -36,7 +37,7 @@ pub trait JobManifest: Debug + Send + Sync + 'static {
 
 macro_rules! job_manifest {
     ($($manifest:ty),*) => {$(
-        impl JobManifest for $manifest {
+        impl $crate::raw_shapes::JobManifest for $manifest {
             fn pages(&self) -> Option<i64> {
                 self.pages
             }
@@ -49,14 +50,14 @@ macro_rules! job_manifest {
             fn count(&self) -> Option<i64> {
                 self.count
             }
-            fn as_any(&self) -> &dyn Any {
+            fn as_any(&self) -> &dyn ::std::any::Any {
                 self
             }
         }
     )*};
 }
 
-job_manifest!(types::BulkLookalikeManifest, types::TechIntentManifest);
+pub(crate) use job_manifest;
 
 /// What a poll response holds, whatever its kind.
 pub struct PollParts<Row, Manifest> {
@@ -79,44 +80,6 @@ pub trait PollResponse: Send + 'static {
     type Manifest;
     /// The response's parts.
     fn into_parts(self) -> PollParts<Self::Row, Self::Manifest>;
-}
-
-impl PollResponse for types::BulkLookalikeJobResponse {
-    type Row = types::BulkLookalikeResultRow;
-    type Manifest = types::BulkLookalikeManifest;
-
-    fn into_parts(self) -> PollParts<Self::Row, Self::Manifest> {
-        PollParts {
-            job_id: self.job_id,
-            status: self.status,
-            manifest: self.manifest,
-            error_message: self.error_message,
-            rows: self.rows,
-            page: self.page,
-            next_cursor: self.next_cursor,
-            processed: self.processed,
-            progress_message: self.progress_message,
-        }
-    }
-}
-
-impl PollResponse for types::TechIntentJobResponse {
-    type Row = types::TechIntentCompanyRow;
-    type Manifest = types::TechIntentManifest;
-
-    fn into_parts(self) -> PollParts<Self::Row, Self::Manifest> {
-        PollParts {
-            job_id: self.job_id,
-            status: self.status,
-            manifest: self.manifest,
-            error_message: self.error_message,
-            rows: self.rows,
-            page: self.page,
-            next_cursor: self.next_cursor,
-            processed: None,
-            progress_message: None,
-        }
-    }
 }
 
 /// What a submit or cancel response says about the job.
@@ -142,13 +105,13 @@ pub trait Acknowledgement: Debug + Send + Sync + 'static {
 
 macro_rules! acknowledgement {
     ($($response:ty => |$it:ident| $job_id:expr),*) => {$(
-        impl Acknowledgement for $response {
+        impl $crate::raw_shapes::Acknowledgement for $response {
             fn job_id(&self) -> Option<&str> {
                 let $it = self;
                 $job_id
             }
-            fn status(&self) -> Option<JobStatus> {
-                self.status.clone().map(JobStatus::from)
+            fn status(&self) -> Option<$crate::status::JobStatus> {
+                self.status.clone().map($crate::status::JobStatus::from)
             }
             fn message(&self) -> Option<&str> {
                 self.message.as_deref()
@@ -157,8 +120,4 @@ macro_rules! acknowledgement {
     )*};
 }
 
-acknowledgement!(
-    types::BulkLookalikeSubmitResponse => |it| Some(it.job_id.as_str()),
-    types::TechIntentSubmitResponse => |it| Some(it.job_id.as_str()),
-    types::BulkLookalikeCancelResponse => |it| it.job_id.as_deref()
-);
+pub(crate) use acknowledgement;

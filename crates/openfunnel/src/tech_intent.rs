@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::kind::{JobKind, sealed};
+use crate::raw_shapes::{PollParts, PollResponse, acknowledgement, job_manifest};
 use crate::setters::{list_setters, optional_setters};
 use crate::transport::RawResult;
 use crate::validate;
@@ -175,6 +176,35 @@ impl TechIntentSearch {
         body.min_employee_count = self.min_employee_count;
         body.max_employee_count = self.max_employee_count;
         Ok(body)
+    }
+}
+
+job_manifest!(types::TechIntentManifest);
+acknowledgement!(types::TechIntentSubmitResponse => |it| Some(it.job_id.as_str()));
+
+impl PollResponse for types::TechIntentJobResponse {
+    type Row = types::TechIntentCompanyRow;
+    type Manifest = types::TechIntentManifest;
+
+    fn into_parts(self) -> PollParts<Self::Row, Self::Manifest> {
+        PollParts {
+            job_id: self.job_id,
+            status: self.status,
+            manifest: self.manifest,
+            error_message: self.error_message,
+            rows: self.rows,
+            page: self.page,
+            next_cursor: self.next_cursor,
+            processed: None,
+            progress_message: None,
+        }
+    }
+}
+
+impl crate::Client {
+    /// Tech-stack-with-intent jobs: submit and open by id.
+    pub fn tech_intent(&self) -> crate::Jobs<TechIntent> {
+        self.jobs()
     }
 }
 
