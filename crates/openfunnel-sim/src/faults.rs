@@ -44,23 +44,71 @@ pub enum Fault {
         /// Period, in polls.
         every: u64,
     },
+    /// Poll number `poll` (from 1) meets `fault`: a schedule of faults by
+    /// request number, for property tests.
+    OnPoll {
+        /// Which poll.
+        poll: u64,
+        /// What happens to it.
+        fault: PollFault,
+    },
+}
+
+/// What happens to one poll of a [`Fault::OnPoll`] schedule.
+///
+/// ```
+/// use openfunnel_sim::{Fault, PollFault, SimConfig};
+/// let config = SimConfig::default()
+///     .with_fault(Fault::OnPoll { poll: 3, fault: PollFault::ResetMidBody })
+///     .with_fault(Fault::OnPoll { poll: 4, fault: PollFault::RateLimited { retry_after: None } });
+/// # let _ = config;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PollFault {
+    /// 429, with or without a `Retry-After` header.
+    RateLimited {
+        /// The wait announced, if any.
+        retry_after: Option<Duration>,
+    },
+    /// This status (a 5xx), with OpenFunnel's error body.
+    Status(u16),
+    /// The connection breaks after half the body was sent.
+    ResetMidBody,
+    /// 200 with the JSON cut in half.
+    Truncated,
+    /// The answer comes after this long (past a client's request timeout).
+    Stalled(Duration),
+    /// The job's unknown-cursor answer, whatever the cursor.
+    UnknownCursor,
 }
 
 /// What to do to one poll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Injected {
-    RateLimit(Duration),
+    RateLimit(Option<Duration>),
     Status(u16),
     Truncate,
     Drop,
+    ResetMidBody,
+    Stall(Duration),
+    UnknownCursor,
 }
 
 /// The first fault that applies to poll number `n` (from 1).
 pub(crate) fn fault_for(faults: &[Fault], n: u64) -> Option<Injected> {
     faults.iter().find_map(|fault| match *fault {
         Fault::RateLimit { every, retry_after } if every > 0 && n.is_multiple_of(every) => {
-            Some(Injected::RateLimit(retry_after))
+            Some(Injected::RateLimit(Some(retry_after)))
         }
+        Fault::OnPoll { poll, fault } if poll == n => Some(match fault {
+            PollFault::RateLimited { retry_after } => Injected::RateLimit(retry_after),
+            PollFault::Status(status) => Injected::Status(status),
+            PollFault::ResetMidBody => Injected::ResetMidBody,
+            PollFault::Truncated => Injected::Truncate,
+            PollFault::Stalled(wait) => Injected::Stall(wait),
+            PollFault::UnknownCursor => Injected::UnknownCursor,
+        }),
         Fault::ServerErrors {
             every,
             burst,
@@ -94,12 +142,31 @@ mod tests {
             },
         ];
         let schedule: Vec<Option<Injected>> = (1..=12).map(|n| fault_for(&faults, n)).collect();
-        let limited = Some(Injected::RateLimit(Duration::from_secs(1)));
+        let limited = Some(Injected::RateLimit(Some(Duration::from_secs(1))));
         assert_eq!(schedule[0], Some(Injected::Status(503)));
         assert_eq!(schedule[1], Some(Injected::Status(503)));
         assert_eq!(schedule[2], None);
         assert_eq!(schedule[3], limited);
         assert_eq!(schedule[7], limited);
         assert_eq!(schedule[10], Some(Injected::Status(503)));
+    }
+
+    #[test]
+    fn a_fault_on_a_poll_number_hits_that_poll_only() {
+        let faults = [Fault::OnPoll {
+            poll: 3,
+            fault: PollFault::Stalled(Duration::from_millis(5)),
+        }];
+        let schedule: Vec<Option<Injected>> = (1..=5).map(|n| fault_for(&faults, n)).collect();
+        assert_eq!(
+            schedule,
+            [
+                None,
+                None,
+                Some(Injected::Stall(Duration::from_millis(5))),
+                None,
+                None
+            ]
+        );
     }
 }

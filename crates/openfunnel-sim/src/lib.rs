@@ -39,9 +39,9 @@ mod server;
 mod timeline;
 mod variations;
 
-pub use faults::Fault;
+pub use faults::{Fault, PollFault};
 pub use server::RequestCounts;
-pub use timeline::JobProfile;
+pub use timeline::{Ending, JobProfile, Schedule};
 pub use variations::{CursorScheme, ManifestAccuracy, unknown_cursor_body};
 
 use server::Shared;
@@ -57,6 +57,27 @@ pub enum JobType {
     Lookalike,
     /// Tech stack with intent (`/api/v2/tech/companies/intent-search`).
     TechIntent,
+}
+
+/// What a simulated job's time is measured in.
+///
+/// ```
+/// use openfunnel_sim::{Clock, SimConfig};
+/// use std::time::Duration;
+/// // Every request served moves every job's clock 1 ms forward.
+/// let config = SimConfig::default().with_clock(Clock::PerRequest(Duration::from_millis(1)));
+/// # let _ = config;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Clock {
+    /// Real time since the job was submitted.
+    #[default]
+    WallTime,
+    /// Requests served since the job was submitted, each worth this long:
+    /// a test decides exactly what the job looks like at each request,
+    /// whatever its own pace.
+    PerRequest(Duration),
 }
 
 /// How the simulator behaves.
@@ -84,6 +105,8 @@ pub struct SimConfig {
     pub seed: u64,
     /// When set, any other key gets 401; when unset, any key is accepted.
     pub api_key: Option<String>,
+    /// What jobs' time is measured in.
+    pub clock: Clock,
 }
 
 impl Default for SimConfig {
@@ -94,6 +117,7 @@ impl Default for SimConfig {
             faults: Vec::new(),
             seed: 0x0F_F0_0F,
             api_key: None,
+            clock: Clock::WallTime,
         }
     }
 }
@@ -142,6 +166,12 @@ impl SimConfig {
     /// ```
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Sets what jobs' time is measured in.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -254,6 +284,21 @@ impl Simulator {
         let rows = profile.rows.unwrap_or(100);
         let job = self.shared.new_job(kind, rows, Some(profile));
         self.shared.insert(job)
+    }
+
+    /// Every row of the pages job `job_id` ends with (or has, for a job that
+    /// never ends), in order, as the server sends them: what a client must
+    /// deliver, each once.
+    ///
+    /// ```no_run
+    /// # async fn example(sim: openfunnel_sim::Simulator) {
+    /// let id = sim.add_job(openfunnel_sim::JobType::Lookalike, openfunnel_sim::JobProfile::completed(250));
+    /// assert_eq!(sim.final_rows(&id).map(|rows| rows.len()), Some(250));
+    /// # }
+    /// ```
+    pub fn final_rows(&self, job_id: &str) -> Option<Vec<serde_json::Value>> {
+        let job = self.shared.jobs_lock().get(job_id).cloned()?;
+        Some(server::final_rows(&job))
     }
 
     /// Requests served so far, by operation.

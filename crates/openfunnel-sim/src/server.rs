@@ -8,7 +8,7 @@ use crate::faults::{Injected, fault_for};
 use crate::rows;
 use crate::timeline::{JobProfile, Phase, snapshot};
 use crate::variations::unknown_cursor_body;
-use crate::{JobType, SimConfig};
+use crate::{Clock, JobType, SimConfig};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub(crate) struct SimJob {
     pub kind: JobType,
-    pub created: Instant,
+    /// When it was submitted, on the server's clock.
+    pub created: Duration,
     pub profile: JobProfile,
     pub total_rows: u32,
     pub cancelled_at: Option<Duration>,
@@ -37,7 +38,10 @@ pub(crate) struct SimJob {
 
 impl SimJob {
     fn total_pages(&self) -> u32 {
-        self.total_rows.div_ceil(self.profile.page_size.max(1))
+        match &self.profile.schedule {
+            Some(schedule) => schedule.page_rows.len() as u32,
+            None => self.total_rows.div_ceil(self.profile.page_size.max(1)),
+        }
     }
 }
 
@@ -65,6 +69,9 @@ pub(crate) struct Shared {
     pub cancels: AtomicU64,
     pub in_flight: AtomicU64,
     pub peak_in_flight: AtomicU64,
+    /// Every request admitted, for [`Clock::PerRequest`].
+    pub served: AtomicU64,
+    pub started: Instant,
 }
 
 /// Counts a request as in flight until dropped.
@@ -87,10 +94,29 @@ impl Shared {
             cancels: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             peak_in_flight: AtomicU64::new(0),
+            served: AtomicU64::new(0),
+            started: Instant::now(),
         }
     }
 
+    /// The time now, on the configured clock.
+    pub(crate) fn now(&self) -> Duration {
+        match self.config.clock {
+            Clock::WallTime => self.started.elapsed(),
+            Clock::PerRequest(step) => {
+                let served = self.served.load(Ordering::SeqCst);
+                step.saturating_mul(u32::try_from(served).unwrap_or(u32::MAX))
+            }
+        }
+    }
+
+    /// How long ago `job` was submitted.
+    pub(crate) fn age(&self, job: &SimJob) -> Duration {
+        self.now().saturating_sub(job.created)
+    }
+
     fn enter(&self) -> InFlight<'_> {
+        self.served.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.peak_in_flight.fetch_max(now, Ordering::Relaxed);
         InFlight(self)
@@ -126,7 +152,7 @@ impl Shared {
         let total_rows = profile.rows.map_or(limit, |rows| rows.min(limit));
         SimJob {
             kind,
-            created: Instant::now(),
+            created: self.now(),
             profile,
             total_rows,
             cancelled_at: None,
@@ -299,7 +325,7 @@ async fn cancel(
     else {
         return detail(StatusCode::NOT_FOUND, "Job not found");
     };
-    let elapsed = job.created.elapsed();
+    let elapsed = shared.age(job);
     let now = snapshot(&job.profile, job.total_pages(), elapsed, job.cancelled_at);
     if now.phase.is_terminal() {
         return detail(
@@ -357,7 +383,7 @@ async fn poll(
     };
     let injected = fault_for(&shared.config.faults, n);
     match injected {
-        Some(Injected::RateLimit(wait)) => {
+        Some(Injected::RateLimit(Some(wait))) => {
             let body = json!({"error_code": "RATE_LIMITED", "details": {"retry_after_seconds": wait.as_secs_f64()}});
             return (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -366,6 +392,12 @@ async fn poll(
             )
                 .into_response();
         }
+        Some(Injected::RateLimit(None)) => {
+            let body = json!({"error_code": "RATE_LIMITED", "details": {}});
+            return (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+        }
+        Some(Injected::UnknownCursor) => return unknown_cursor(&job),
+        Some(Injected::Stall(wait)) => tokio::time::sleep(wait).await,
         Some(Injected::Status(status)) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let body =
@@ -382,46 +414,80 @@ async fn poll(
                 .body(Body::from_stream(broken))
                 .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
         }
-        Some(Injected::Truncate) | None => {}
+        Some(Injected::Truncate | Injected::ResetMidBody) | None => {}
     }
-    let body = match page_body(&job_id, &job, query.cursor.as_deref()) {
+    let body = match page_body(&job_id, &job, shared.age(&job), query.cursor.as_deref()) {
         Ok(body) => body,
         Err(refused) => return refused,
     };
     let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
-    if injected == Some(Injected::Truncate) {
-        bytes.truncate(bytes.len() / 2);
+    match injected {
+        Some(Injected::Truncate) => bytes.truncate(bytes.len() / 2),
+        Some(Injected::ResetMidBody) => return reset_mid_body(bytes),
+        _ => {}
     }
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
-/// The poll response for `job` now, at `cursor`.
-fn page_body(job_id: &str, job: &SimJob, cursor: Option<&str>) -> Result<Value, Response> {
-    let elapsed = job.created.elapsed();
+/// Half of `bytes`, then a broken connection (the length promises them all).
+fn reset_mid_body(bytes: Vec<u8>) -> Response {
+    let length = bytes.len();
+    let head = Bytes::from(bytes[..length / 2].to_vec());
+    let chunks = futures_util::stream::iter([
+        Ok::<Bytes, std::io::Error>(head),
+        Err(std::io::Error::other("simulated connection reset mid-body")),
+    ]);
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, length)
+        .body(Body::from_stream(chunks))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The job's answer to a cursor it never issued.
+fn unknown_cursor(job: &SimJob) -> Response {
+    let status =
+        StatusCode::from_u16(job.profile.unknown_cursor_status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(unknown_cursor_body(status.as_u16()))).into_response()
+}
+
+/// Every row of the pages `job` ends with, in order.
+pub(crate) fn final_rows(job: &SimJob) -> Vec<Value> {
+    let end = snapshot(&job.profile, job.total_pages(), Duration::MAX, job.cancelled_at);
+    let (_, last) = match end.pages_written {
+        0 => (0, 0),
+        pages => job.profile.rows_of(pages - 1, job.total_rows),
+    };
+    (0..last).map(|i| row(job, u64::from(i))).collect()
+}
+
+/// The poll response for `job`, `elapsed` after its submission, at `cursor`.
+fn page_body(
+    job_id: &str,
+    job: &SimJob,
+    elapsed: Duration,
+    cursor: Option<&str>,
+) -> Result<Value, Response> {
     let total_pages = job.total_pages();
     let now = snapshot(&job.profile, total_pages, elapsed, job.cancelled_at);
     let scheme = job.profile.cursors;
-    let unknown = || {
-        let status = StatusCode::from_u16(job.profile.unknown_cursor_status)
-            .unwrap_or(StatusCode::BAD_REQUEST);
-        (status, Json(unknown_cursor_body(status.as_u16()))).into_response()
-    };
     let index = match cursor {
         None => 0,
-        Some(cursor) => scheme.index(cursor).ok_or_else(unknown)?,
+        Some(cursor) => scheme.index(cursor).ok_or_else(|| unknown_cursor(job))?,
     };
-    let page_size = job.profile.page_size.max(1);
-    let written_rows = (now.pages_written * page_size).min(job.total_rows);
+    let written_rows = match now.pages_written {
+        0 => 0,
+        pages => job.profile.rows_of(pages - 1, job.total_rows).1,
+    };
     let (rows, page, next) = if index < now.pages_written {
-        let start = index * page_size;
-        let end = ((index + 1) * page_size).min(job.total_rows);
+        let (start, end) = job.profile.rows_of(index, job.total_rows);
         let rows: Vec<Value> = (start..end).map(|i| row(job, u64::from(i))).collect();
         let next = (index + 1 < now.pages_written).then(|| scheme.cursor(index + 1));
         (rows, Some(scheme.name(index)), next)
     } else if cursor.is_none() {
         (Vec::new(), None, None)
     } else {
-        return Err(unknown());
+        return Err(unknown_cursor(job));
     };
     let manifest = now
         .phase

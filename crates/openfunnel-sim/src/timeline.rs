@@ -39,6 +39,95 @@ pub struct JobProfile {
     /// The status of a request for a cursor the server never issued (the
     /// spec documents 400 for one kind, 404 and 422 for the other).
     pub unknown_cursor_status: u16,
+    /// An explicit schedule, replacing the even timeline above (see
+    /// [`JobProfile::with_schedule`]).
+    pub schedule: Option<Schedule>,
+}
+
+/// How a scheduled job ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Every page written, then `completed`.
+    Completed,
+    /// `failed`, with the pages landed by then.
+    Failed,
+    /// `cancelled` (as if someone else cancelled it), with the pages landed by then.
+    Cancelled,
+}
+
+/// A job's life page by page: how many rows each page holds (0 is an empty
+/// page), when each lands, and when and how the job ends. With
+/// [`crate::Clock::PerRequest`] the times count requests served, so a
+/// property test can play any schedule in milliseconds.
+///
+/// ```
+/// use openfunnel_sim::{Ending, JobProfile, Schedule};
+/// use std::time::Duration;
+///
+/// let ms = Duration::from_millis;
+/// let schedule = Schedule {
+///     page_rows: vec![3, 0, 2],
+///     lands_at: vec![ms(2), ms(2), ms(5)],
+///     ends_at: ms(6),
+///     ending: Ending::Completed,
+/// };
+/// let profile = JobProfile::default().with_schedule(schedule);
+/// assert_eq!((profile.pages(), profile.rows), (3, Some(5)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Rows of each page.
+    pub page_rows: Vec<u32>,
+    /// When each page lands, after submission (non-decreasing).
+    pub lands_at: Vec<Duration>,
+    /// When the job becomes terminal.
+    pub ends_at: Duration,
+    /// How it ends.
+    pub ending: Ending,
+}
+
+impl Schedule {
+    /// Pages readable `elapsed` after submission.
+    fn landed(&self, elapsed: Duration) -> u32 {
+        self.lands_at.iter().filter(|at| **at <= elapsed).count() as u32
+    }
+
+    /// The job's state `elapsed` after submission.
+    fn snapshot(&self, elapsed: Duration) -> Snapshot {
+        if elapsed < self.ends_at {
+            let pages_written = self.landed(elapsed);
+            let phase = if pages_written == 0 {
+                Phase::Pending
+            } else {
+                Phase::Running
+            };
+            return Snapshot {
+                phase,
+                pages_written,
+            };
+        }
+        match self.ending {
+            Ending::Completed => Snapshot {
+                phase: Phase::Completed,
+                pages_written: self.page_rows.len() as u32,
+            },
+            Ending::Failed => Snapshot {
+                phase: Phase::Failed,
+                pages_written: self.landed(self.ends_at),
+            },
+            Ending::Cancelled => Snapshot {
+                phase: Phase::Cancelled,
+                pages_written: self.landed(self.ends_at),
+            },
+        }
+    }
+
+    /// The first row of page `index` and the row after its last.
+    pub(crate) fn rows_of(&self, index: u32) -> (u32, u32) {
+        let start = self.page_rows.iter().take(index as usize).sum::<u32>();
+        let rows = self.page_rows.get(index as usize).copied().unwrap_or(0);
+        (start, start + rows)
+    }
 }
 
 impl Default for JobProfile {
@@ -53,6 +142,7 @@ impl Default for JobProfile {
             cursors: CursorScheme::default(),
             manifest: ManifestAccuracy::default(),
             unknown_cursor_status: 400,
+            schedule: None,
         }
     }
 }
@@ -175,13 +265,39 @@ impl JobProfile {
         self
     }
 
+    /// Follows `schedule` instead of the even timeline: its pages (and so
+    /// its row count), landing times and ending.
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.rows = Some(schedule.page_rows.iter().sum());
+        self.schedule = Some(schedule);
+        self
+    }
+
     /// Pages the full job writes.
     ///
     /// ```
     /// assert_eq!(openfunnel_sim::JobProfile::completed(0).pages(), 0);
     /// ```
     pub fn pages(&self) -> u32 {
-        self.rows.unwrap_or(0).div_ceil(self.page_size.max(1))
+        match &self.schedule {
+            Some(schedule) => schedule.page_rows.len() as u32,
+            None => self.rows.unwrap_or(0).div_ceil(self.page_size.max(1)),
+        }
+    }
+
+    /// The first row of page `index` and the row after its last, for a job
+    /// of `total_rows`.
+    pub(crate) fn rows_of(&self, index: u32, total_rows: u32) -> (u32, u32) {
+        match &self.schedule {
+            Some(schedule) => schedule.rows_of(index),
+            None => {
+                let size = self.page_size.max(1);
+                (
+                    (index * size).min(total_rows),
+                    ((index + 1) * size).min(total_rows),
+                )
+            }
+        }
     }
 }
 
@@ -240,6 +356,9 @@ pub(crate) fn snapshot(
     elapsed: Duration,
     cancelled_at: Option<Duration>,
 ) -> Snapshot {
+    if let Some(schedule) = &profile.schedule {
+        return schedule.snapshot(elapsed);
+    }
     let landed = |at: Duration| {
         let pages = pages_landed(profile, total_pages, at);
         match profile.fail_after_pages {
@@ -403,6 +522,29 @@ mod tests {
                 pages_written: 2
             }
         );
+    }
+
+    #[test]
+    fn a_schedule_lands_pages_when_it_says_and_ends_as_it_says() {
+        let ms = Duration::from_millis;
+        let schedule = |ending| Schedule {
+            page_rows: vec![2, 0, 3],
+            lands_at: vec![ms(2), ms(2), ms(6)],
+            ends_at: ms(4),
+            ending,
+        };
+        let at = |ending, millis| schedule(ending).snapshot(ms(millis));
+        let state = |phase, pages_written| Snapshot {
+            phase,
+            pages_written,
+        };
+        assert_eq!(at(Ending::Completed, 1), state(Phase::Pending, 0));
+        assert_eq!(at(Ending::Completed, 3), state(Phase::Running, 2));
+        assert_eq!(at(Ending::Completed, 4), state(Phase::Completed, 3));
+        assert_eq!(at(Ending::Failed, 9), state(Phase::Failed, 2));
+        assert_eq!(at(Ending::Cancelled, 9), state(Phase::Cancelled, 2));
+        assert_eq!(schedule(Ending::Completed).rows_of(2), (2, 5));
+        assert_eq!(schedule(Ending::Completed).rows_of(1), (2, 2));
     }
 
     #[test]
