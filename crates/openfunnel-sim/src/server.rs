@@ -453,7 +453,12 @@ fn unknown_cursor(job: &SimJob) -> Response {
 
 /// Every row of the pages `job` ends with, in order.
 pub(crate) fn final_rows(job: &SimJob) -> Vec<Value> {
-    let end = snapshot(&job.profile, job.total_pages(), Duration::MAX, job.cancelled_at);
+    let end = snapshot(
+        &job.profile,
+        job.total_pages(),
+        Duration::MAX,
+        job.cancelled_at,
+    );
     let (_, last) = match end.pages_written {
         0 => (0, 0),
         pages => job.profile.rows_of(pages - 1, job.total_rows),

@@ -11,22 +11,56 @@
 mod common;
 
 use common::VirtualTimer;
-use common::scripted::{self, CursorScheme, Ending, Fault, ManifestAccuracy, Script};
 use futures_util::StreamExt;
 use openfunnel::{Client, Error, PollPolicy, RetryPolicy};
+use openfunnel_sim::{
+    Clock, CursorScheme, Ending, Fault, JobProfile, JobType, ManifestAccuracy, PollFault, Schedule,
+    SimConfig, Simulator,
+};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-fn fault() -> impl Strategy<Value = Fault> {
+/// One request of the simulator's clock: the schedule below counts requests.
+const REQUEST: Duration = Duration::from_millis(1);
+
+/// A job's life counted in requests, the faults by poll number, and what the
+/// spec leaves open: everything the simulator is told for one case.
+#[derive(Clone, Debug)]
+struct Script {
+    schedule: Schedule,
+    faults: BTreeMap<u64, PollFault>,
+    cursors: CursorScheme,
+    manifest: ManifestAccuracy,
+    unknown_cursor_status: u16,
+}
+
+impl Script {
+    /// The pages the job ends with: what the chain holds.
+    fn final_pages(&self) -> u32 {
+        let schedule = &self.schedule;
+        match schedule.ending {
+            Ending::Completed => schedule.page_rows.len() as u32,
+            _ => schedule
+                .lands_at
+                .iter()
+                .filter(|at| **at <= schedule.ends_at)
+                .count() as u32,
+        }
+    }
+}
+
+fn fault() -> impl Strategy<Value = PollFault> {
     prop_oneof![
-        3 => any::<bool>().prop_map(|retry_after| Fault::RateLimited { retry_after }),
-        3 => Just(Fault::ServerError),
-        2 => Just(Fault::ResetMidBody),
-        2 => Just(Fault::Truncated),
-        1 => Just(Fault::UnknownCursor),
-        1 => Just(Fault::Stalled),
+        3 => any::<bool>().prop_map(|announced| PollFault::RateLimited {
+            retry_after: announced.then_some(Duration::from_secs(2)),
+        }),
+        3 => Just(PollFault::Status(503)),
+        2 => Just(PollFault::ResetMidBody),
+        2 => Just(PollFault::Truncated),
+        1 => Just(PollFault::UnknownCursor),
+        1 => Just(PollFault::Stalled(Duration::from_millis(250))),
     ]
 }
 
@@ -49,7 +83,8 @@ fn server_choices() -> impl Strategy<Value = (CursorScheme, ManifestAccuracy, u1
 }
 
 fn script() -> impl Strategy<Value = Script> {
-    let pages = prop::collection::vec(1u32..=4, 0..=6);
+    // Empty pages (0 rows) are part of a chain too.
+    let pages = prop::collection::vec(prop_oneof![1 => Just(0u32), 6 => 1u32..=4], 0..=6);
     pages
         .prop_flat_map(|pages| {
             let count = pages.len();
@@ -58,25 +93,25 @@ fn script() -> impl Strategy<Value = Script> {
                 prop::collection::vec(0u32..=3, count),
                 prop_oneof![2 => Just(Ending::Completed), 1 => Just(Ending::Failed), 1 => Just(Ending::Cancelled)],
                 0u32..=24,
-                prop::collection::btree_map(1u32..=60, fault(), 0..=6),
+                prop::collection::btree_map(1u64..=60, fault(), 0..=6),
                 server_choices(),
             )
         })
-        .prop_map(|(pages, gaps, ending, end_offset, faults, (cursors, manifest, unknown_cursor_status))| {
+        .prop_map(|(page_rows, gaps, ending, end_offset, faults, (cursors, manifest, unknown_cursor_status))| {
             // Pages land at increasing request counts; the job ends after the
             // last one (completed) or anywhere (failed / cancelled).
             let mut at = 1;
-            let lands_at: Vec<u32> = gaps.iter().map(|gap| {
+            let lands_at: Vec<Duration> = gaps.iter().map(|gap| {
                 at += gap;
-                at
+                REQUEST * at
             }).collect();
-            let ends_at = match ending {
+            let ends_at = REQUEST * match ending {
                 Ending::Completed => at + end_offset % 4,
                 _ => 1 + end_offset,
             };
             Script {
-                pages, lands_at, ends_at, ending, faults, stall: Duration::from_millis(250),
-                cursors, manifest, unknown_cursor_status,
+                schedule: Schedule { page_rows, lands_at, ends_at, ending },
+                faults, cursors, manifest, unknown_cursor_status,
             }
         })
 }
@@ -89,10 +124,25 @@ enum Verdict {
 }
 
 async fn check(script: Script) -> Result<Verdict, TestCaseError> {
-    let base_url = scripted::start(script.clone()).await;
+    let mut config = SimConfig::default().with_clock(Clock::PerRequest(REQUEST));
+    for (poll, fault) in &script.faults {
+        config = config.with_fault(Fault::OnPoll {
+            poll: *poll,
+            fault: *fault,
+        });
+    }
+    let sim = Simulator::start_with(config)
+        .await
+        .expect("the simulator starts");
+    let profile = JobProfile::default()
+        .with_schedule(script.schedule.clone())
+        .with_cursors(script.cursors)
+        .with_manifest(script.manifest)
+        .with_unknown_cursor_status(script.unknown_cursor_status);
+    let job_id = sim.add_job(JobType::Lookalike, profile);
     let client = Client::builder()
         .with_api_key(common::KEY)
-        .with_base_url(base_url)
+        .with_base_url(sim.base_url())
         .with_timer(VirtualTimer::new())
         .with_poll_policy(
             PollPolicy::default()
@@ -103,14 +153,14 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
         .with_request_timeout(Duration::from_millis(100))
         .build()
         .expect("client builds");
-    let job = client.lookalike().job("job").expect("id");
-    let expected = script.final_rows();
+    let job = client.lookalike().job(&job_id).expect("id");
+    let expected = sim.final_rows(&job_id).expect("the job exists");
     let mut delivered = Vec::new();
     let mut rows = job.rows().with_concurrency(4);
     let end = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             match rows.next().await {
-                Some(Ok(row)) => delivered.push(row.domain.unwrap_or_default()),
+                Some(Ok(row)) => delivered.push(serde_json::to_value(row).unwrap_or_default()),
                 Some(Err(error)) => return Err(error),
                 None => return Ok(()),
             }
@@ -124,7 +174,7 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
         "not a prefix of the written rows, in order, once each:\n delivered {delivered:?}\n written {expected:?}\n {script:?}"
     );
     let complete = delivered.len() == expected.len();
-    match (&end, script.ending) {
+    match (&end, script.schedule.ending) {
         (Ok(()), Ending::Completed)
         | (Err(Error::JobFailed { .. }), Ending::Failed)
         | (Err(Error::JobCancelled { .. }), Ending::Cancelled) => {
@@ -132,7 +182,7 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
                 complete,
                 "ended normally without every row: {delivered:?} vs {expected:?}"
             );
-            let chain = script.final_pages() as u32;
+            let chain = script.final_pages();
             let mismatch = rows.outcome().and_then(|outcome| outcome.manifest_mismatch);
             prop_assert_eq!(
                 mismatch.map(|m| (m.manifest_pages, m.chain_pages)),
@@ -144,7 +194,7 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
         }
         (Ok(()), _) => Err(TestCaseError::fail(format!(
             "a {:?} job ended like a completed one",
-            script.ending
+            script.schedule.ending
         ))),
         (Err(error), _) => {
             prop_assert!(
@@ -259,15 +309,17 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
 }
 
 #[test]
-fn the_scripted_server_follows_its_script() {
-    // Guards the harness: a fault-free completed script is delivered in full.
+fn the_simulator_follows_the_schedule() {
+    // Guards the harness: a fault-free completed schedule is delivered in
+    // full, an empty page included.
     let script = Script {
-        pages: vec![2, 3],
-        lands_at: vec![2, 4],
-        ends_at: 5,
-        ending: Ending::Completed,
+        schedule: Schedule {
+            page_rows: vec![2, 0, 3],
+            lands_at: vec![REQUEST * 2, REQUEST * 3, REQUEST * 4],
+            ends_at: REQUEST * 5,
+            ending: Ending::Completed,
+        },
         faults: BTreeMap::new(),
-        stall: Duration::ZERO,
         cursors: CursorScheme::Opaque,
         manifest: ManifestAccuracy::Fewer(1),
         unknown_cursor_status: 404,

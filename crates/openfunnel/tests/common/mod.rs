@@ -2,8 +2,6 @@
 //! server, and builders for poll responses.
 #![allow(dead_code)]
 
-pub mod scripted;
-
 use httpmock::prelude::*;
 use openfunnel::{Client, PollPolicy, RetryPolicy, Sleep, Timer};
 use serde_json::{Value, json};
@@ -206,7 +204,7 @@ pub fn expected_names(range: std::ops::Range<u32>) -> Vec<String> {
     range.map(|i| format!("Company {i}")).collect()
 }
 
-/// One link of a scripted chain: the cursor it is fetched with (`None`: the
+/// One link of a chain served by httpmock: the cursor it is fetched with (`None`: the
 /// first page), the `page` name it reports, and its rows.
 pub struct Link<'a> {
     pub cursor: Option<&'a str>,
