@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use httpmock::prelude::*;
+use openfunnel::raw::types;
 use openfunnel::{Client, PollPolicy, RetryPolicy, Sleep, Timer};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -101,20 +102,45 @@ pub fn rows(range: std::ops::Range<u32>) -> Vec<Value> {
         .collect()
 }
 
-/// A lookalike poll response.
+/// A lookalike poll response, built from the generated type so the spec
+/// shapes it (`helpers_conform.rs` checks every helper's bodies against it).
 pub fn page(status: &str, name: Option<&str>, next: Option<&str>, rows: Vec<Value>) -> Value {
-    json!({
-        "job_id": JOB,
-        "status": status,
-        "manifest": null,
-        "error_message": null,
-        "count": rows.len(),
-        "rows": rows,
-        "page": name,
-        "next_cursor": next,
-        "processed": null,
-        "progress_message": null
-    })
+    let rows: Vec<types::BulkLookalikeResultRow> = rows
+        .into_iter()
+        .map(|row| serde_json::from_value(row).expect("a lookalike row"))
+        .collect();
+    let response = types::BulkLookalikeJobResponse {
+        count: rows.len() as i64,
+        error_message: None,
+        job_id: JOB.into(),
+        manifest: None,
+        next_cursor: next.map(str::to_string),
+        page: name.map(str::to_string),
+        processed: None,
+        progress_message: None,
+        rows,
+        status: status.into(),
+        extra: Default::default(),
+    };
+    serde_json::to_value(response).expect("a response serialises")
+}
+
+/// A lookalike manifest: `count` rows (only once completed) over `pages` pages.
+pub fn manifest(status: &str, count: usize, pages: i64) -> Value {
+    let completed = status == "completed";
+    let manifest = types::BulkLookalikeManifest {
+        count: completed.then_some(count as i64),
+        credits_consumed: Some(count as i64),
+        derived_query: None,
+        page_size: Some(100),
+        pages: Some(pages),
+        partial: !completed,
+        rerank_degraded: false,
+        resolved_seed_domains: None,
+        unresolved_seed_domains: None,
+        extra: Default::default(),
+    };
+    serde_json::to_value(manifest).expect("a manifest serialises")
 }
 
 /// A terminal response with a manifest listing `pages` pages.
@@ -126,14 +152,7 @@ pub fn terminal(
     pages: u32,
 ) -> Value {
     let mut body = page(status, name, next, rows);
-    body["manifest"] = json!({
-        "count": if status == "completed" { json!(pages * 100) } else { Value::Null },
-        "pages": pages,
-        "page_size": 100,
-        "credits_consumed": pages * 100,
-        "partial": status != "completed",
-        "rerank_degraded": false
-    });
+    body["manifest"] = manifest(status, pages as usize * 100, i64::from(pages));
     body
 }
 
@@ -224,13 +243,8 @@ pub async fn serve_chain<'a>(
     for (index, link) in links.iter().enumerate() {
         let next = links.get(index + 1).and_then(|next| next.cursor);
         let mut body = page("completed", link.name, next, rows(link.rows.clone()));
-        body["manifest"] = json!({
-            "count": links.iter().map(|l| l.rows.len()).sum::<usize>(),
-            "pages": manifest_pages,
-            "page_size": 100,
-            "credits_consumed": 1,
-            "partial": false
-        });
+        let count = links.iter().map(|l| l.rows.len()).sum::<usize>();
+        body["manifest"] = manifest("completed", count, manifest_pages);
         mocks.push(serve(server, link.cursor, body, None).await);
     }
     mocks
