@@ -418,6 +418,21 @@ async fn submit_sends_the_validated_body_and_returns_the_job() {
         .unwrap();
     submit.assert_calls_async(1).await;
     assert_eq!(job.id(), JOB);
+    // The submit's answer is kept on the job.
+    let submitted = job.submission().expect("a submitted job keeps the answer");
+    assert_eq!(submitted.requested_limit, Some(50));
+    assert_eq!(
+        openfunnel::Acknowledgement::status(submitted),
+        Some(JobStatus::Pending)
+    );
+    assert!(
+        client
+            .tech_intent()
+            .job(JOB)
+            .unwrap()
+            .submission()
+            .is_none()
+    );
 }
 
 #[tokio::test]
