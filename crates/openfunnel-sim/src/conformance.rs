@@ -169,3 +169,31 @@ impl Spec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_type_is_checked() {
+        let spec = Spec::vendored();
+        let cases = [
+            ("object", json!([]), json!({})),
+            ("array", json!({}), json!([])),
+            ("string", json!(1), json!("x")),
+            ("integer", json!(1.5), json!(u64::MAX)),
+            ("integer", json!("1"), json!(-3)),
+            ("number", json!("1"), json!(1.5)),
+            ("boolean", json!("true"), json!(false)),
+        ];
+        for (kind, wrong, right) in cases {
+            let schema = json!({ "type": kind });
+            let mut errors = Vec::new();
+            spec.validate(&wrong, &schema, "$", &mut errors);
+            assert_eq!(errors.len(), 1, "{wrong} is not {kind}: {errors:?}");
+            errors.clear();
+            spec.validate(&right, &schema, "$", &mut errors);
+            assert!(errors.is_empty(), "{right} is {kind}: {errors:?}");
+        }
+    }
+}
