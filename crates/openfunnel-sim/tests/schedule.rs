@@ -76,20 +76,26 @@ async fn a_scheduled_job_advances_one_request_at_a_time() {
             body["status"].as_str().unwrap_or_default().to_string(),
             body["rows"].as_array().map_or(0, Vec::len),
             body["next_cursor"].as_str().map(str::to_string),
+            body["processed"].as_u64(),
         ));
     }
-    let at = |status: &str, rows, next: Option<&str>| {
-        (status.to_string(), rows, next.map(str::to_string))
+    let at = |status: &str, rows, next: Option<&str>, processed: Option<u64>| {
+        (
+            status.to_string(),
+            rows,
+            next.map(str::to_string),
+            processed,
+        )
     };
     assert_eq!(
         seen,
         [
-            at("pending", 0, None),                // request 1: nothing landed
-            at("running", 2, None),                // 2: page 0 landed, page 1 not yet
-            at("running", 2, Some("page_0001")),   // 3: page 1 (empty) landed
-            at("running", 2, Some("page_0001")),   // 4
-            at("running", 2, Some("page_0001")),   // 5: page 2 landed
-            at("completed", 2, Some("page_0001")), // 6: the job ends
+            at("pending", 0, None, None),    // request 1: nothing landed
+            at("running", 2, None, Some(2)), // 2: page 0 landed, page 1 not yet
+            at("running", 2, Some("page_0001"), Some(2)), // 3: page 1 (empty) landed
+            at("running", 2, Some("page_0001"), Some(2)), // 4
+            at("running", 2, Some("page_0001"), Some(5)), // 5: page 2 landed
+            at("completed", 2, Some("page_0001"), Some(5)), // 6: the job ends
         ]
     );
     let (_, empty) = poll(&sim, &job, Some("page_0001")).await;
@@ -271,4 +277,16 @@ async fn wall_time_is_the_default_clock() {
     ]
     .to_vec();
     assert_eq!(statuses, ["pending", "pending", "completed"]);
+    // An even timeline of 250 rows: three pages of 100, 100 and 50.
+    let job = ticking.add_job(JobType::Lookalike, JobProfile::completed(250));
+    let (_, first) = poll(&ticking, &job, None).await;
+    assert_eq!(first["manifest"]["pages"], 3);
+    let (_, second) = poll(&ticking, &job, first["next_cursor"].as_str()).await;
+    let (_, third) = poll(&ticking, &job, second["next_cursor"].as_str()).await;
+    let sizes: Vec<Option<usize>> = [&first, &second, &third]
+        .iter()
+        .map(|page| page["rows"].as_array().map(Vec::len))
+        .collect();
+    assert_eq!(sizes, [Some(100), Some(100), Some(50)]);
+    assert_ne!(first["rows"][0], second["rows"][0]);
 }
