@@ -921,3 +921,66 @@ async fn on_a_terminal_the_progress_bar_redraws_in_place_and_otherwise_lines_are
         stderr(&plain)
     );
 }
+
+/// Runs the binary with `args` only (no simulator, no key).
+fn run_plain(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"))
+        .args(args)
+        .env_remove("OPENFUNNEL_API_KEY")
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn help_puts_global_options_under_their_own_heading_and_shows_examples() {
+    for command in [
+        &["lookalike", "submit", "--help"][..],
+        &["lookalike", "results", "--help"],
+        &["tech-intent", "submit", "--help"],
+        &["completions", "--help"],
+    ] {
+        let help = stdout(&run_plain(command));
+        let (own, global) = help
+            .split_once("Global options:")
+            .unwrap_or_else(|| panic!("{command:?}: no global heading in\n{help}"));
+        for flag in ["--base-url", "--api-key", "--quiet", "--verbose"] {
+            assert!(
+                !own.contains(flag),
+                "{command:?}: {flag} among the command's options"
+            );
+            assert!(global.contains(flag), "{command:?}: {flag} missing");
+        }
+        assert!(
+            help.contains("EXAMPLES:\n  openfunnel "),
+            "{command:?}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn completions_for_bash_are_a_script_bash_accepts() {
+    let output = run_plain(&["completions", "bash"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let script = stdout(&output);
+    assert!(script.contains("openfunnel") && script.contains("tech-intent"));
+    let path =
+        std::env::temp_dir().join(format!("openfunnel-completion-{}.bash", std::process::id()));
+    std::fs::write(&path, &script).unwrap();
+    let checked = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .output()
+        .expect("bash runs");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        checked.status.success(),
+        "bash -n refused the script: {}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    for shell in ["zsh", "fish", "powershell"] {
+        let output = run_plain(&["completions", shell]);
+        assert_eq!(code(&output), 0, "{shell}");
+        assert!(stdout(&output).contains("openfunnel"), "{shell}");
+    }
+    assert_eq!(code(&run_plain(&["completions", "tcsh"])), 2);
+}

@@ -10,21 +10,28 @@ use std::path::PathBuf;
 #[command(name = "openfunnel", version, about, long_about = None)]
 pub struct Cli {
     /// API base URL.
-    #[arg(long, global = true, env = "OPENFUNNEL_BASE_URL", default_value = openfunnel::DEFAULT_BASE_URL)]
+    #[arg(long, global = true, help_heading = "Global options", env = "OPENFUNNEL_BASE_URL", default_value = openfunnel::DEFAULT_BASE_URL)]
     pub base_url: String,
     /// API key (`of_…`).
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         env = "OPENFUNNEL_API_KEY",
         hide_env_values = true
     )]
     pub api_key: Option<String>,
     /// No progress and no messages except errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "verbose"
+    )]
     pub quiet: bool,
     /// Log every request to stderr (-vv for more).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
@@ -39,28 +46,54 @@ pub enum Command {
     #[command(subcommand, alias = "intent")]
     TechIntent(TechIntentCommand),
     /// Run a lookalike job against a built-in simulator: no key, no network.
+    #[command(
+        after_help = "EXAMPLES:\n  openfunnel demo\n  openfunnel demo --rows 5000 --format csv --output demo.csv"
+    )]
     Demo(DemoArgs),
+    /// Print a shell completion script (install: see `openfunnel completions --help`).
+    #[command(
+        after_help = "EXAMPLES:\n  openfunnel completions bash > ~/.local/share/bash-completion/completions/openfunnel\n  openfunnel completions zsh > \"${fpath[1]}/_openfunnel\"\n  openfunnel completions fish > ~/.config/fish/completions/openfunnel.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum LookalikeCommand {
     /// Submit a job; prints its id.
+    #[command(
+        after_help = "EXAMPLES:\n  openfunnel lookalike submit --query \"observability platforms\" --limit 2000 --max-credits 2000\n  openfunnel lookalike submit --seed-domain datadoghq.com --seed-domain honeycomb.io --location USA"
+    )]
     Submit(LookalikeSubmitArgs),
     /// Write the job's rows (waits for the job by default).
+    #[command(
+        after_help = "EXAMPLES:\n  openfunnel lookalike results \"$job\" --output rows.jsonl\n  openfunnel lookalike results \"$job\" --output rows.jsonl --resume\n  openfunnel lookalike results \"$job\" --format csv > companies.csv"
+    )]
     Results(ResultsArgs),
     /// Print the job's status as one JSON object.
+    #[command(after_help = "EXAMPLES:\n  openfunnel lookalike status \"$job\"")]
     Status(JobArgs),
     /// Ask the server to cancel the job.
+    #[command(after_help = "EXAMPLES:\n  openfunnel lookalike cancel \"$job\"")]
     Cancel(JobArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TechIntentCommand {
     /// Submit a job; prints its id.
+    #[command(
+        after_help = "EXAMPLES:\n  openfunnel tech-intent submit --tech Snowflake --activity \"migrating off Redshift\" --limit 50 --enrich"
+    )]
     Submit(TechIntentSubmitArgs),
     /// Write the job's rows (waits for the job by default).
+    #[command(
+        after_help = "EXAMPLES:\n  openfunnel tech-intent results \"$job\" --format csv > companies.csv"
+    )]
     Results(ResultsArgs),
     /// Print the job's status as one JSON object.
+    #[command(after_help = "EXAMPLES:\n  openfunnel tech-intent status \"$job\"")]
     Status(JobArgs),
 }
 
@@ -145,6 +178,11 @@ pub struct ResultsArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// CSV: write text cells exactly as received. By default a cell that
+    /// begins with = + - @, a tab or a carriage return (a formula to
+    /// spreadsheets) gets a leading ' so it opens as text.
+    #[arg(long)]
+    pub raw_csv: bool,
     /// Continue an interrupted export into --output.
     #[arg(long, requires = "output")]
     pub resume: bool,

@@ -91,6 +91,7 @@ pub async fn cancel(job: &Job<Lookalike>) -> Result<(), CliError> {
 pub fn export_options(args: &ResultsArgs) -> ExportOptions {
     ExportOptions {
         format: args.format,
+        raw_csv: args.raw_csv,
         output: args.output.clone(),
         resume: args.resume,
         no_wait: args.no_wait,
@@ -175,6 +176,7 @@ pub async fn demo(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
     ));
     let options = ExportOptions {
         format: args.format,
+        raw_csv: false,
         output: args.output.clone(),
         resume: false,
         no_wait: false,

@@ -62,6 +62,8 @@ impl ExportKind for TechIntent {
 #[derive(Clone, Debug)]
 pub struct ExportOptions {
     pub format: Format,
+    /// CSV text cells as received, formulas included.
+    pub raw_csv: bool,
     pub output: Option<PathBuf>,
     pub resume: bool,
     pub no_wait: bool,
@@ -135,6 +137,9 @@ pub async fn export<K: ExportKind>(
     };
     let mut sink = RowSink::new(writer, options.format, K::COLUMNS, state.rows, state.bytes)
         .map_err(CliError::io("cannot write the output"))?;
+    if options.raw_csv {
+        sink = sink.raw_csv();
+    }
 
     let policy = match (options.no_wait, options.timeout) {
         // Read what is there; the first wait is where "now" ends.

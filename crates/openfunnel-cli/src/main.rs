@@ -90,6 +90,16 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
     let reporter = || Arc::new(Reporter::new(cli.quiet));
     match &cli.command {
         Command::Demo(args) => commands::demo(args, cli.quiet).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "openfunnel",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         Command::Lookalike(command) => match command {
             LookalikeCommand::Submit(args) => {
                 let search = commands::lookalike_search(args)?;

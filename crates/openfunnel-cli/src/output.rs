@@ -31,6 +31,9 @@ pub struct RowSink<W: Write> {
     format: Format,
     columns: &'static [&'static str],
     rows: u64,
+    /// Whether CSV text cells that a spreadsheet would run as a formula are
+    /// neutralised (see `neutralise`).
+    safe_csv: bool,
 }
 
 impl<W: Write> RowSink<W> {
@@ -51,6 +54,7 @@ impl<W: Write> RowSink<W> {
             format,
             columns,
             rows,
+            safe_csv: true,
         };
         if bytes == 0 {
             match format {
@@ -80,11 +84,19 @@ impl<W: Write> RowSink<W> {
             }
             Format::Csv => {
                 let value = serde_json::to_value(row)?;
-                write_csv_record(&mut self.out, csv_fields(self.columns, value))?;
+                let fields = csv_fields(self.columns, value, self.safe_csv);
+                write_csv_record(&mut self.out, fields)?;
             }
         }
         self.rows += 1;
         Ok(())
+    }
+
+    /// Writes CSV text cells exactly as received, formulas included
+    /// (`--raw-csv`), instead of neutralising them.
+    pub fn raw_csv(mut self) -> Self {
+        self.safe_csv = false;
+        self
     }
 
     /// Closes the output's structure (the JSON array); not counted in
@@ -125,15 +137,21 @@ impl<W: Write> RowSink<W> {
 pub const EXTRA_COLUMN: &str = "other_fields";
 
 /// A row's CSV fields: one per column, nested values as JSON text, then the
-/// remaining fields as one JSON object.
-fn csv_fields(columns: &[&str], value: Value) -> impl Iterator<Item = String> {
+/// remaining fields as one JSON object. With `safe`, text cells a
+/// spreadsheet would run as a formula are neutralised.
+fn csv_fields(columns: &[&str], value: Value, safe: bool) -> impl Iterator<Item = String> {
     let mut object = match value {
         Value::Object(object) => object,
         other => serde_json::Map::from_iter([("value".to_string(), other)]),
     };
     let mut fields: Vec<String> = columns
         .iter()
-        .map(|column| object.remove(*column).map(csv_text).unwrap_or_default())
+        .map(|column| {
+            object
+                .remove(*column)
+                .map(|value| csv_text(value, safe))
+                .unwrap_or_default()
+        })
         .collect();
     fields.push(if object.is_empty() {
         String::new()
@@ -143,31 +161,39 @@ fn csv_fields(columns: &[&str], value: Value) -> impl Iterator<Item = String> {
     fields.into_iter()
 }
 
-fn csv_text(value: Value) -> String {
+fn csv_text(value: Value, safe: bool) -> String {
     match value {
         Value::Null => String::new(),
+        Value::String(text) if safe => neutralise(text),
         Value::String(text) => text,
         other => other.to_string(),
     }
 }
 
-/// One RFC 4180 record.
-fn write_csv_record(out: &mut impl Write, fields: impl Iterator<Item = String>) -> io::Result<()> {
-    let mut line = String::new();
-    for (index, field) in fields.enumerate() {
-        if index > 0 {
-            line.push(',');
-        }
-        if field.contains([',', '"', '\n', '\r']) {
-            line.push('"');
-            line.push_str(&field.replace('"', "\"\""));
-            line.push('"');
-        } else {
-            line.push_str(&field);
-        }
+/// CSV injection: Excel, Sheets and LibreOffice run a cell that begins with
+/// `=`, `+`, `-` or `@` (and, in some, a tab or carriage return) as a
+/// formula. Company names, reasons and snippets come from the web, so such a
+/// text cell gets a leading `'`, which spreadsheets show as text (OWASP's
+/// advice). Numbers are not text cells and stay as they are.
+fn neutralise(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
     }
-    line.push_str("\r\n");
-    out.write_all(line.as_bytes())
+}
+
+/// One RFC 4180 record (CRLF-terminated, quoted where needed), written
+/// whole so the byte count stays exact.
+fn write_csv_record(out: &mut impl Write, fields: impl Iterator<Item = String>) -> io::Result<()> {
+    let mut record = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    record.write_record(fields).map_err(io::Error::other)?;
+    let bytes = record
+        .into_inner()
+        .map_err(|error| io::Error::other(error.to_string()))?;
+    out.write_all(&bytes)
 }
 
 #[cfg(test)]
@@ -176,7 +202,14 @@ mod tests {
     use serde_json::json;
 
     fn written(format: Format, rows: &[Value]) -> String {
+        written_with(format, rows, false)
+    }
+
+    fn written_with(format: Format, rows: &[Value], raw: bool) -> String {
         let mut sink = RowSink::new(Vec::new(), format, &["name", "domain"], 0, 0).unwrap();
+        if raw {
+            sink = sink.raw_csv();
+        }
         for row in rows {
             sink.write_row(row).unwrap();
         }
@@ -227,5 +260,34 @@ mod tests {
         sink.finish().unwrap();
         assert_eq!(sink.bytes(), before);
         assert_eq!(sink.get_ref().len() as u64, before + 3);
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_by_default_and_raw_on_request() {
+        let formulas = ["=1+1", "+SUM(A1)", "-2+3", "@x", "\tindented", "\rreturn"];
+        let rows: Vec<Value> = formulas
+            .iter()
+            .map(|text| json!({"name": text, "domain": -2, "other": "=HYPERLINK(\"x\")"}))
+            .chain([json!({"name": "Acme, Inc. \"quoted\"", "domain": "acme.com"})])
+            .collect();
+        let read = |text: &str| -> Vec<Vec<String>> {
+            csv::Reader::from_reader(text.as_bytes())
+                .records()
+                .map(|record| record.unwrap().iter().map(str::to_string).collect())
+                .collect()
+        };
+        let safe = read(&written(Format::Csv, &rows));
+        let raw = read(&written_with(Format::Csv, &rows, true));
+        for (index, formula) in formulas.iter().enumerate() {
+            assert_eq!(safe[index][0], format!("'{formula}"), "neutralised");
+            assert_eq!(raw[index][0], *formula, "raw with the flag");
+            // A JSON number stays a number; nested JSON text is data.
+            assert_eq!(safe[index][1], "-2");
+            assert_eq!(safe[index][2], r#"{"other":"=HYPERLINK(\"x\")"}"#);
+        }
+        assert_eq!(safe[6][0], "Acme, Inc. \"quoted\"");
+        assert_eq!(safe[6][1], "acme.com");
+        // JSONL stays byte-faithful.
+        assert!(written(Format::Jsonl, &rows).contains("\"name\":\"=1+1\""));
     }
 }
