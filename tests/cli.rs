@@ -984,3 +984,104 @@ fn completions_for_bash_are_a_script_bash_accepts() {
     }
     assert_eq!(code(&run_plain(&["completions", "tcsh"])), 2);
 }
+
+/// Runs `command` on a pseudo-terminal (util-linux `script`), so that the
+/// CLI draws its live progress bar; returns what the terminal showed, with
+/// colours stripped and every redraw on its own line.
+async fn on_a_terminal(command: String, envs: Vec<(&'static str, String)>) -> String {
+    tokio::task::spawn_blocking(move || run_on_a_terminal(&command, &envs))
+        .await
+        .expect("the terminal run completes")
+}
+
+fn run_on_a_terminal(command: &str, envs: &[(&str, String)]) -> String {
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", command, "/dev/null"]);
+    for (name, value) in envs {
+        script.env(name, value);
+    }
+    let output = script
+        .output()
+        .expect("util-linux `script` provides the pseudo-terminal");
+    assert!(output.status.success(), "{command}: {output:?}");
+    let raw = String::from_utf8_lossy(&output.stdout);
+    let mut text = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An escape sequence: ESC [ params letter.
+            for next in chars.by_ref() {
+                if next.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else if c == '\r' {
+            text.push('\n');
+        } else {
+            text.push(c);
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn the_progress_bar_shows_a_percent_and_an_eta_and_ends_on_the_summary() {
+    let binary = env!("CARGO_BIN_EXE_openfunnel");
+    let out = std::env::temp_dir().join(format!("openfunnel-pty-{}.jsonl", std::process::id()));
+    // A lookalike job submitted in this run: its limit is the total.
+    let demo = on_a_terminal(
+        format!("{binary} demo --rows 3000 --output {}", out.display()),
+        Vec::new(),
+    )
+    .await;
+    let bars: Vec<&str> = demo.lines().filter(|line| line.contains("% ETA")).collect();
+    assert!(
+        bars.iter().any(|line| line.contains("running")),
+        "a bar with a percent and an ETA while the job runs:\n{demo}"
+    );
+    let last_bar = bars.last().expect("at least one bar");
+    assert!(
+        last_bar.contains("100%") && last_bar.contains("3000 rows"),
+        "{last_bar}"
+    );
+    assert!(
+        demo.contains("openfunnel demo: 3000 rows from 30 pages"),
+        "{demo}"
+    );
+
+    // The export of a completed job: the manifest's page count is the total.
+    let sim = sim_with(JobProfile::completed(2_000).with_page_size(50)).await;
+    let job = sim.add_job(
+        JobType::Lookalike,
+        JobProfile::completed(2_000).with_page_size(50),
+    );
+    let export = on_a_terminal(
+        format!(
+            "{binary} lookalike results {job} --output {}",
+            out.display()
+        ),
+        vec![
+            ("OPENFUNNEL_BASE_URL", sim.base_url().to_string()),
+            ("OPENFUNNEL_API_KEY", "of_test".to_string()),
+        ],
+    )
+    .await;
+    let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_file(out.with_extension("jsonl.checkpoint.json"));
+    let bars: Vec<&str> = export
+        .lines()
+        .filter(|line| line.contains("% ETA"))
+        .collect();
+    assert!(
+        bars.iter().any(|line| line.contains("/40 pages")),
+        "the bar counts the manifest's 40 pages:\n{export}"
+    );
+    let last_bar = bars.last().expect("at least one bar");
+    assert!(
+        last_bar.contains("100%")
+            && last_bar.contains("2000 rows")
+            && last_bar.contains("40 pages"),
+        "{last_bar}"
+    );
+    assert!(export.contains("wrote 2000 rows from 40 pages"), "{export}");
+}

@@ -186,6 +186,10 @@ pub struct ResultsArgs {
     /// Continue an interrupted export into --output.
     #[arg(long, requires = "output")]
     pub resume: bool,
+    /// The job's row limit, for a progress bar with a percent and an ETA
+    /// while the job runs (known by itself once the job is done).
+    #[arg(long, value_name = "ROWS")]
+    pub limit: Option<u64>,
     /// Give up waiting after SECS seconds (exit code 5).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,

@@ -113,13 +113,16 @@ pub async fn results<K: ExportKind>(
         reporter.clone(),
     )
     .await;
-    reporter.finish();
     match outcome {
         Ok(summary) => {
+            reporter.finish_with(summary.rows, summary.pages);
             report_done(&reporter, &summary, args.no_wait);
             Ok(())
         }
-        Err(error) => Err(error),
+        Err(error) => {
+            reporter.finish();
+            Err(error)
+        }
     }
 }
 
@@ -141,7 +144,7 @@ fn report_done<K: JobKind>(reporter: &Reporter, summary: &ExportSummary<K>, no_w
 /// `demo`: the whole flow against an in-process simulator.
 pub async fn demo(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
     use openfunnel_sim::{JobProfile, SimConfig, Simulator};
-    let reporter = Arc::new(Reporter::new(quiet));
+    let reporter = Arc::new(Reporter::new(quiet).expecting_rows(Some(args.rows.into())));
     let profile = JobProfile::default()
         .with_rows(args.rows)
         .with_pending_for(Duration::from_millis(400))
@@ -189,8 +192,16 @@ pub async fn demo(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
         reporter.clone(),
     )
     .await;
-    reporter.finish();
-    let summary = summary?;
+    let summary = match summary {
+        Ok(summary) => {
+            reporter.finish_with(summary.rows, summary.pages);
+            summary
+        }
+        Err(error) => {
+            reporter.finish();
+            return Err(error);
+        }
+    };
     let credits = summary
         .outcome
         .as_ref()

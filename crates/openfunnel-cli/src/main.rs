@@ -87,7 +87,7 @@ fn client(cli: &Cli) -> Result<Client, CliError> {
 }
 
 async fn run(cli: &Cli) -> Result<(), CliError> {
-    let reporter = || Arc::new(Reporter::new(cli.quiet));
+    let reporter = |limit: Option<u64>| Arc::new(Reporter::new(cli.quiet).expecting_rows(limit));
     match &cli.command {
         Command::Demo(args) => commands::demo(args, cli.quiet).await,
         Command::Completions { shell } => {
@@ -110,7 +110,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             LookalikeCommand::Results(args) => {
                 let client = client(cli)?;
                 let job = client.lookalike().job(&args.job_id)?;
-                commands::results(&job, &client, args, reporter()).await
+                commands::results(&job, &client, args, reporter(args.limit)).await
             }
             LookalikeCommand::Status(args) => {
                 commands::status(&client(cli)?.lookalike().job(&args.job_id)?).await
@@ -129,7 +129,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             TechIntentCommand::Results(args) => {
                 let client = client(cli)?;
                 let job = client.tech_intent().job(&args.job_id)?;
-                commands::results(&job, &client, args, reporter()).await
+                commands::results(&job, &client, args, reporter(args.limit)).await
             }
             TechIntentCommand::Status(args) => {
                 commands::status(&client(cli)?.tech_intent().job(&args.job_id)?).await

@@ -1,5 +1,8 @@
 //! Progress on stderr: a live bar on a terminal, plain rate-limited lines
-//! otherwise, nothing with `--quiet`.
+//! otherwise, nothing with `--quiet`. The bar shows a percent and an ETA
+//! whenever a total is known — the manifest's page count once the job is
+//! done, or the job's row limit (when it was submitted in this run, or given
+//! with `--limit`) while it runs — and is a spinner otherwise.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use openfunnel::Progress;
@@ -12,9 +15,17 @@ const LINE_INTERVAL: Duration = Duration::from_secs(2);
 
 pub enum Reporter {
     Quiet,
-    Bar(ProgressBar),
+    Bar {
+        bar: ProgressBar,
+        /// Rows the job will produce at most, when known.
+        expected_rows: Option<u64>,
+    },
     Lines(Mutex<LineState>),
 }
+
+/// The bar once a total is known.
+const BAR_TEMPLATE: &str =
+    "{spinner} [{bar:30}] {percent:>3}% ETA {eta} · {msg} [{elapsed_precise}]";
 
 pub struct LineState {
     last: Option<Instant>,
@@ -31,7 +42,10 @@ impl Reporter {
                 .unwrap_or_else(|_| ProgressStyle::default_spinner());
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(120));
-            Reporter::Bar(bar)
+            Reporter::Bar {
+                bar,
+                expected_rows: None,
+            }
         } else {
             Reporter::Lines(Mutex::new(LineState {
                 last: None,
@@ -40,12 +54,32 @@ impl Reporter {
         }
     }
 
+    /// The job will produce at most `rows` rows (its limit): the bar can
+    /// show a percent and an ETA while it runs.
+    pub fn expecting_rows(mut self, rows: Option<u64>) -> Reporter {
+        if let Reporter::Bar { expected_rows, .. } = &mut self {
+            *expected_rows = rows.filter(|rows| *rows > 0);
+        }
+        self
+    }
+
     /// Shows one progress report.
     pub fn update(&self, progress: &Progress) {
         let text = describe(progress);
         match self {
             Reporter::Quiet => {}
-            Reporter::Bar(bar) => bar.set_message(text),
+            Reporter::Bar { bar, expected_rows } => {
+                if let Some((length, position)) = bar_position(progress, *expected_rows) {
+                    if bar.length() != Some(length) {
+                        if let Ok(style) = ProgressStyle::with_template(BAR_TEMPLATE) {
+                            bar.set_style(style.progress_chars("=> "));
+                        }
+                        bar.set_length(length);
+                    }
+                    bar.set_position(position.min(length));
+                }
+                bar.set_message(text);
+            }
             Reporter::Lines(state) => {
                 let Ok(mut state) = state.lock() else { return };
                 let status = progress.status.to_string();
@@ -65,15 +99,58 @@ impl Reporter {
     pub fn say(&self, message: &str) {
         match self {
             Reporter::Quiet => {}
-            Reporter::Bar(bar) => bar.println(message),
+            // A finished bar stays on screen as the last progress line; a
+            // message after it goes below it, once.
+            Reporter::Bar { bar, .. } if bar.is_finished() => eprintln!("{message}"),
+            Reporter::Bar { bar, .. } => bar.println(message),
             Reporter::Lines(_) => eprintln!("{message}"),
         }
     }
 
     pub fn finish(&self) {
-        if let Reporter::Bar(bar) = self {
+        if let Reporter::Bar { bar, .. } = self {
             bar.finish_and_clear();
         }
+    }
+
+    /// Ends the bar on the export's own counts, so its last line says what
+    /// the summary says.
+    pub fn finish_with(&self, rows: u64, pages: u64) {
+        if let Reporter::Bar { bar, .. } = self {
+            if let Some(length) = bar.length() {
+                bar.set_position(length);
+            }
+            bar.finish_with_message(format!("done · {rows} rows · {pages} pages"));
+        }
+    }
+}
+
+/// The bar's `(length, position)`: pages once the manifest gives their
+/// count, else rows toward the expected total, else none (a spinner).
+fn bar_position(progress: &Progress, expected_rows: Option<u64>) -> Option<(u64, u64)> {
+    bar_counts(
+        progress.total_pages,
+        progress.pages,
+        progress.rows,
+        progress.processed,
+        expected_rows,
+    )
+}
+
+fn bar_counts(
+    total_pages: Option<i64>,
+    pages: u64,
+    rows: u64,
+    processed: Option<i64>,
+    expected_rows: Option<u64>,
+) -> Option<(u64, u64)> {
+    match (total_pages, expected_rows) {
+        (Some(total), _) if total > 0 => Some((total as u64, pages)),
+        (_, Some(expected)) => {
+            let done = processed.map_or(rows, |n| n.max(0) as u64);
+            Some((expected, done.max(rows)))
+        }
+        _ => None,
     }
 }
 
@@ -94,4 +171,27 @@ pub fn describe(progress: &Progress) -> String {
     }
     parts.push(format!("{:.1} s", progress.elapsed.as_secs_f64()));
     parts.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_counts_pages_once_known_else_rows_toward_the_limit() {
+        // Running, limit known: the server's processed count toward it.
+        assert_eq!(
+            bar_counts(None, 3, 250, Some(400), Some(1_000)),
+            Some((1_000, 400))
+        );
+        // Terminal: the manifest's pages.
+        assert_eq!(
+            bar_counts(Some(10), 4, 400, Some(1_000), Some(1_000)),
+            Some((10, 4))
+        );
+        // Nothing known: a spinner.
+        assert_eq!(bar_counts(None, 3, 250, None, None), None);
+        // A manifest of 0 pages says nothing about progress.
+        assert_eq!(bar_counts(Some(0), 0, 0, None, Some(5)), Some((5, 0)));
+    }
 }
