@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::kind::{Cancellable, JobKind, sealed};
-use crate::raw_shapes::{PollParts, PollResponse, acknowledgement, job_manifest};
+use crate::raw_shapes::{acknowledgement, job_manifest, poll_response};
 use crate::setters::{list_setters, optional_setters};
 use crate::transport::RawResult;
 use crate::validate;
@@ -165,24 +165,10 @@ acknowledgement!(
     types::BulkLookalikeCancelResponse => |it| it.job_id.as_deref()
 );
 
-impl PollResponse for types::BulkLookalikeJobResponse {
-    type Row = types::BulkLookalikeResultRow;
-    type Manifest = types::BulkLookalikeManifest;
-
-    fn into_parts(self) -> PollParts<Self::Row, Self::Manifest> {
-        PollParts {
-            job_id: self.job_id,
-            status: self.status,
-            manifest: self.manifest,
-            error_message: self.error_message,
-            rows: self.rows,
-            page: self.page,
-            next_cursor: self.next_cursor,
-            processed: self.processed,
-            progress_message: self.progress_message,
-        }
-    }
-}
+poll_response!(
+    types::BulkLookalikeJobResponse => (types::BulkLookalikeResultRow, types::BulkLookalikeManifest),
+    |it| (it.processed, it.progress_message)
+);
 
 impl crate::Client {
     /// Bulk lookalike jobs: submit, open by id, cancel.

@@ -59,6 +59,35 @@ macro_rules! job_manifest {
 
 pub(crate) use job_manifest;
 
+/// `PollResponse` for a generated poll response: the shared fields move
+/// across; `processed` and `progress_message` come from the given
+/// expressions over the response (`it`), since only some kinds have them.
+macro_rules! poll_response {
+    ($response:ty => ($row:ty, $manifest:ty), |$it:ident| ($processed:expr, $progress:expr)) => {
+        impl $crate::raw_shapes::PollResponse for $response {
+            type Row = $row;
+            type Manifest = $manifest;
+
+            fn into_parts(self) -> $crate::raw_shapes::PollParts<$row, $manifest> {
+                let $it = self;
+                $crate::raw_shapes::PollParts {
+                    processed: $processed,
+                    progress_message: $progress,
+                    job_id: $it.job_id,
+                    status: $it.status,
+                    manifest: $it.manifest,
+                    error_message: $it.error_message,
+                    rows: $it.rows,
+                    page: $it.page,
+                    next_cursor: $it.next_cursor,
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use poll_response;
+
 /// What a poll response holds, whatever its kind.
 pub struct PollParts<Row, Manifest> {
     pub job_id: String,

@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::kind::{JobKind, sealed};
-use crate::raw_shapes::{PollParts, PollResponse, acknowledgement, job_manifest};
+use crate::raw_shapes::{acknowledgement, job_manifest, poll_response};
 use crate::setters::{list_setters, optional_setters};
 use crate::transport::RawResult;
 use crate::validate;
@@ -182,24 +182,10 @@ impl TechIntentSearch {
 job_manifest!(types::TechIntentManifest);
 acknowledgement!(types::TechIntentSubmitResponse => |it| Some(it.job_id.as_str()));
 
-impl PollResponse for types::TechIntentJobResponse {
-    type Row = types::TechIntentCompanyRow;
-    type Manifest = types::TechIntentManifest;
-
-    fn into_parts(self) -> PollParts<Self::Row, Self::Manifest> {
-        PollParts {
-            job_id: self.job_id,
-            status: self.status,
-            manifest: self.manifest,
-            error_message: self.error_message,
-            rows: self.rows,
-            page: self.page,
-            next_cursor: self.next_cursor,
-            processed: None,
-            progress_message: None,
-        }
-    }
-}
+poll_response!(
+    types::TechIntentJobResponse => (types::TechIntentCompanyRow, types::TechIntentManifest),
+    |_it| (None, None)
+);
 
 impl crate::Client {
     /// Tech-stack-with-intent jobs: submit and open by id.
