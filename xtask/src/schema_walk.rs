@@ -101,6 +101,12 @@ pub fn pointer(parent: &str, token: &str) -> String {
     format!("{parent}/{}", token.replace('~', "~0").replace('/', "~1"))
 }
 
+/// One reference token of a JSON pointer, unescaped (the inverse of
+/// [`pointer`]'s escaping).
+pub fn unescape_token(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
 /// The HTTP methods an OpenAPI path item can hold.
 pub const HTTP_METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -326,6 +332,8 @@ mod tests {
         for at in &pointers {
             assert!(doc.pointer(at).is_some(), "{at} resolves");
         }
+        assert_eq!(unescape_token("a~0b~1c"), "a~b/c");
+        assert_eq!(unescape_token(&pointer("", "x/~y")[1..]), "x/~y");
     }
 
     #[test]

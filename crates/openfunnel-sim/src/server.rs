@@ -38,10 +38,12 @@ pub(crate) struct SimJob {
 
 impl SimJob {
     fn total_pages(&self) -> u32 {
-        match &self.profile.schedule {
-            Some(schedule) => schedule.page_rows.len() as u32,
-            None => self.total_rows.div_ceil(self.profile.page_size.max(1)),
-        }
+        self.profile.pages_of(self.total_rows)
+    }
+
+    /// Rows in the job's first `pages` pages.
+    fn rows_in(&self, pages: u32) -> u32 {
+        self.profile.rows_in(pages, self.total_rows)
     }
 }
 
@@ -459,11 +461,9 @@ pub(crate) fn final_rows(job: &SimJob) -> Vec<Value> {
         Duration::MAX,
         job.cancelled_at,
     );
-    let (_, last) = match end.pages_written {
-        0 => (0, 0),
-        pages => job.profile.rows_of(pages - 1, job.total_rows),
-    };
-    (0..last).map(|i| row(job, u64::from(i))).collect()
+    (0..job.rows_in(end.pages_written))
+        .map(|i| row(job, u64::from(i)))
+        .collect()
 }
 
 /// The poll response for `job`, `elapsed` after its submission, at `cursor`.
@@ -480,10 +480,7 @@ fn page_body(
         None => 0,
         Some(cursor) => scheme.index(cursor).ok_or_else(|| unknown_cursor(job))?,
     };
-    let written_rows = match now.pages_written {
-        0 => 0,
-        pages => job.profile.rows_of(pages - 1, job.total_rows).1,
-    };
+    let written_rows = job.rows_in(now.pages_written);
     let (rows, page, next) = if index < now.pages_written {
         let (start, end) = job.profile.rows_of(index, job.total_rows);
         let rows: Vec<Value> = (start..end).map(|i| row(job, u64::from(i))).collect();

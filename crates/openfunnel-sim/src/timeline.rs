@@ -279,9 +279,22 @@ impl JobProfile {
     /// assert_eq!(openfunnel_sim::JobProfile::completed(0).pages(), 0);
     /// ```
     pub fn pages(&self) -> u32 {
+        self.pages_of(self.rows.unwrap_or(0))
+    }
+
+    /// Pages a job of `total_rows` writes in all.
+    pub(crate) fn pages_of(&self, total_rows: u32) -> u32 {
         match &self.schedule {
             Some(schedule) => schedule.page_rows.len() as u32,
-            None => self.rows.unwrap_or(0).div_ceil(self.page_size.max(1)),
+            None => total_rows.div_ceil(self.page_size.max(1)),
+        }
+    }
+
+    /// Rows in the first `pages` pages of a job of `total_rows`.
+    pub(crate) fn rows_in(&self, pages: u32, total_rows: u32) -> u32 {
+        match pages {
+            0 => 0,
+            pages => self.rows_of(pages - 1, total_rows).1,
         }
     }
 

@@ -22,13 +22,7 @@ async fn concurrent_retries_are_spread_and_within_the_documented_bounds() {
             then.status(503).up_to_n_times(8);
         })
         .await;
-    serve(
-        &server,
-        None,
-        terminal("completed", None, None, vec![], 0),
-        None,
-    )
-    .await;
+    serve_completed_empty(&server).await;
     let timer = VirtualTimer::new();
     let client = builder(&server, &timer)
         .with_retry_policy(RetryPolicy::default())
@@ -104,13 +98,7 @@ async fn a_retry_after_rfc_9110_does_not_allow_falls_back_to_the_backoff() {
                     .up_to_n_times(1);
             })
             .await;
-        serve(
-            &server,
-            None,
-            terminal("completed", None, None, vec![], 0),
-            None,
-        )
-        .await;
+        serve_completed_empty(&server).await;
         let timer = VirtualTimer::new();
         lookalike_job(&client(&server, &timer))
             .poll()
@@ -132,13 +120,7 @@ async fn a_retry_after_equal_to_the_most_honoured_is_honoured() {
                 .up_to_n_times(1);
         })
         .await;
-    serve(
-        &server,
-        None,
-        terminal("completed", None, None, vec![], 0),
-        None,
-    )
-    .await;
+    serve_completed_empty(&server).await;
     let timer = VirtualTimer::new();
     let client = builder(&server, &timer)
         .with_retry_policy(

@@ -145,13 +145,7 @@ async fn the_progress_observer_sees_status_processed_and_stage() {
     running["processed"] = 120.into();
     running["progress_message"] = "qualifying_companies".into();
     serve(&server, None, running, Some(1)).await;
-    serve(
-        &server,
-        None,
-        terminal("completed", None, None, vec![], 0),
-        None,
-    )
-    .await;
+    serve_completed_empty(&server).await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -200,13 +194,7 @@ async fn a_429_waits_exactly_as_long_as_retry_after_says() {
                 .up_to_n_times(1);
         })
         .await;
-    serve(
-        &server,
-        None,
-        terminal("completed", None, None, vec![], 0),
-        None,
-    )
-    .await;
+    serve_completed_empty(&server).await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
     lookalike_job(&client)
@@ -250,13 +238,7 @@ async fn a_503_burst_is_retried_with_backoff() {
                 .up_to_n_times(3);
         })
         .await;
-    serve(
-        &server,
-        None,
-        terminal("completed", None, None, vec![], 0),
-        None,
-    )
-    .await;
+    serve_completed_empty(&server).await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
     lookalike_job(&client)
@@ -301,13 +283,7 @@ async fn truncated_json_is_retried_and_a_lasting_one_is_a_decode_error_with_the_
                 .up_to_n_times(2);
         })
         .await;
-    serve(
-        &server,
-        None,
-        terminal("completed", None, None, vec![], 0),
-        None,
-    )
-    .await;
+    serve_completed_empty(&server).await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
     lookalike_job(&client)

@@ -143,7 +143,7 @@ fn translate_examples(schema: &mut Map<String, Value>) {
 }
 
 /// A numeric `exclusive` bound → `limit` plus `exclusive: true`. When `limit`
-/// is already stricter (`keeps_limit(bound, limit)` is false), the exclusive
+/// is already stricter (`bound_is_stricter(bound, limit)` is false), the exclusive
 /// bound adds nothing and is dropped.
 fn translate_exclusive_bound(
     schema: &mut Map<String, Value>,

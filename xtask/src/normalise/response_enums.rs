@@ -11,7 +11,7 @@
 //! components) becomes a plain string whose doc comment lists the known
 //! values. Enums only requests reach stay closed.
 
-use crate::schema_walk::for_each_schema_at_mut;
+use crate::schema_walk::{for_each_schema_at_mut, unescape_token};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
@@ -29,13 +29,9 @@ pub fn open_response_enums(doc: &mut Value) {
 fn in_a_response(at: &str, reachable: &BTreeSet<String>) -> bool {
     if let Some(rest) = at.strip_prefix("/components/schemas/") {
         let name = rest.split('/').next().unwrap_or_default();
-        return reachable.contains(&unescape(name));
+        return reachable.contains(&unescape_token(name));
     }
     at.starts_with("/paths/") && at.contains("/responses/")
-}
-
-fn unescape(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
 }
 
 /// `type: string, enum: [a, b]` → `type: string`, values in the description.
@@ -109,7 +105,7 @@ fn collect_refs(value: &Value, names: &mut Vec<String>) {
                 match (key.as_str(), child) {
                     ("$ref", Value::String(reference)) => {
                         if let Some(name) = reference.strip_prefix("#/components/schemas/") {
-                            names.push(unescape(name));
+                            names.push(unescape_token(name));
                         }
                     }
                     _ => collect_refs(child, names),

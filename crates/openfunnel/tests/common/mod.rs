@@ -195,6 +195,13 @@ pub async fn serve_at<'a>(
         .await
 }
 
+/// A completed job with no rows, on its first page: what a request that
+/// got past its faults finally reads.
+pub async fn serve_completed_empty(server: &MockServer) -> httpmock::Mock<'_> {
+    let body = terminal("completed", None, None, vec![], 0);
+    serve(server, None, body, None).await
+}
+
 /// A completed job of `pages` full pages (100 rows each), named `page_NNNN`.
 pub async fn serve_completed_job(server: &MockServer, pages: u32) {
     for index in 0..pages {
