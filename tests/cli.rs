@@ -1084,3 +1084,28 @@ async fn the_progress_bar_shows_a_percent_and_an_eta_and_ends_on_the_summary() {
     );
     assert!(export.contains("wrote 2000 rows from 40 pages"), "{export}");
 }
+
+#[test]
+fn without_a_terminal_the_last_progress_line_agrees_with_the_summary() {
+    let out = std::env::temp_dir().join(format!("openfunnel-lines-{}.jsonl", std::process::id()));
+    let output = run_plain(&[
+        "demo",
+        "--rows",
+        "500",
+        "--output",
+        &out.display().to_string(),
+    ]);
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let messages = stderr(&output);
+    let progress: Vec<&str> = messages
+        .lines()
+        .filter(|line| line.starts_with("openfunnel: "))
+        .collect();
+    assert_eq!(
+        progress.last().copied(),
+        Some("openfunnel: done · 500 rows · 5 pages"),
+        "{messages}"
+    );
+    assert!(messages.contains("500 rows from 5 pages"), "{messages}");
+}

@@ -116,11 +116,18 @@ impl Reporter {
     /// Ends the bar on the export's own counts, so its last line says what
     /// the summary says.
     pub fn finish_with(&self, rows: u64, pages: u64) {
-        if let Reporter::Bar { bar, .. } = self {
-            if let Some(length) = bar.length() {
-                bar.set_position(length);
+        let done = format!("done · {rows} rows · {pages} pages");
+        match self {
+            Reporter::Quiet => {}
+            Reporter::Bar { bar, .. } => {
+                if let Some(length) = bar.length() {
+                    bar.set_position(length);
+                }
+                bar.finish_with_message(done);
             }
-            bar.finish_with_message(format!("done · {rows} rows · {pages} pages"));
+            // Plain lines are rate-limited: the last one may predate the
+            // last pages, so the final counts get a line of their own.
+            Reporter::Lines(_) => eprintln!("openfunnel: {done}"),
         }
     }
 }
