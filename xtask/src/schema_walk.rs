@@ -102,7 +102,7 @@ pub fn pointer(parent: &str, token: &str) -> String {
 }
 
 /// One reference token of a JSON pointer, unescaped (the inverse of
-/// [`pointer`]'s escaping).
+/// [`pointer()`]'s escaping).
 pub fn unescape_token(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
 }
