@@ -241,10 +241,14 @@ impl Transport {
                 },
                 idempotent,
             ),
+            // A 422 of the spec's shape, decoded by the generated client: its
+            // bytes are gone, so it is read back from its re-serialised JSON
+            // (same content, keys in order) by the one reader every 422
+            // goes through, which scrubs the key from each issue.
             Raw::ErrorResponse(response) => {
                 let body = serde_json::to_vec(&*response).unwrap_or_default();
                 Failure::fatal(Error::Validation {
-                    issues: validation_issues(&response),
+                    issues: validation_issues(&body, &self.api_key),
                     body: Box::new(ErrorBody::scrubbed(&body, &self.api_key)),
                 })
             }
@@ -290,7 +294,7 @@ impl Transport {
             }
             404 => Failure::fatal(Error::NotFound { job_id, body }),
             422 => Failure::fatal(Error::Validation {
-                issues: loose_validation_issues(&bytes, &self.api_key),
+                issues: validation_issues(&bytes, &self.api_key),
                 body,
             }),
             408 | 429 | 500..=599 => {
@@ -333,31 +337,11 @@ impl Transport {
     }
 }
 
-fn validation_issues(response: &HttpValidationError) -> Vec<ValidationIssue> {
-    use openfunnel_api::types::ValidationErrorLocItem as Loc;
-    response
-        .detail
-        .iter()
-        .map(|issue| ValidationIssue {
-            location: issue
-                .loc
-                .iter()
-                .map(|part| match part {
-                    Loc::String(name) => name.clone(),
-                    Loc::Integer(index) => index.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join("."),
-            message: issue.msg.clone(),
-            kind: issue.type_.clone(),
-        })
-        .collect()
-}
-
-/// The issues of a 422 whose body is not the spec's `HTTPValidationError`:
-/// FastAPI's `{"detail": "text"}` gives one issue without a location; a
-/// list of issues of any looser shape gives what can be read of each.
-fn loose_validation_issues(body: &[u8], api_key: &ApiKey) -> Vec<ValidationIssue> {
+/// The issues of a 422, whatever its body: the spec's `HTTPValidationError`
+/// list, FastAPI's `{"detail": "text"}` (one issue without a location), or a
+/// list of any looser shape (what can be read of each). Every text is
+/// scrubbed of the key: FastAPI quotes the input it refused.
+fn validation_issues(body: &[u8], api_key: &ApiKey) -> Vec<ValidationIssue> {
     let text = |value: Option<&serde_json::Value>| match value {
         Some(serde_json::Value::String(text)) => api_key.scrub(text).into_owned(),
         Some(serde_json::Value::Null) | None => String::new(),
