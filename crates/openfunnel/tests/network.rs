@@ -681,7 +681,7 @@ async fn the_error_a_status_means_does_not_depend_on_its_body() {
     for (status, plain, with_cursor, attempts) in expectations {
         for (content_type, body) in bodies {
             for cursor in [None, Some("c/3f+a= z")] {
-                let mut answered = server
+                let answered = server
                     .mock_async(|when, then| {
                         when.method(GET).path(LOOKALIKE_PATH);
                         then.status(status)
