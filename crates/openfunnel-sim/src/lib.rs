@@ -43,7 +43,7 @@ mod variations;
 pub use faults::{Fault, PollFault};
 pub use server::RequestCounts;
 pub use timeline::{Ending, JobProfile, Schedule};
-pub use variations::{CursorScheme, ManifestAccuracy, unknown_cursor_body};
+pub use variations::{CursorScheme, ManifestAccuracy, Vocabulary, unknown_cursor_body};
 
 use server::Shared;
 use std::net::SocketAddr;

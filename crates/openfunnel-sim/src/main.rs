@@ -4,7 +4,9 @@
 //! option.
 
 use clap::{Parser, ValueEnum};
-use openfunnel_sim::{CursorScheme, Fault, JobProfile, ManifestAccuracy, SimConfig, Simulator};
+use openfunnel_sim::{
+    CursorScheme, Fault, JobProfile, ManifestAccuracy, SimConfig, Simulator, Vocabulary,
+};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,7 +15,7 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(
     version,
-    after_help = "EXAMPLES:\n  openfunnel-sim --port 8787 --rows 2000 --run-ms 10000\n  openfunnel-sim --cursors opaque --manifest fewer:2 --unknown-cursor-status 404\n  openfunnel-sim --rate-limit-every 5 --server-errors-every 20 --truncate-every 13"
+    after_help = "EXAMPLES:\n  openfunnel-sim --port 8787 --rows 2000 --run-ms 10000\n  openfunnel-sim --cursors opaque --manifest fewer:2 --unknown-cursor-status 404 --undocumented\n  openfunnel-sim --rate-limit-every 5 --server-errors-every 20 --truncate-every 13"
 )]
 struct Args {
     /// The loopback port (0: any free port).
@@ -46,6 +48,10 @@ struct Args {
     /// The status for a cursor the server never issued.
     #[arg(long, default_value_t = 400, value_parser = parse_unknown_cursor_status)]
     unknown_cursor_status: u16,
+    /// Answer with fields the spec does not name (envelope, manifest, rows)
+    /// and an undocumented status (`throttled`) for some polls of a running job.
+    #[arg(long)]
+    undocumented: bool,
     /// Milliseconds added to every request.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -79,6 +85,8 @@ enum Cursors {
     Skipping,
     /// `page_NNNN` cursors, page names unrelated to them.
     UnrelatedNames,
+    /// 600-byte tokens with `/`, `+` and `=`.
+    Long,
 }
 
 fn parse_unknown_cursor_status(value: &str) -> Result<u16, String> {
@@ -114,9 +122,15 @@ impl Args {
                 Cursors::Opaque => CursorScheme::Opaque,
                 Cursors::Skipping => CursorScheme::Skipping,
                 Cursors::UnrelatedNames => CursorScheme::UnrelatedNames,
+                Cursors::Long => CursorScheme::Long,
             })
             .with_manifest(self.manifest)
-            .with_unknown_cursor_status(self.unknown_cursor_status);
+            .with_unknown_cursor_status(self.unknown_cursor_status)
+            .with_vocabulary(if self.undocumented {
+                Vocabulary::Grown
+            } else {
+                Vocabulary::Documented
+            });
         if let Some(rows) = self.rows {
             profile = profile.with_rows(rows);
         }
@@ -199,6 +213,7 @@ mod tests {
             "fewer:2",
             "--unknown-cursor-status",
             "404",
+            "--undocumented",
             "--latency-ms",
             "5",
             "--rate-limit-every",
@@ -221,10 +236,22 @@ mod tests {
         assert_eq!(profile.cursors, CursorScheme::Opaque);
         assert_eq!(profile.manifest, ManifestAccuracy::Fewer(2));
         assert_eq!(profile.unknown_cursor_status, 404);
+        assert_eq!(profile.vocabulary, Vocabulary::Grown);
         assert_eq!(config.latency, Duration::from_millis(5));
         assert_eq!(config.faults.len(), 2);
         assert_eq!(config.seed, 3);
         assert_eq!(config.api_key.as_deref(), Some("of_sim"));
+    }
+
+    #[test]
+    fn without_options_the_server_is_the_documented_one() {
+        let profile = Args::parse_from(["openfunnel-sim"]).config().profile;
+        assert_eq!(profile.cursors, CursorScheme::PageNames);
+        assert_eq!(profile.manifest, ManifestAccuracy::Exact);
+        assert_eq!(profile.unknown_cursor_status, 400);
+        assert_eq!(profile.vocabulary, Vocabulary::Documented);
+        let long = Args::parse_from(["openfunnel-sim", "--cursors", "long"]).config();
+        assert_eq!(long.profile.cursors, CursorScheme::Long);
     }
 
     #[test]

@@ -497,9 +497,14 @@ fn page_body(
         .then(|| manifest(job, now.phase, now.pages_written, written_rows));
     let error_message = (now.phase == Phase::Failed)
         .then(|| format!("simulated failure after {} pages", now.pages_written));
+    let vocabulary = job.profile.vocabulary;
+    let status = match now.phase {
+        Phase::Running => vocabulary.running_status(now.pages_written),
+        phase => phase.as_str(),
+    };
     let mut body = json!({
         "job_id": job_id,
-        "status": now.phase.as_str(),
+        "status": status,
         "manifest": manifest,
         "error_message": error_message,
         "count": rows.len(),
@@ -515,14 +520,17 @@ fn page_body(
         };
         body["progress_message"] = json!(stage(now.phase, now.pages_written, total_pages));
     }
+    vocabulary.extend(&mut body, u64::from(index));
     Ok(body)
 }
 
 fn row(job: &SimJob, index: u64) -> Value {
-    match job.kind {
+    let mut row = match job.kind {
         JobType::Lookalike => rows::lookalike_row(job.seed, index, &job.query),
         JobType::TechIntent => rows::intent_row(job.seed, index, &job.tech, &job.query, job.enrich),
-    }
+    };
+    job.profile.vocabulary.extend(&mut row, index);
+    row
 }
 
 fn stage(phase: Phase, written: u32, total: u32) -> &'static str {
@@ -539,7 +547,7 @@ fn stage(phase: Phase, written: u32, total: u32) -> &'static str {
 fn manifest(job: &SimJob, phase: Phase, pages: u32, rows: u32) -> Value {
     let completed = phase == Phase::Completed;
     let pages = job.profile.manifest.pages(pages);
-    match job.kind {
+    let mut manifest = match job.kind {
         JobType::Lookalike => json!({
             "count": if completed { json!(rows) } else { Value::Null },
             "pages": pages,
@@ -564,5 +572,9 @@ fn manifest(job: &SimJob, phase: Phase, pages: u32, rows: u32) -> Value {
             "total_companies_matched": rows * 40 + 12,
             "credits_consumed": rows * 20,
         }),
-    }
+    };
+    job.profile
+        .vocabulary
+        .extend(&mut manifest, u64::from(rows));
+    manifest
 }

@@ -2,7 +2,7 @@
 //! pages it has written `t` after it was submitted. No background task runs;
 //! every request computes the job's state at that instant.
 
-use crate::variations::{CursorScheme, ManifestAccuracy};
+use crate::variations::{CursorScheme, ManifestAccuracy, Vocabulary};
 use std::time::Duration;
 
 /// How a simulated job behaves over time.
@@ -39,6 +39,9 @@ pub struct JobProfile {
     /// The status of a request for a cursor the server never issued (the
     /// spec documents 400 for one kind, 404 and 422 for the other).
     pub unknown_cursor_status: u16,
+    /// Whether answers carry fields and status values the spec does not
+    /// document.
+    pub vocabulary: Vocabulary,
     /// An explicit schedule, replacing the even timeline above (see
     /// [`JobProfile::with_schedule`]).
     pub schedule: Option<Schedule>,
@@ -142,6 +145,7 @@ impl Default for JobProfile {
             cursors: CursorScheme::default(),
             manifest: ManifestAccuracy::default(),
             unknown_cursor_status: 400,
+            vocabulary: Vocabulary::Documented,
             schedule: None,
         }
     }
@@ -262,6 +266,19 @@ impl JobProfile {
     /// ```
     pub fn with_unknown_cursor_status(mut self, status: u16) -> Self {
         self.unknown_cursor_status = status;
+        self
+    }
+
+    /// Sets whether answers carry fields and status values the spec does not
+    /// document.
+    ///
+    /// ```
+    /// use openfunnel_sim::{JobProfile, Vocabulary};
+    /// let profile = JobProfile::completed(10).with_vocabulary(Vocabulary::Grown);
+    /// assert_eq!(profile.vocabulary, Vocabulary::Grown);
+    /// ```
+    pub fn with_vocabulary(mut self, vocabulary: Vocabulary) -> Self {
+        self.vocabulary = vocabulary;
         self
     }
 

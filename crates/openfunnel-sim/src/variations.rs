@@ -1,7 +1,8 @@
 //! What the spec leaves open, varied per job profile, so that a client is
 //! tested on every server the spec allows and not only on the one it guesses:
-//! the cursor scheme, the manifest's accuracy, and the status of a request
-//! for a cursor the server never issued.
+//! the cursor scheme, the manifest's accuracy, the status of a request for a
+//! cursor the server never issued, and whether the server speaks only the
+//! documented vocabulary (fields and status values).
 //!
 //! ```
 //! use openfunnel_sim::{CursorScheme, ManifestAccuracy, JobProfile};
@@ -33,19 +34,23 @@ pub enum CursorScheme {
     /// `page_NNNN` cursors, but page names unrelated to them
     /// (`batch-9e3779b9-1`).
     UnrelatedNames,
+    /// Continuation tokens of 600 bytes with `/`, `+` and `=`, ending in a
+    /// page number (a sealed token, say); names equal cursors.
+    Long,
 }
 
 impl CursorScheme {
     /// Every scheme, for tests that try them all.
     ///
     /// ```
-    /// assert_eq!(openfunnel_sim::CursorScheme::ALL.len(), 4);
+    /// assert_eq!(openfunnel_sim::CursorScheme::ALL.len(), 5);
     /// ```
-    pub const ALL: [CursorScheme; 4] = [
+    pub const ALL: [CursorScheme; 5] = [
         CursorScheme::PageNames,
         CursorScheme::Opaque,
         CursorScheme::Skipping,
         CursorScheme::UnrelatedNames,
+        CursorScheme::Long,
     ];
 
     /// The cursor that fetches page `index` (the first page is fetched
@@ -67,6 +72,7 @@ impl CursorScheme {
                 )
             }
             CursorScheme::Skipping => format!("p{}", skipping_number(index)),
+            CursorScheme::Long => format!("{}{index:06}", long_token_body()),
         }
     }
 
@@ -104,6 +110,11 @@ impl CursorScheme {
                 let index = u32::try_from(number / 10).ok()?;
                 (skipping_number(index) == number).then_some(index)
             }
+            CursorScheme::Long => {
+                let digits = cursor.strip_prefix(long_token_body().as_str())?;
+                (digits.len() >= 6 && digits.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| digits.parse().ok())?
+            }
         }
     }
 
@@ -129,6 +140,17 @@ impl CursorScheme {
 }
 
 const OPAQUE_KEY: u32 = 0x5bd1_e995;
+
+/// The fixed part of a [`CursorScheme::Long`] token: 594 base64 characters,
+/// `/`, `+` and `=` among them.
+fn long_token_body() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut body: String = (0u32..592)
+        .map(|i| char::from(ALPHABET[(i.wrapping_mul(2_654_435_761) >> 26) as usize]))
+        .collect();
+    body.push_str("=/");
+    body
+}
 
 fn opaque_check(index: u32) -> u8 {
     (index.wrapping_mul(37).wrapping_add(11) % 256) as u8
@@ -172,6 +194,60 @@ impl ManifestAccuracy {
             ManifestAccuracy::Fewer(n) => (chain - i64::from(n)).max(0),
             ManifestAccuracy::More(n) => chain + i64::from(n),
             ManifestAccuracy::Absurd => i64::MAX,
+        }
+    }
+}
+
+/// Whether the server speaks only the vocabulary the spec documents. The
+/// spec lists today's fields and status values; it does not promise that no
+/// field or status is ever added, and a client must keep working (and keep
+/// what it does not know) when one is.
+///
+/// ```
+/// use openfunnel_sim::{JobProfile, Vocabulary};
+///
+/// let newer = JobProfile::default().with_vocabulary(Vocabulary::Grown);
+/// assert_eq!(newer.vocabulary, Vocabulary::Grown);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Vocabulary {
+    /// The documented fields and status values only.
+    #[default]
+    Documented,
+    /// Fields the spec does not name on the envelope, the manifest and every
+    /// row (a string, a number, a nested object), and a running job that
+    /// reports the undocumented status [`Vocabulary::UNDOCUMENTED_STATUS`]
+    /// while an odd number of its pages has landed.
+    Grown,
+}
+
+impl Vocabulary {
+    /// The status a [`Vocabulary::Grown`] server reports for some of a
+    /// running job's polls.
+    pub const UNDOCUMENTED_STATUS: &str = "throttled";
+
+    /// The `status` a running job reports with `pages_written` pages landed.
+    pub(crate) fn running_status(self, pages_written: u32) -> &'static str {
+        match self {
+            Vocabulary::Grown if pages_written % 2 == 1 => Vocabulary::UNDOCUMENTED_STATUS,
+            _ => "running",
+        }
+    }
+
+    /// Adds the fields this vocabulary has beyond the spec to `object` (an
+    /// envelope, a manifest or a row), distinct per `salt`.
+    pub(crate) fn extend(self, object: &mut Value, salt: u64) {
+        if self != Vocabulary::Grown {
+            return;
+        }
+        if let Some(fields) = object.as_object_mut() {
+            fields.insert("x_region".into(), json!("eu-west-1"));
+            fields.insert("x_score".into(), json!(salt % 97));
+            fields.insert(
+                "x_trace".into(),
+                json!({"id": format!("t-{salt:x}"), "hops": [salt % 3, salt % 5]}),
+            );
         }
     }
 }
@@ -221,6 +297,32 @@ mod tests {
         for c in ['/', '+', '=', ' '] {
             assert!(cursor.contains(c), "{cursor}");
         }
+    }
+
+    #[test]
+    fn long_tokens_are_long_and_hold_characters_that_need_encoding() {
+        let cursor = CursorScheme::Long.cursor(3);
+        assert_eq!(cursor.len(), 600);
+        for c in ['/', '+', '='] {
+            assert!(cursor.contains(c), "{cursor}");
+        }
+        assert_eq!(CursorScheme::Long.index(&cursor[1..]), None);
+    }
+
+    #[test]
+    fn a_grown_vocabulary_adds_fields_and_an_undocumented_status() {
+        let mut row = json!({"domain": "a.example"});
+        Vocabulary::Documented.extend(&mut row, 7);
+        assert_eq!(row, json!({"domain": "a.example"}));
+        Vocabulary::Grown.extend(&mut row, 7);
+        assert_eq!(row["domain"], "a.example");
+        assert_eq!(row["x_score"], 7);
+        assert_eq!(row["x_trace"]["hops"], json!([1, 2]));
+        let statuses: Vec<&str> = (0..4)
+            .map(|n| Vocabulary::Grown.running_status(n))
+            .collect();
+        assert_eq!(statuses, ["running", "throttled", "running", "throttled"]);
+        assert_eq!(Vocabulary::Documented.running_status(1), "running");
     }
 
     #[test]

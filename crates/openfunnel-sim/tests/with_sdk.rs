@@ -3,7 +3,8 @@
 
 use futures_util::TryStreamExt;
 use openfunnel::{
-    Client, Error, JobStatus, LookalikeSearch, PollPolicy, RetryPolicy, TechIntentSearch,
+    Client, Error, Job, JobKind, JobStatus, LookalikeSearch, PollPolicy, RetryPolicy,
+    TechIntentSearch,
 };
 use openfunnel_sim::{Fault, JobProfile, JobType, SimConfig, Simulator};
 use std::collections::HashSet;
@@ -285,4 +286,65 @@ async fn every_cursor_scheme_manifest_accuracy_and_unknown_cursor_status_deliver
             }
         }
     }
+}
+
+/// Polls `job` until it reports `status` (true) or ends (false).
+async fn reports<K: JobKind>(job: &Job<K>, status: &JobStatus) -> bool {
+    loop {
+        let page = job.poll().await.expect("a poll");
+        if &page.status == status {
+            return true;
+        }
+        if page.status.is_terminal() {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Streams every row of `job`, checking the fields no spec names survive
+/// on each row and on the final manifest; returns the rows as JSON.
+async fn export_keeping_unknown_fields<K: JobKind>(job: &Job<K>) -> Vec<serde_json::Value> {
+    let mut rows = job.rows();
+    let mut written = Vec::new();
+    while let Some(row) = rows.try_next().await.expect("every row") {
+        let row = serde_json::to_value(row).unwrap();
+        assert_eq!(row["x_region"], "eu-west-1", "{row}");
+        assert!(row["x_trace"]["hops"].is_array(), "{row}");
+        written.push(row);
+    }
+    let outcome = rows.outcome().expect("the stream ended");
+    assert_eq!(outcome.status, JobStatus::Completed);
+    let manifest = serde_json::to_value(outcome.manifest.as_ref().expect("a manifest")).unwrap();
+    assert_eq!(manifest["x_region"], "eu-west-1", "{manifest}");
+    written
+}
+
+#[tokio::test]
+async fn a_server_with_undocumented_fields_and_statuses_loses_nothing() {
+    use openfunnel_sim::Vocabulary;
+    // The spec does not promise that no field or status value is ever added.
+    let sim = Simulator::start().await.unwrap();
+    let client = client(&sim);
+    let grown = running(250, 600).with_vocabulary(Vocabulary::Grown);
+    let undocumented = JobStatus::from(Vocabulary::UNDOCUMENTED_STATUS);
+    assert!(matches!(undocumented, JobStatus::Other(_)));
+
+    let job = client
+        .lookalike()
+        .job(sim.add_job(JobType::Lookalike, grown.clone()))
+        .unwrap();
+    assert!(reports(&job, &undocumented).await, "the job said throttled");
+    let rows = export_keeping_unknown_fields(&job).await;
+    let domains: Vec<String> = rows.iter().map(|r| r["domain"].to_string()).collect();
+    assert_unique(&domains, 250);
+
+    let job = client
+        .tech_intent()
+        .job(sim.add_job(JobType::TechIntent, grown))
+        .unwrap();
+    assert!(reports(&job, &undocumented).await, "the job said throttled");
+    let rows = export_keeping_unknown_fields(&job).await;
+    let slugs: Vec<String> = rows.iter().map(|r| r["company_slug"].to_string()).collect();
+    assert_unique(&slugs, 250);
 }

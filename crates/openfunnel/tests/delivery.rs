@@ -1,6 +1,7 @@
 //! Property: whatever the job's schedule, whatever faults hit whichever
 //! requests, and whatever the server chose where the spec leaves it open
-//! (cursor scheme, manifest accuracy, status of an unknown cursor), the row
+//! (cursor scheme, manifest accuracy, status of an unknown cursor, fields and
+//! status values the spec does not document), the row
 //! stream yields exactly the rows of the server's chain, each once and in
 //! order, then the outcome that matches the job's terminal state, or stops
 //! with a typed error after a bounded time, having yielded a prefix.
@@ -15,7 +16,7 @@ use futures_util::StreamExt;
 use openfunnel::{Client, Error, PollPolicy, RetryPolicy};
 use openfunnel_sim::{
     Clock, CursorScheme, Ending, Fault, JobProfile, JobType, ManifestAccuracy, PollFault, Schedule,
-    SimConfig, Simulator,
+    SimConfig, Simulator, Vocabulary,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -34,6 +35,7 @@ struct Script {
     cursors: CursorScheme,
     manifest: ManifestAccuracy,
     unknown_cursor_status: u16,
+    vocabulary: Vocabulary,
 }
 
 impl Script {
@@ -74,11 +76,12 @@ fn accuracy() -> impl Strategy<Value = ManifestAccuracy> {
 }
 
 /// What the spec leaves open, drawn with the schedule.
-fn server_choices() -> impl Strategy<Value = (CursorScheme, ManifestAccuracy, u16)> {
+fn server_choices() -> impl Strategy<Value = (CursorScheme, ManifestAccuracy, u16, Vocabulary)> {
     (
         prop::sample::select(CursorScheme::ALL.to_vec()),
         accuracy(),
         prop::sample::select(vec![400u16, 404, 422]),
+        prop::sample::select(vec![Vocabulary::Documented, Vocabulary::Grown]),
     )
 }
 
@@ -97,7 +100,7 @@ fn script() -> impl Strategy<Value = Script> {
                 server_choices(),
             )
         })
-        .prop_map(|(page_rows, gaps, ending, end_offset, faults, (cursors, manifest, unknown_cursor_status))| {
+        .prop_map(|(page_rows, gaps, ending, end_offset, faults, (cursors, manifest, unknown_cursor_status, vocabulary))| {
             // Pages land at increasing request counts; the job ends after the
             // last one (completed) or anywhere (failed / cancelled).
             let mut at = 1;
@@ -111,7 +114,7 @@ fn script() -> impl Strategy<Value = Script> {
             };
             Script {
                 schedule: Schedule { page_rows, lands_at, ends_at, ending },
-                faults, cursors, manifest, unknown_cursor_status,
+                faults, cursors, manifest, unknown_cursor_status, vocabulary,
             }
         })
 }
@@ -138,7 +141,8 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
         .with_schedule(script.schedule.clone())
         .with_cursors(script.cursors)
         .with_manifest(script.manifest)
-        .with_unknown_cursor_status(script.unknown_cursor_status);
+        .with_unknown_cursor_status(script.unknown_cursor_status)
+        .with_vocabulary(script.vocabulary);
     let job_id = sim.add_job(JobType::Lookalike, profile);
     let client = Client::builder()
         .with_api_key(common::KEY)
@@ -183,6 +187,13 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
                 "ended normally without every row: {delivered:?} vs {expected:?}"
             );
             let chain = script.final_pages();
+            // Fields the spec does not name survive on the manifest (on rows,
+            // the comparison with the written rows above checks them).
+            if script.vocabulary == Vocabulary::Grown
+                && let Some(manifest) = rows.outcome().and_then(|outcome| outcome.manifest.as_ref())
+            {
+                prop_assert_eq!(&manifest.extra["x_region"], "eu-west-1");
+            }
             let mismatch = rows.outcome().and_then(|outcome| outcome.manifest_mismatch);
             prop_assert_eq!(
                 mismatch.map(|m| (m.manifest_pages, m.chain_pages)),
@@ -232,6 +243,7 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
                 script.cursors,
                 script.manifest,
                 script.unknown_cursor_status,
+                script.vocabulary,
             );
             let verdict = runtime.block_on(check(script))?;
             verdicts.lock().unwrap().push((verdict, choices));
@@ -252,7 +264,7 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
         .collect();
     let combinations: std::collections::HashSet<_> = full
         .iter()
-        .map(|(scheme, accuracy, status)| {
+        .map(|(scheme, accuracy, status, _)| {
             let accuracy = match accuracy {
                 ManifestAccuracy::Fewer(_) => "fewer",
                 ManifestAccuracy::More(_) => "more",
@@ -263,7 +275,7 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
         })
         .collect();
     eprintln!(
-        "{} of 48 scheme × manifest × status combinations delivered in full",
+        "{} of 60 scheme × manifest × status combinations delivered in full",
         combinations.len()
     );
     if verdicts.len() >= 200 {
@@ -277,6 +289,12 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
             assert!(
                 full.iter().any(|c| c.2 == status),
                 "HTTP {status} never tried"
+            );
+        }
+        for vocabulary in [Vocabulary::Documented, Vocabulary::Grown] {
+            assert!(
+                full.iter().any(|c| c.3 == vocabulary),
+                "{vocabulary:?} never delivered in full"
             );
         }
         for accuracy in [ManifestAccuracy::Exact, ManifestAccuracy::Absurd] {
@@ -323,6 +341,7 @@ fn the_simulator_follows_the_schedule() {
         cursors: CursorScheme::Opaque,
         manifest: ManifestAccuracy::Fewer(1),
         unknown_cursor_status: 404,
+        vocabulary: Vocabulary::Grown,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
