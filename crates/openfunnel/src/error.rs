@@ -49,8 +49,9 @@ pub enum Error {
         /// What the response said.
         body: Box<ErrorBody>,
     },
-    /// 400 or 404 on a page request: the server does not know the cursor
-    /// (or, for a 404, the job). Never retried.
+    /// 400 or 404 on a page request, or a 422 whose issues name the cursor:
+    /// the server does not know the cursor (or, for a 404, the job). Never
+    /// retried.
     #[error(
         "job `{job_id}` has no page at cursor `{cursor}` (HTTP {status}: {body}): resume from a checkpoint this SDK produced for this job, or read the job from the start"
     )]
@@ -59,7 +60,7 @@ pub enum Error {
         job_id: String,
         /// The cursor the server refused.
         cursor: String,
-        /// 400 or 404.
+        /// 400, 404 or 422.
         status: u16,
         /// What the response said.
         body: Box<ErrorBody>,
@@ -368,6 +369,14 @@ pub struct ValidationIssue {
     pub message: String,
     /// The validator's error type, e.g. `less_than_equal`.
     pub kind: String,
+}
+
+impl ValidationIssue {
+    /// Whether the issue is about the `cursor` parameter (its location has a
+    /// `cursor` part, e.g. `query.cursor`).
+    pub(crate) fn names_the_cursor(&self) -> bool {
+        self.location.split('.').any(|part| part == "cursor")
+    }
 }
 
 impl std::fmt::Display for ValidationIssue {

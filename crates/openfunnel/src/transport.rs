@@ -246,11 +246,9 @@ impl Transport {
             // (same content, keys in order) by the one reader every 422
             // goes through, which scrubs the key from each issue.
             Raw::ErrorResponse(response) => {
-                let body = serde_json::to_vec(&*response).unwrap_or_default();
-                Failure::fatal(Error::Validation {
-                    issues: validation_issues(&body, &self.api_key),
-                    body: Box::new(ErrorBody::scrubbed(&body, &self.api_key)),
-                })
+                let bytes = serde_json::to_vec(&*response).unwrap_or_default();
+                let body = Box::new(ErrorBody::scrubbed(&bytes, &self.api_key));
+                Failure::fatal(self.unprocessable(&bytes, body, operation))
             }
             Raw::UnexpectedResponse(response) => self.classify_status(response, operation).await,
             Raw::InvalidRequest(message) | Raw::Custom(message) => Failure::fatal(
@@ -293,10 +291,7 @@ impl Transport {
                 })
             }
             404 => Failure::fatal(Error::NotFound { job_id, body }),
-            422 => Failure::fatal(Error::Validation {
-                issues: validation_issues(&bytes, &self.api_key),
-                body,
-            }),
+            422 => Failure::fatal(self.unprocessable(&bytes, body, operation)),
             408 | 429 | 500..=599 => {
                 let server_asked = header_wait.or_else(|| body.retry_after());
                 let error = if status == 429 {
@@ -316,6 +311,24 @@ impl Transport {
                 Failure { error, retry }
             }
             _ => Failure::fatal(Error::Http { status, body }),
+        }
+    }
+
+    /// A 422: the cursor's refusal when its issues name the cursor of a
+    /// request that carried one (the lookalike endpoint documents 422, not
+    /// 400, for a bad query parameter), otherwise a validation error.
+    fn unprocessable(&self, bytes: &[u8], body: Box<ErrorBody>, operation: Operation<'_>) -> Error {
+        let issues = validation_issues(bytes, &self.api_key);
+        match operation.cursor {
+            Some(cursor) if issues.iter().any(ValidationIssue::names_the_cursor) => {
+                Error::UnknownCursor {
+                    job_id: operation.job_id.unwrap_or_default().to_string(),
+                    cursor: cursor.to_string(),
+                    status: 422,
+                    body,
+                }
+            }
+            _ => Error::Validation { issues, body },
         }
     }
 

@@ -606,16 +606,20 @@ async fn pages_carry_checkpoints_for_page_by_page_exports() {
 
 #[tokio::test]
 async fn an_unknown_cursor_in_a_checkpoint_is_a_clear_error_not_retried() {
-    // One kind documents 400 for an unknown cursor, the other only 404.
-    for status in [400, 404] {
+    // One kind documents 400 for a bad request, the other 404 and 422 (a
+    // validation list that names the cursor).
+    let plain = serde_json::json!({"detail": "Unknown cursor"});
+    let about_the_cursor = serde_json::json!({"detail": [
+        {"loc": ["query", "cursor"], "msg": "Unknown cursor", "type": "value_error"}
+    ]});
+    for (status, body) in [(400, &plain), (404, &plain), (422, &about_the_cursor)] {
         let server = MockServer::start_async().await;
         let refused = server
             .mock_async(|when, then| {
                 when.method(GET)
                     .path(LOOKALIKE_PATH)
                     .query_param("cursor", "page_0042");
-                then.status(status)
-                    .json_body(serde_json::json!({"detail": "Unknown cursor"}));
+                then.status(status).json_body(body.clone());
             })
             .await;
         let timer = VirtualTimer::new();
