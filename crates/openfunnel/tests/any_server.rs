@@ -465,3 +465,31 @@ async fn at_most_concurrency_requests_are_in_flight() {
     let peak = sim.requests().peak_in_flight;
     assert!((2..=4).contains(&peak), "peak in flight {peak}");
 }
+
+#[tokio::test]
+async fn a_completed_job_without_a_manifest_is_read_to_the_end_of_its_chain() {
+    // Cursors: skipping numbers (`n0`, `n3`, `n9`). Manifest: absent (the
+    // spec promises one once complete; a server may still leave it out).
+    // Unknown cursor: httpmock's 404.
+    let server = MockServer::start_async().await;
+    let links = [
+        link(None, "n0", 0),
+        link(Some("n3"), "n3", 2),
+        link(Some("n9"), "n9", 4),
+    ];
+    for (index, link) in links.iter().enumerate() {
+        let next = links.get(index + 1).and_then(|next| next.cursor);
+        let body = page("completed", link.name, next, rows(link.rows.clone()));
+        assert!(body["manifest"].is_null());
+        serve(&server, link.cursor, body, None).await;
+    }
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    for concurrency in [1, 8] {
+        let (names, outcome) = read_all(&client, concurrency).await;
+        assert_eq!(names, chain_names(&links), "concurrency {concurrency}");
+        assert!(outcome.manifest.is_none());
+        assert_eq!(outcome.manifest_mismatch, None, "nothing to compare with");
+        assert_eq!(outcome.pages, 3);
+    }
+}
