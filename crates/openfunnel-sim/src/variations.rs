@@ -307,6 +307,9 @@ mod tests {
             assert!(cursor.contains(c), "{cursor}");
         }
         assert_eq!(CursorScheme::Long.index(&cursor[1..]), None);
+        // The page number is at least six digits, as the scheme writes it.
+        let short = format!("{}12", long_token_body());
+        assert_eq!(CursorScheme::Long.index(&short), None);
     }
 
     #[test]
