@@ -34,7 +34,8 @@ pub(crate) async fn page<K: JobKind>(
         page.next_cursor = None;
     }
     if !K::STATUSES.contains(&page.status.as_str()) {
-        tracing::warn!(job_id = %job_id, status = %page.status, kind = K::NAME, "undocumented job status; treated as not terminal");
+        let status = transport.api_key.scrub(page.status.as_str());
+        tracing::warn!(job_id = %job_id, status = %status, kind = K::NAME, "undocumented job status; treated as not terminal");
     }
     Ok(page)
 }

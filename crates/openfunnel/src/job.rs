@@ -57,6 +57,10 @@ impl<K: JobKind> Jobs<K> {
     /// # }
     /// ```
     pub async fn submit(&self, request: K::Request) -> Result<Job<K>, Error> {
+        self.client.scrub(self.submit_unscrubbed(request).await)
+    }
+
+    async fn submit_unscrubbed(&self, request: K::Request) -> Result<Job<K>, Error> {
         K::validate(&request)?;
         let inner = self.client.inner();
         let operation = Operation {
@@ -93,7 +97,7 @@ impl<K: JobKind> Jobs<K> {
     /// ```
     pub fn job(&self, id: impl Into<String>) -> Result<Job<K>, Error> {
         let id = id.into();
-        validate::job_id(&id)?;
+        self.client.scrub(validate::job_id(&id))?;
         Ok(Job::new(self.client.clone(), id))
     }
 }
@@ -165,7 +169,7 @@ impl<K: JobKind> Job<K> {
     /// # }
     /// ```
     pub async fn poll(&self) -> Result<Page<K>, Error> {
-        self.fetch(None).await
+        self.client.scrub(self.fetch(None).await)
     }
 
     /// One request for the page at `cursor` (`None`: the first page). The
@@ -173,9 +177,9 @@ impl<K: JobKind> Job<K> {
     /// it; it is sent percent-encoded, byte for byte.
     pub async fn page(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
         if let Some(cursor) = cursor {
-            validate::cursor(cursor)?;
+            self.client.scrub(validate::cursor(cursor))?;
         }
-        self.fetch(cursor).await
+        self.client.scrub(self.fetch(cursor).await)
     }
 
     pub(crate) async fn fetch(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
@@ -216,6 +220,15 @@ impl<K: JobKind> Job<K> {
     /// # }
     /// ```
     pub async fn wait_with(
+        &self,
+        policy: &PollPolicy,
+        on_progress: impl FnMut(&Progress) + Send,
+    ) -> Result<Outcome<K>, Error> {
+        self.client
+            .scrub(self.wait_unscrubbed(policy, on_progress).await)
+    }
+
+    async fn wait_unscrubbed(
         &self,
         policy: &PollPolicy,
         mut on_progress: impl FnMut(&Progress) + Send,
@@ -292,6 +305,10 @@ impl<K: Cancellable> Job<K> {
     /// # }
     /// ```
     pub async fn cancel(&self) -> Result<Cancellation, Error> {
+        self.client.scrub(self.cancel_unscrubbed().await)
+    }
+
+    async fn cancel_unscrubbed(&self) -> Result<Cancellation, Error> {
         let transport = &self.client.inner().transport;
         let operation = Operation {
             name: K::CANCEL_OPERATION,

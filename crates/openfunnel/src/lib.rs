@@ -75,6 +75,7 @@ mod policy;
 mod prefetch;
 mod raw_shapes;
 mod rows;
+mod scrub;
 mod setters;
 mod status;
 mod tech_intent;

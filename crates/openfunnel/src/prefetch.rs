@@ -272,7 +272,8 @@ impl<K: JobKind> Prefetch<K> {
     fn count_discard(&mut self, cursor: &str, reason: &str) {
         self.discarded += 1;
         self.misses_in_a_row += 1;
-        tracing::debug!(job_id = %self.job_id, cursor, reason, discarded = self.discarded, "discarded a prefetched page");
+        let cursor = self.client.inner().transport.api_key.scrub(cursor);
+        tracing::debug!(job_id = %self.job_id, cursor = %cursor, reason, discarded = self.discarded, "discarded a prefetched page");
         if self.misses_in_a_row >= GIVE_UP_AFTER_MISSES && !self.gave_up {
             self.gave_up = true;
             self.predictor = None;

@@ -60,6 +60,16 @@ struct Failure {
     retry: Retry,
 }
 
+impl Failure {
+    /// The same failure, its error without the key (before it is logged).
+    fn scrubbed(self, key: &ApiKey) -> Failure {
+        Failure {
+            error: self.error.scrubbed(key),
+            retry: self.retry,
+        }
+    }
+}
+
 enum Retry {
     No,
     /// After the policy's backoff, or after what the server asked for.
@@ -148,7 +158,7 @@ impl Transport {
                             attempts: attempt,
                         };
                     }
-                    Err(error) => self.classify(error, operation).await,
+                    Err(error) => self.classify(error, operation).await.scrubbed(&self.api_key),
                 };
                 drop(permit);
                 let status = failure.error.status();

@@ -138,8 +138,14 @@ impl<K: JobKind> Walk<K> {
         self.outcome.take()
     }
 
-    /// The next page with rows, `None` at the end, or the error that ends it.
+    /// The next page with rows, `None` at the end, or the error that ends it
+    /// (the key removed from it).
     pub(crate) async fn next(&mut self) -> Option<Result<Page<K>, Error>> {
+        let item = self.step().await?;
+        Some(self.client.scrub(item))
+    }
+
+    async fn step(&mut self) -> Option<Result<Page<K>, Error>> {
         loop {
             let item = match std::mem::replace(&mut self.state, State::Done) {
                 State::Done => return None,

@@ -428,6 +428,222 @@ async fn a_key_echoed_in_a_field_of_the_wrong_type_is_shown_nowhere() {
     assert!(!trace.text().contains(KEY));
 }
 
+/// Asserts `error` shows the key nowhere (Display, Debug, sources).
+fn assert_scrubbed(case: &str, error: &Error) {
+    let shown = everything_shown(error);
+    assert!(!shown.contains(KEY), "{case}: the key leaked:\n{shown}");
+}
+
+#[tokio::test]
+async fn text_a_server_controls_shows_the_key_in_no_error() {
+    // Beyond bodies, a server controls a failed job's reason, the status
+    // string, page names, cursors, a redirect's target and a submitted job's
+    // id: each reaches an error message.
+    let trace = common::capture_trace();
+    let echo = format!("x-{KEY}-y");
+    let timer = VirtualTimer::new();
+
+    // A failed job's reason, by `wait` and by the row stream.
+    let server = MockServer::start_async().await;
+    let mut failed = page("failed", Some("p0"), None, rows(0..1));
+    failed["error_message"] = json!(format!("key {KEY} was revoked"));
+    serve(&server, None, failed, None).await;
+    let job = lookalike_job(&client(&server, &timer));
+    assert_scrubbed("failed, wait", &job.wait().await.unwrap_err());
+    let partial = job.rows().collect_all().await.unwrap_err();
+    assert_eq!(partial.rows.len(), 1, "the written row is kept");
+    assert_scrubbed("failed, rows", &partial.error);
+
+    // An unknown status, named by the time-out.
+    let server = MockServer::start_async().await;
+    serve(&server, None, page(&echo, None, None, vec![]), None).await;
+    let client = builder(&server, &timer)
+        .with_poll_policy(exact_policy().with_deadline(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    let error = lookalike_job(&client).wait().await.unwrap_err();
+    assert!(matches!(error, Error::TimedOut { .. }), "{error:?}");
+    assert_scrubbed("status", &error);
+
+    // A page name that comes back (a cycle), and a next_cursor that does.
+    let server = MockServer::start_async().await;
+    let client = builder(&server, &timer).build().unwrap();
+    serve(
+        &server,
+        None,
+        page("completed", Some(&echo), Some("c1"), rows(0..1)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("c1"),
+        page("completed", Some(&echo), None, rows(1..2)),
+        None,
+    )
+    .await;
+    let error = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err()
+        .error;
+    assert!(
+        matches!(error, Error::InconsistentPages { .. }),
+        "{error:?}"
+    );
+    assert_scrubbed("page name", &error);
+    let server = MockServer::start_async().await;
+    let client = builder(&server, &timer).build().unwrap();
+    serve(
+        &server,
+        None,
+        page("completed", Some("p0"), Some(&echo), rows(0..1)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some(&echo),
+        page("completed", Some("p1"), Some(&echo), rows(1..2)),
+        None,
+    )
+    .await;
+    let error = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err()
+        .error;
+    assert!(
+        matches!(error, Error::InconsistentPages { .. }),
+        "{error:?}"
+    );
+    assert_scrubbed("next_cursor cycle", &error);
+
+    // Cursors that carry the key and a page number that skips (`…0001` is
+    // followed by `…0003`): the guess `…0002` is discarded, and traced, with
+    // the key removed.
+    let server = MockServer::start_async().await;
+    let client = builder(&server, &timer).build().unwrap();
+    let numbered = |n: u32| format!("{echo}{n:04}");
+    let links = [
+        (None, 0, Some(1)),
+        (Some(1), 1, Some(3)),
+        (Some(3), 3, None),
+    ];
+    for (cursor, name, next) in links {
+        let mut body = page(
+            "completed",
+            Some(&numbered(name)),
+            next.map(numbered).as_deref(),
+            rows(name..name + 1),
+        );
+        body["manifest"] = json!({"pages": 3, "partial": false});
+        serve(&server, cursor.map(numbered).as_deref(), body, None).await;
+    }
+    let all = lookalike_job(&client).rows().collect_all().await.unwrap();
+    assert_eq!(all.len(), 3);
+
+    // A next_cursor the server then does not know.
+    let server = MockServer::start_async().await;
+    let client = builder(&server, &timer).build().unwrap();
+    serve(
+        &server,
+        None,
+        page("completed", Some("p0"), Some(&echo), rows(0..1)),
+        None,
+    )
+    .await;
+    let error = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err()
+        .error;
+    assert!(matches!(error, Error::UnknownCursor { .. }), "{error:?}");
+    assert_scrubbed("unknown cursor", &error);
+
+    // A request that times out: reqwest's error names the URL, whose query
+    // holds the cursor.
+    let server = MockServer::start_async().await;
+    let client = builder(&server, &timer)
+        .with_retry_policy(RetryPolicy::never())
+        .with_request_timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    serve(
+        &server,
+        None,
+        page("completed", Some("p0"), Some(&echo), rows(0..1)),
+        None,
+    )
+    .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(LOOKALIKE_PATH)
+                .query_param("cursor", &echo);
+            then.status(200).delay(Duration::from_millis(500));
+        })
+        .await;
+    let error = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err()
+        .error;
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(
+        everything_shown(&error).contains("cursor="),
+        "the URL is still shown"
+    );
+    assert_scrubbed("transport", &error);
+
+    // A redirect to another origin, its target carrying the key.
+    let server = MockServer::start_async().await;
+    let client = builder(&server, &timer).build().unwrap();
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(302)
+                .header("location", format!("https://elsewhere.example/?k={KEY}"));
+        })
+        .await;
+    let error = lookalike_job(&client).poll().await.unwrap_err();
+    assert!(
+        matches!(error, Error::CrossOriginRedirect { .. }),
+        "{error:?}"
+    );
+    assert_scrubbed("redirect", &error);
+
+    // A submitted job's id that cannot be used.
+    let server = MockServer::start_async().await;
+    let client = builder(&server, &timer).build().unwrap();
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/v1/account/search-lookalikes-bulk");
+            then.status(202)
+                .json_body(json!({"job_id": format!("{KEY}/1"), "status": "pending"}));
+        })
+        .await;
+    let error = client
+        .lookalike()
+        .submit(LookalikeSearch::default().query("APM"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::UnusableJobId { .. }), "{error:?}");
+    assert_scrubbed("job id", &error);
+    let traced = trace.text();
+    assert!(traced.contains("cursor"), "requests were traced: {traced}");
+    assert!(traced.contains("discarded a prefetched page"), "{traced}");
+    assert!(
+        !traced.contains(KEY),
+        "the key leaked into the trace:\n{traced}"
+    );
+}
+
 #[test]
 fn the_key_is_held_in_a_type_that_cannot_print_it() {
     let key = openfunnel::raw::ApiKey::new(KEY).unwrap();
