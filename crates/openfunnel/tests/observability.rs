@@ -55,3 +55,26 @@ async fn requests_are_traced_with_operation_status_attempt_and_time_but_never_th
         "the echoed key is shown redacted:\n{trace}"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_undocumented_status_is_warned_about_and_a_documented_one_is_not() {
+    let captured = capture_trace();
+    let timer = VirtualTimer::new();
+    for status in ["running", "throttled"] {
+        let server = MockServer::start_async().await;
+        serve(&server, None, page(status, None, None, vec![]), None).await;
+        let page = lookalike_job(&client(&server, &timer))
+            .poll()
+            .await
+            .unwrap();
+        assert_eq!(page.status.as_str(), status);
+    }
+    let warnings: Vec<String> = captured
+        .text()
+        .lines()
+        .filter(|line| line.contains("undocumented job status"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(warnings[0].contains("status=throttled"), "{}", warnings[0]);
+}
