@@ -1109,3 +1109,59 @@ fn without_a_terminal_the_last_progress_line_agrees_with_the_summary() {
     );
     assert!(messages.contains("500 rows from 5 pages"), "{messages}");
 }
+
+#[tokio::test]
+async fn resuming_from_a_checkpoint_the_server_forgot_says_to_start_over_and_keeps_the_rows() {
+    // The two kinds document different statuses for a bad cursor.
+    for status in [400, 404, 422] {
+        let sim = sim_with(running(1_200, 2_500).with_unknown_cursor_status(status)).await;
+        let submitted = run(
+            &sim,
+            &["lookalike", "submit", "--query", "APM", "--limit", "1200"],
+        )
+        .await;
+        let job_id = stdout(&submitted).trim().to_string();
+        let dir = temp_dir(&format!("forgotten-{status}"));
+        let file = dir.join("rows.jsonl");
+        let path = file.to_str().unwrap();
+        let first = run(
+            &sim,
+            &[
+                "lookalike",
+                "results",
+                &job_id,
+                "-o",
+                path,
+                "--timeout",
+                "1",
+            ],
+        )
+        .await;
+        assert_eq!(code(&first), 5, "{}", stderr(&first));
+        let kept = std::fs::read_to_string(&file).unwrap();
+        assert!(!kept.is_empty(), "part of the job was exported");
+
+        // The server has since forgotten the page the checkpoint points at.
+        let sidecar = dir.join("rows.jsonl.checkpoint.json");
+        let mut state: Value = serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
+        state["checkpoint"]["cursor"] = Value::from("page_9999");
+        std::fs::write(&sidecar, serde_json::to_vec(&state).unwrap()).unwrap();
+
+        let resumed = run(
+            &sim,
+            &["lookalike", "results", &job_id, "-o", path, "--resume"],
+        )
+        .await;
+        let message = stderr(&resumed);
+        assert_eq!(code(&resumed), 1, "HTTP {status}: {message}");
+        assert!(
+            message.contains("no longer knows where") && message.contains("without --resume"),
+            "HTTP {status}: {message}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            kept,
+            "the rows are kept"
+        );
+    }
+}

@@ -18,6 +18,9 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// `--resume` from a checkpoint whose cursor the server no longer knows.
+    #[error("{0}")]
+    StaleCheckpoint(String),
     /// Interrupted by Ctrl-C after saving the position.
     #[error("interrupted; rows written so far are kept (continue with --resume)")]
     Interrupted,
@@ -40,7 +43,7 @@ impl CliError {
             CliError::Sdk(openfunnel::Error::JobCancelled { .. }) => 4,
             CliError::Sdk(openfunnel::Error::TimedOut { .. }) => 5,
             CliError::Interrupted => 130,
-            CliError::Sdk(_) | CliError::Io { .. } => 1,
+            CliError::Sdk(_) | CliError::Io { .. } | CliError::StaleCheckpoint(_) => 1,
         })
     }
 }

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use openfunnel::{Job, JobKind, Lookalike, PollPolicy, StreamOutcome, TechIntent};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -147,6 +147,12 @@ pub async fn export<K: ExportKind>(
         (false, Some(timeout)) => policy.with_deadline(timeout),
         (false, None) => policy,
     };
+    // The cursor a resumed export starts from: if the server no longer knows
+    // it, the user must hear that the checkpoint (not the job) is the problem.
+    let resumed_at = options
+        .resume
+        .then(|| state.checkpoint.cursor().map(str::to_string))
+        .flatten();
     let observer = reporter.clone();
     let mut pages = job
         .pages()
@@ -181,6 +187,18 @@ pub async fn export<K: ExportKind>(
                 }
             }
             Some(Err(openfunnel::Error::TimedOut { .. })) if options.no_wait => break Ok(()),
+            Some(Err(openfunnel::Error::UnknownCursor { cursor, .. }))
+                if summary.pages == 0 && resumed_at.as_deref() == Some(cursor.as_str()) =>
+            {
+                break Err(CliError::StaleCheckpoint(format!(
+                    "--resume: the server no longer knows where {} stopped (cursor `{cursor}`); the rows in it are kept: export again without --resume to start over",
+                    options
+                        .output
+                        .as_deref()
+                        .unwrap_or(Path::new("the output"))
+                        .display()
+                )));
+            }
             Some(Err(error)) => break Err(CliError::Sdk(error)),
             None => {
                 state.complete = true;
