@@ -187,16 +187,13 @@ pub async fn export<K: ExportKind>(
                 }
             }
             Some(Err(openfunnel::Error::TimedOut { .. })) if options.no_wait => break Ok(()),
-            Some(Err(openfunnel::Error::UnknownCursor { cursor, .. }))
-                if summary.pages == 0 && resumed_at.as_deref() == Some(cursor.as_str()) =>
+            Some(Err(error))
+                if forgot_the_checkpoint(&error, resumed_at.as_deref(), summary.pages) =>
             {
+                let output = options.output.as_deref().unwrap_or(Path::new("the output"));
                 break Err(CliError::StaleCheckpoint(format!(
-                    "--resume: the server no longer knows where {} stopped (cursor `{cursor}`); the rows in it are kept: export again without --resume to start over",
-                    options
-                        .output
-                        .as_deref()
-                        .unwrap_or(Path::new("the output"))
-                        .display()
+                    "--resume: the server no longer knows where {} stopped ({error}); the rows in it are kept: export again without --resume to start over",
+                    output.display()
                 )));
             }
             Some(Err(error)) => break Err(CliError::Sdk(error)),
@@ -227,6 +224,21 @@ pub async fn export<K: ExportKind>(
         ));
     }
     outcome.map(|()| summary)
+}
+
+/// Whether `error` says the server no longer knows the cursor a resumed
+/// export started from (`resumed_at`), before any page of this run arrived.
+fn forgot_the_checkpoint(
+    error: &openfunnel::Error,
+    resumed_at: Option<&str>,
+    pages_this_run: u64,
+) -> bool {
+    match error {
+        openfunnel::Error::UnknownCursor { cursor, .. } => {
+            pages_this_run == 0 && resumed_at == Some(cursor.as_str())
+        }
+        _ => false,
+    }
 }
 
 /// Opens the destination and works out where to start.
@@ -310,4 +322,33 @@ fn sync(file: &PathBuf) -> Result<(), CliError> {
     File::open(file)
         .and_then(|handle| handle.sync_data())
         .map_err(CliError::io(format!("cannot sync {}", file.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forgot_the_checkpoint;
+
+    fn unknown(cursor: &str) -> openfunnel::Error {
+        openfunnel::Error::UnknownCursor {
+            job_id: "j".into(),
+            cursor: cursor.into(),
+            status: 422,
+            body: Default::default(),
+        }
+    }
+
+    #[test]
+    fn only_the_resumed_cursor_refused_before_any_page_is_a_forgotten_checkpoint() {
+        assert!(forgot_the_checkpoint(&unknown("c7"), Some("c7"), 0));
+        // Not resumed, or resumed elsewhere: the chain's own cursor was refused.
+        assert!(!forgot_the_checkpoint(&unknown("c7"), None, 0));
+        assert!(!forgot_the_checkpoint(&unknown("c8"), Some("c7"), 0));
+        // A page arrived first: the refusal is about a later page.
+        assert!(!forgot_the_checkpoint(&unknown("c7"), Some("c7"), 1));
+        let not_found = openfunnel::Error::NotFound {
+            job_id: "j".into(),
+            body: Default::default(),
+        };
+        assert!(!forgot_the_checkpoint(&not_found, Some("c7"), 0));
+    }
 }
