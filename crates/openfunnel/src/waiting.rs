@@ -68,9 +68,18 @@ impl Waiting {
         }
     }
 
-    /// Records a response.
+    /// Records a response. A status OpenFunnel does not document for this
+    /// kind is warned about once each time the job enters it, not on every
+    /// poll (a job may sit in a new status for a long time).
     pub(crate) fn observed<K: JobKind>(&mut self, page: &Page<K>) {
         self.polls += 1;
+        let status = page.status.as_str();
+        if !K::STATUSES.contains(&status)
+            && self.last_status.as_ref().map(JobStatus::as_str) != Some(status)
+        {
+            let status = self.client.inner().transport.api_key.scrub(status);
+            tracing::warn!(job_id = %self.job_id, status = %status, kind = K::NAME, "undocumented job status; treated as not terminal");
+        }
         self.last_status = Some(page.status.clone());
     }
 
