@@ -12,8 +12,10 @@
 //!   dropped connections ([`Fault`]).
 //! * What the spec leaves open, per job profile: the cursor scheme
 //!   ([`CursorScheme`]: `page_NNNN`, opaque, skipping numbers, names unrelated
-//!   to cursors), the manifest's accuracy ([`ManifestAccuracy`]) and the
-//!   status for an unknown cursor (400, 404 or 422).
+//!   to cursors, 600-byte tokens), the manifest's accuracy
+//!   ([`ManifestAccuracy`]), the status for an unknown cursor (400, 404 or
+//!   422), and fields and a status the spec does not document
+//!   ([`Vocabulary`]).
 //! * Rows are deterministic for a seed and realistic (names, domains,
 //!   firmographics, intent reasons), generated on the fly: a job of a million
 //!   rows costs no memory.
