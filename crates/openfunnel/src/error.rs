@@ -39,10 +39,9 @@ pub enum Error {
         /// What the response said.
         body: Box<ErrorBody>,
     },
-    /// 404: no such job for this key (or no such endpoint). Never retried.
-    #[error(
-        "job `{job_id}` was not found for this API key (HTTP 404: {body}): check the id, and that the job was created with the same key"
-    )]
+    /// 404: no such job for this key (or, on a request not about a job such
+    /// as a submit, no such endpoint). Never retried.
+    #[error("{}", not_found(job_id, body))]
     NotFound {
         /// The job asked for (empty when the request was not about a job).
         job_id: String,
@@ -385,6 +384,19 @@ impl std::fmt::Display for ValidationIssue {
             return f.write_str(&self.message);
         }
         write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// A 404's message: about the job when there is one, else about the URL.
+fn not_found(job_id: &str, body: &ErrorBody) -> String {
+    if job_id.is_empty() {
+        format!(
+            "OpenFunnel has no such endpoint (HTTP 404: {body}): check the base URL (OPENFUNNEL_BASE_URL or ClientBuilder::with_base_url)"
+        )
+    } else {
+        format!(
+            "job `{job_id}` was not found for this API key (HTTP 404: {body}): check the id, and that the job was created with the same key"
+        )
     }
 }
 

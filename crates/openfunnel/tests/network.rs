@@ -939,6 +939,59 @@ async fn the_error_a_status_means_does_not_depend_on_its_body() {
     }
 }
 
+#[tokio::test]
+async fn a_refused_submit_is_sent_once_whatever_the_status_and_body() {
+    // A submit that got an answer reached the server: never resent, even on
+    // 429 or 5xx (a second submit is a second bill). And its errors are not
+    // about a job, since none was created.
+    let bodies = [
+        r#"{"detail":"Not Found"}"#,
+        r#"{"error_code":"SOME_CODE","details":{"reason":"why"}}"#,
+        "<html>gateway</html>",
+        "",
+    ];
+    let expectations: [(u16, &str); 9] = [
+        (400, "Http"),
+        (401, "Unauthorized"),
+        (403, "Unauthorized"),
+        (404, "NotFound"),
+        (409, "Http"),
+        (422, "Validation"),
+        (429, "RateLimited"),
+        (500, "Http"),
+        (503, "Http"),
+    ];
+    let server = MockServer::start_async().await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    for (status, expected) in expectations {
+        for body in bodies {
+            let refused = server
+                .mock_async(|when, then| {
+                    when.method(POST)
+                        .path("/api/v1/account/search-lookalikes-bulk");
+                    then.status(status).body(body);
+                })
+                .await;
+            let case = format!("HTTP {status}, body {body:?}");
+            let error = client
+                .lookalike()
+                .submit(LookalikeSearch::default().query("APM"))
+                .await
+                .expect_err(&case);
+            assert_eq!(variant(&error), expected, "{case}: {error:?}");
+            assert_eq!(refused.calls_async().await, 1, "{case}: sent once");
+            let shown = error.to_string();
+            assert!(!shown.contains("job ``"), "{case}: {shown}");
+            if status == 404 {
+                assert!(shown.contains("check the base URL"), "{case}: {shown}");
+            }
+            assert_eq!(error.job_id(), None, "{case}: no job was created");
+            refused.delete_async().await;
+        }
+    }
+}
+
 // ---------------------------------------------------------------- slow bodies
 
 #[tokio::test]
