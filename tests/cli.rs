@@ -1165,3 +1165,36 @@ async fn resuming_from_a_checkpoint_the_server_forgot_says_to_start_over_and_kee
         );
     }
 }
+
+#[tokio::test]
+async fn pages_that_grow_while_the_job_runs_are_exported_once_and_counted_once() {
+    use openfunnel_sim::PageWrites;
+    let sim = sim_with(running(1_000, 1_500).with_page_writes(PageWrites::Growing)).await;
+    let submitted = run(
+        &sim,
+        &["lookalike", "submit", "--query", "APM", "--limit", "1000"],
+    )
+    .await;
+    let job_id = stdout(&submitted).trim().to_string();
+    let dir = temp_dir("growing");
+    let file = dir.join("rows.jsonl");
+    let results = run(
+        &sim,
+        &[
+            "lookalike",
+            "results",
+            &job_id,
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code(&results), 0, "{}", stderr(&results));
+    let rows = jsonl(&std::fs::read_to_string(&file).unwrap());
+    assert_exactly_once(&rows, 1_000);
+    assert!(
+        stderr(&results).contains("wrote 1000 rows from 10 pages"),
+        "{}",
+        stderr(&results)
+    );
+}

@@ -74,6 +74,7 @@ pub struct ExportOptions {
 #[derive(Clone, Debug)]
 pub struct ExportSummary<K: JobKind> {
     pub rows: u64,
+    /// Pages this run wrote rows from (a page that grew counts once).
     pub pages: u64,
     pub already_complete: bool,
     /// How the job ended (final status, manifest, any manifest/chain
@@ -177,7 +178,11 @@ pub async fn export<K: ExportKind>(
                 }
                 sink.flush()
                     .map_err(CliError::io("cannot write the output"))?;
-                summary.pages += 1;
+                // A page that grew while the job ran comes again with only
+                // its new rows: one page still.
+                if summary.pages == 0 || page.skipped_rows() == 0 {
+                    summary.pages += 1;
+                }
                 if let Destination::File { file, sidecar } = &destination {
                     sync(file)?;
                     state.bytes = sink.bytes();

@@ -14,8 +14,8 @@
 //!   ([`CursorScheme`]: `page_NNNN`, opaque, skipping numbers, names unrelated
 //!   to cursors, 600-byte tokens), the manifest's accuracy
 //!   ([`ManifestAccuracy`]), the status for an unknown cursor (400, 404 or
-//!   422), and fields and a status the spec does not document
-//!   ([`Vocabulary`]).
+//!   422), fields and a status the spec does not document ([`Vocabulary`]),
+//!   and pages that grow while the job runs ([`PageWrites`]).
 //! * Rows are deterministic for a seed and realistic (names, domains,
 //!   firmographics, intent reasons), generated on the fly: a job of a million
 //!   rows costs no memory.
@@ -45,7 +45,7 @@ mod variations;
 pub use faults::{Fault, PollFault};
 pub use server::RequestCounts;
 pub use timeline::{Ending, JobProfile, Schedule};
-pub use variations::{CursorScheme, ManifestAccuracy, Vocabulary, unknown_cursor_body};
+pub use variations::{CursorScheme, ManifestAccuracy, PageWrites, Vocabulary, unknown_cursor_body};
 
 use server::Shared;
 use std::net::SocketAddr;

@@ -5,7 +5,7 @@
 
 use clap::{Parser, ValueEnum};
 use openfunnel_sim::{
-    CursorScheme, Fault, JobProfile, ManifestAccuracy, SimConfig, Simulator, Vocabulary,
+    CursorScheme, Fault, JobProfile, ManifestAccuracy, PageWrites, SimConfig, Simulator, Vocabulary,
 };
 use std::process::ExitCode;
 use std::time::Duration;
@@ -52,6 +52,10 @@ struct Args {
     /// and an undocumented status (`throttled`) for some polls of a running job.
     #[arg(long)]
     undocumented: bool,
+    /// Show the newest page of a running job half written (the rest appears
+    /// when the next page lands).
+    #[arg(long)]
+    growing_pages: bool,
     /// Milliseconds added to every request.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -130,6 +134,11 @@ impl Args {
                 Vocabulary::Grown
             } else {
                 Vocabulary::Documented
+            })
+            .with_page_writes(if self.growing_pages {
+                PageWrites::Growing
+            } else {
+                PageWrites::Whole
             });
         if let Some(rows) = self.rows {
             profile = profile.with_rows(rows);
@@ -214,6 +223,7 @@ mod tests {
             "--unknown-cursor-status",
             "404",
             "--undocumented",
+            "--growing-pages",
             "--latency-ms",
             "5",
             "--rate-limit-every",
@@ -237,6 +247,7 @@ mod tests {
         assert_eq!(profile.manifest, ManifestAccuracy::Fewer(2));
         assert_eq!(profile.unknown_cursor_status, 404);
         assert_eq!(profile.vocabulary, Vocabulary::Grown);
+        assert_eq!(profile.page_writes, PageWrites::Growing);
         assert_eq!(config.latency, Duration::from_millis(5));
         assert_eq!(config.faults.len(), 2);
         assert_eq!(config.seed, 3);
@@ -250,6 +261,7 @@ mod tests {
         assert_eq!(profile.manifest, ManifestAccuracy::Exact);
         assert_eq!(profile.unknown_cursor_status, 400);
         assert_eq!(profile.vocabulary, Vocabulary::Documented);
+        assert_eq!(profile.page_writes, PageWrites::Whole);
         let long = Args::parse_from(["openfunnel-sim", "--cursors", "long"]).config();
         assert_eq!(long.profile.cursors, CursorScheme::Long);
     }

@@ -483,6 +483,8 @@ fn page_body(
     let written_rows = job.rows_in(now.pages_written);
     let (rows, page, next) = if index < now.pages_written {
         let (start, end) = job.profile.rows_of(index, job.total_rows);
+        let newest = index + 1 == now.pages_written && !now.phase.is_terminal();
+        let end = start + job.profile.page_writes.visible_rows(end - start, newest);
         let rows: Vec<Value> = (start..end).map(|i| row(job, u64::from(i))).collect();
         let next = (index + 1 < now.pages_written).then(|| scheme.cursor(index + 1));
         (rows, Some(scheme.name(index)), next)

@@ -2,7 +2,7 @@
 //! pages it has written `t` after it was submitted. No background task runs;
 //! every request computes the job's state at that instant.
 
-use crate::variations::{CursorScheme, ManifestAccuracy, Vocabulary};
+use crate::variations::{CursorScheme, ManifestAccuracy, PageWrites, Vocabulary};
 use std::time::Duration;
 
 /// How a simulated job behaves over time.
@@ -42,6 +42,8 @@ pub struct JobProfile {
     /// Whether answers carry fields and status values the spec does not
     /// document.
     pub vocabulary: Vocabulary,
+    /// Whether the newest page of a running job is complete when first read.
+    pub page_writes: PageWrites,
     /// An explicit schedule, replacing the even timeline above (see
     /// [`JobProfile::with_schedule`]).
     pub schedule: Option<Schedule>,
@@ -146,6 +148,7 @@ impl Default for JobProfile {
             manifest: ManifestAccuracy::default(),
             unknown_cursor_status: 400,
             vocabulary: Vocabulary::Documented,
+            page_writes: PageWrites::Whole,
             schedule: None,
         }
     }
@@ -279,6 +282,19 @@ impl JobProfile {
     /// ```
     pub fn with_vocabulary(mut self, vocabulary: Vocabulary) -> Self {
         self.vocabulary = vocabulary;
+        self
+    }
+
+    /// Sets whether the newest page of a running job is complete when first
+    /// read.
+    ///
+    /// ```
+    /// use openfunnel_sim::{JobProfile, PageWrites};
+    /// let profile = JobProfile::completed(10).with_page_writes(PageWrites::Growing);
+    /// assert_eq!(profile.page_writes, PageWrites::Growing);
+    /// ```
+    pub fn with_page_writes(mut self, page_writes: PageWrites) -> Self {
+        self.page_writes = page_writes;
         self
     }
 

@@ -198,6 +198,41 @@ impl ManifestAccuracy {
     }
 }
 
+/// How a page appears while the job runs. The spec says later pages "have
+/// not been written yet"; it does not promise that a page is complete the
+/// first time it can be read.
+///
+/// ```
+/// use openfunnel_sim::{JobProfile, PageWrites};
+///
+/// let appending = JobProfile::default().with_page_writes(PageWrites::Growing);
+/// assert_eq!(PageWrites::Growing.visible_rows(7, true), 4);
+/// assert_eq!(PageWrites::Growing.visible_rows(7, false), 7);
+/// # let _ = appending;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PageWrites {
+    /// A page appears with all its rows.
+    #[default]
+    Whole,
+    /// The newest page of a running job shows only the first half of its
+    /// rows (rounded up); the rest appear when the next page lands or the
+    /// job ends.
+    Growing,
+}
+
+impl PageWrites {
+    /// The rows of a page of `rows` that can be read, `newest` when it is a
+    /// running job's last page.
+    pub fn visible_rows(self, rows: u32, newest: bool) -> u32 {
+        match self {
+            PageWrites::Growing if newest => rows.div_ceil(2),
+            _ => rows,
+        }
+    }
+}
+
 /// Whether the server speaks only the vocabulary the spec documents. The
 /// spec lists today's fields and status values; it does not promise that no
 /// field or status is ever added, and a client must keep working (and keep

@@ -348,3 +348,37 @@ async fn a_server_with_undocumented_fields_and_statuses_loses_nothing() {
     let slugs: Vec<String> = rows.iter().map(|r| r["company_slug"].to_string()).collect();
     assert_unique(&slugs, 250);
 }
+
+#[tokio::test]
+async fn pages_that_grow_while_the_job_runs_lose_no_row() {
+    use openfunnel_sim::PageWrites;
+    // The newest page shows half its rows until the next one lands.
+    let sim = Simulator::start().await.unwrap();
+    let client = client(&sim);
+    let growing = running(1_000, 800).with_page_writes(PageWrites::Growing);
+    let job = client
+        .lookalike()
+        .job(sim.add_job(JobType::Lookalike, growing.clone()))
+        .unwrap();
+    let mut rows = job.rows();
+    let mut domains = Vec::new();
+    while let Some(row) = rows.try_next().await.expect("every row") {
+        domains.push(row.domain.unwrap_or_default());
+    }
+    assert_unique(&domains, 1_000);
+    assert_eq!(rows.outcome().expect("ended").pages, 10);
+
+    let job = client
+        .tech_intent()
+        .job(sim.add_job(JobType::TechIntent, growing))
+        .unwrap();
+    let slugs: Vec<String> = job
+        .rows()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.company_slug)
+        .collect();
+    assert_unique(&slugs, 1_000);
+}

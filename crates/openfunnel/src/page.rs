@@ -7,8 +7,10 @@ use crate::status::JobStatus;
 
 /// One poll response: the job's status at that moment and one page of rows.
 ///
-/// From [`crate::Job::pages`], `rows` holds only rows not delivered before
-/// (a page resumed in its middle starts after the rows already delivered).
+/// From [`crate::Job::pages`], `rows` holds only rows not delivered before:
+/// a page resumed in its middle starts after the rows already delivered, and
+/// a running job's page that gained rows after it was first read comes again
+/// with just the new ones ([`Page::skipped_rows`] counts the earlier ones).
 ///
 /// ```no_run
 /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
@@ -54,6 +56,26 @@ impl<K: JobKind> Page<K> {
     /// ```
     pub fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref()
+    }
+
+    /// Rows of this page handed out before `rows`: those before a checkpoint
+    /// the stream resumed from, or, for a running job's page that gained
+    /// rows after it was first read, those delivered then. 0 for a page read
+    /// whole.
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let mut pages = job.pages();
+    /// while let Some(page) = pages.try_next().await? {
+    ///     let new_page = page.skipped_rows() == 0;
+    ///     println!("{} rows ({})", page.rows.len(), if new_page { "new page" } else { "more of a page" });
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn skipped_rows(&self) -> usize {
+        self.skipped
     }
 
     /// Where to resume once every row of this page has been handled.

@@ -4,6 +4,10 @@
 //! with the cursor the previous delivered page named (or is the first page),
 //! and the walk of a terminal job ends only on a page whose `next_cursor` is
 //! null. The manifest only sizes the prefetch window and the progress total.
+//! A running job's newest page is read again until its `next_cursor` appears;
+//! rows it gained meanwhile are delivered then (the spec does not promise a
+//! page is complete when first read), and a page that lost rows stops the
+//! walk.
 //!
 //! ```text
 //!            ┌──────────── next_cursor, job running ───────────┐
@@ -57,10 +61,13 @@ enum State {
         cursor: Option<String>,
         skip: usize,
     },
-    /// The page at `cursor` was delivered; the job runs and the next page has
-    /// not landed: read it again until its `next_cursor` appears.
+    /// The page at `cursor` was delivered (`delivered` of its rows, counting
+    /// any skipped at a checkpoint); the job runs and the next page has not
+    /// landed: read it again until its `next_cursor` appears, delivering any
+    /// rows the page gained meanwhile.
     AwaitNext {
         cursor: Option<String>,
+        delivered: usize,
     },
     /// The job is terminal: read the page at `cursor`, fetched ahead where
     /// the cursors are predictable.
@@ -151,7 +158,7 @@ impl<K: JobKind> Walk<K> {
                 State::Done => return None,
                 State::Failing(error) => return Some(Err(error)),
                 State::Follow { cursor, skip } => self.follow(cursor, skip).await,
-                State::AwaitNext { cursor } => self.await_next(cursor).await,
+                State::AwaitNext { cursor, delivered } => self.await_next(cursor, delivered).await,
                 State::Prefetch { cursor } => self.prefetched(cursor).await,
             };
             if item.is_some() {
@@ -180,16 +187,38 @@ impl<K: JobKind> Walk<K> {
         self.deliver(page, skip)
     }
 
-    async fn await_next(&mut self, cursor: Option<String>) -> Option<Result<Page<K>, Error>> {
+    async fn await_next(
+        &mut self,
+        cursor: Option<String>,
+        delivered: usize,
+    ) -> Option<Result<Page<K>, Error>> {
         let deadline = self.waiting.deadline();
-        let page =
+        let mut page =
             match fetch::page::<K>(&self.client, &self.job_id, cursor.as_deref(), deadline).await {
                 Ok(page) => page,
                 Err(error) => return Some(Err(self.waiting.explain(error))),
             };
         self.waiting.observed(&page);
+        if page.rows.len() < delivered {
+            return Some(Err(self.inconsistent(format!(
+                "page `{}` held {delivered} rows and now holds {}",
+                page.name.as_deref().unwrap_or("first"),
+                page.rows.len()
+            ))));
+        }
+        // The page grew while the job ran: its new rows are delivered now.
+        page.rows.drain(..delivered);
+        page.skipped = delivered;
+        let grown = !page.rows.is_empty();
+        if grown {
+            self.waiting.reset();
+            self.rows += page.rows.len() as u64;
+        }
         self.report(&page);
         self.after(&page);
+        if grown {
+            return Some(Ok(page));
+        }
         if matches!(self.state, State::AwaitNext { .. }) {
             return self.pause().await;
         }
@@ -255,6 +284,7 @@ impl<K: JobKind> Walk<K> {
             None if terminal => self.finish(page),
             None => State::AwaitNext {
                 cursor: page.cursor.clone(),
+                delivered: page.skipped + page.rows.len(),
             },
         };
     }

@@ -493,3 +493,114 @@ async fn a_completed_job_without_a_manifest_is_read_to_the_end_of_its_chain() {
         assert_eq!(outcome.pages, 3);
     }
 }
+
+#[tokio::test]
+async fn a_page_that_grows_while_the_job_runs_delivers_its_new_rows_once() {
+    // Cursors: opaque (`tok-1`). Manifest: exact. Pages: the first page is
+    // read with 2 rows, then 4, then 4 with its next_cursor (the spec does
+    // not promise a page is complete the first time it can be read).
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("a"), None, rows(0..2)),
+        Some(1),
+    )
+    .await;
+    serve(
+        &server,
+        None,
+        page("running", Some("a"), None, rows(0..4)),
+        Some(1),
+    )
+    .await;
+    serve(
+        &server,
+        None,
+        page("running", Some("a"), Some("tok-1"), rows(0..4)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("tok-1"),
+        terminal("completed", Some("b"), None, rows(4..6), 2),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+
+    let mut stream = lookalike_job(&client).rows();
+    let mut names = Vec::new();
+    let mut checkpoints = Vec::new();
+    while let Some(row) = stream.try_next().await.expect("every row") {
+        names.push(row.name.unwrap_or_default());
+        checkpoints.push(stream.checkpoint());
+    }
+    assert_eq!(names, expected_names(0..6));
+    let outcome = stream.outcome().expect("the stream ended");
+    assert_eq!(
+        (outcome.rows, outcome.pages),
+        (6, 2),
+        "a grown page is one page"
+    );
+    assert_eq!(outcome.manifest_mismatch, None);
+    // The checkpoint after the second row of the grown page points into it.
+    assert_eq!(checkpoints[1].cursor(), None);
+    assert_eq!(checkpoints[1].rows_delivered(), 2);
+    assert_eq!(checkpoints[3].rows_delivered(), 4);
+
+    // Resuming where the first read of the page stopped delivers the rest once.
+    let rest: Vec<String> = lookalike_job(&client)
+        .rows()
+        .resume_from(checkpoints[1].clone())
+        .collect_all()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.name.unwrap_or_default())
+        .collect();
+    assert_eq!(rest, expected_names(2..6));
+}
+
+#[tokio::test]
+async fn a_page_that_shrinks_stops_the_stream_after_the_rows_delivered() {
+    // Cursors: none needed. The first page is read with 3 rows, then 1.
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("a"), None, rows(0..3)),
+        Some(1),
+    )
+    .await;
+    serve(
+        &server,
+        None,
+        page("running", Some("a"), None, rows(0..1)),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let partial = lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err();
+    assert_eq!(names(&partial.rows), expected_names(0..3));
+    assert!(
+        matches!(partial.error, openfunnel::Error::InconsistentPages { .. }),
+        "{:?}",
+        partial.error
+    );
+    assert!(
+        partial
+            .error
+            .to_string()
+            .contains("held 3 rows and now holds 1"),
+        "{}",
+        partial.error
+    );
+}

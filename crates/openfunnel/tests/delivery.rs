@@ -1,7 +1,8 @@
 //! Property: whatever the job's schedule, whatever faults hit whichever
 //! requests, and whatever the server chose where the spec leaves it open
 //! (cursor scheme, manifest accuracy, status of an unknown cursor, fields and
-//! status values the spec does not document), the row
+//! status values the spec does not document, pages that grow while the job
+//! runs), the row
 //! stream yields exactly the rows of the server's chain, each once and in
 //! order, then the outcome that matches the job's terminal state, or stops
 //! with a typed error after a bounded time, having yielded a prefix.
@@ -15,8 +16,8 @@ use common::VirtualTimer;
 use futures_util::StreamExt;
 use openfunnel::{Client, Error, PollPolicy, RetryPolicy};
 use openfunnel_sim::{
-    Clock, CursorScheme, Ending, Fault, JobProfile, JobType, ManifestAccuracy, PollFault, Schedule,
-    SimConfig, Simulator, Vocabulary,
+    Clock, CursorScheme, Ending, Fault, JobProfile, JobType, ManifestAccuracy, PageWrites,
+    PollFault, Schedule, SimConfig, Simulator, Vocabulary,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -36,6 +37,7 @@ struct Script {
     manifest: ManifestAccuracy,
     unknown_cursor_status: u16,
     vocabulary: Vocabulary,
+    page_writes: PageWrites,
 }
 
 impl Script {
@@ -76,12 +78,14 @@ fn accuracy() -> impl Strategy<Value = ManifestAccuracy> {
 }
 
 /// What the spec leaves open, drawn with the schedule.
-fn server_choices() -> impl Strategy<Value = (CursorScheme, ManifestAccuracy, u16, Vocabulary)> {
+fn server_choices()
+-> impl Strategy<Value = (CursorScheme, ManifestAccuracy, u16, Vocabulary, PageWrites)> {
     (
         prop::sample::select(CursorScheme::ALL.to_vec()),
         accuracy(),
         prop::sample::select(vec![400u16, 404, 422]),
         prop::sample::select(vec![Vocabulary::Documented, Vocabulary::Grown]),
+        prop::sample::select(vec![PageWrites::Whole, PageWrites::Growing]),
     )
 }
 
@@ -100,7 +104,7 @@ fn script() -> impl Strategy<Value = Script> {
                 server_choices(),
             )
         })
-        .prop_map(|(page_rows, gaps, ending, end_offset, faults, (cursors, manifest, unknown_cursor_status, vocabulary))| {
+        .prop_map(|(page_rows, gaps, ending, end_offset, faults, (cursors, manifest, unknown_cursor_status, vocabulary, page_writes))| {
             // Pages land at increasing request counts; the job ends after the
             // last one (completed) or anywhere (failed / cancelled).
             let mut at = 1;
@@ -114,7 +118,7 @@ fn script() -> impl Strategy<Value = Script> {
             };
             Script {
                 schedule: Schedule { page_rows, lands_at, ends_at, ending },
-                faults, cursors, manifest, unknown_cursor_status, vocabulary,
+                faults, cursors, manifest, unknown_cursor_status, vocabulary, page_writes,
             }
         })
 }
@@ -142,7 +146,8 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
         .with_cursors(script.cursors)
         .with_manifest(script.manifest)
         .with_unknown_cursor_status(script.unknown_cursor_status)
-        .with_vocabulary(script.vocabulary);
+        .with_vocabulary(script.vocabulary)
+        .with_page_writes(script.page_writes);
     let job_id = sim.add_job(JobType::Lookalike, profile);
     let client = Client::builder()
         .with_api_key(common::KEY)
@@ -244,6 +249,7 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
                 script.manifest,
                 script.unknown_cursor_status,
                 script.vocabulary,
+                script.page_writes,
             );
             let verdict = runtime.block_on(check(script))?;
             verdicts.lock().unwrap().push((verdict, choices));
@@ -264,7 +270,7 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
         .collect();
     let combinations: std::collections::HashSet<_> = full
         .iter()
-        .map(|(scheme, accuracy, status, _)| {
+        .map(|(scheme, accuracy, status, _, _)| {
             let accuracy = match accuracy {
                 ManifestAccuracy::Fewer(_) => "fewer",
                 ManifestAccuracy::More(_) => "more",
@@ -289,6 +295,12 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
             assert!(
                 full.iter().any(|c| c.2 == status),
                 "HTTP {status} never tried"
+            );
+        }
+        for writes in [PageWrites::Whole, PageWrites::Growing] {
+            assert!(
+                full.iter().any(|c| c.4 == writes),
+                "{writes:?} never delivered in full"
             );
         }
         for vocabulary in [Vocabulary::Documented, Vocabulary::Grown] {
@@ -342,6 +354,7 @@ fn the_simulator_follows_the_schedule() {
         manifest: ManifestAccuracy::Fewer(1),
         unknown_cursor_status: 404,
         vocabulary: Vocabulary::Grown,
+        page_writes: PageWrites::Growing,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
