@@ -3,8 +3,8 @@
 //! delivery property test relies on.
 
 use openfunnel_sim::{
-    Clock, CursorScheme, Ending, Fault, JobProfile, JobType, PollFault, Schedule, SimConfig,
-    Simulator,
+    Clock, CursorScheme, Ending, Fault, JobProfile, JobType, PageWrites, PollFault, Schedule,
+    SimConfig, Simulator,
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -108,6 +108,41 @@ async fn a_scheduled_job_advances_one_request_at_a_time() {
     let rows = sim.final_rows(&job).expect("the job exists");
     assert_eq!(rows.len(), 5);
     assert_eq!(rows[4], last["rows"][2]);
+}
+
+#[tokio::test]
+async fn a_growing_newest_page_shows_half_its_rows_until_the_next_one_lands() {
+    let sim = sim_with(Vec::new()).await;
+    let grown = Schedule {
+        page_rows: vec![4, 3],
+        lands_at: vec![REQUEST * 2, REQUEST * 4],
+        ends_at: REQUEST * 6,
+        ending: Ending::Completed,
+    };
+    let job = sim.add_job(
+        JobType::Lookalike,
+        JobProfile::default()
+            .with_schedule(grown)
+            .with_page_writes(PageWrites::Growing),
+    );
+    // Requests 1-6 read the first page, then page 1 (request 7).
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        let (_, body) = poll(&sim, &job, None).await;
+        seen.push(body["rows"].as_array().map_or(0, Vec::len));
+    }
+    assert_eq!(
+        seen,
+        [0, 2, 2, 4, 4, 4],
+        "half of page 0 until page 1 lands"
+    );
+    let (_, last) = poll(&sim, &job, Some("page_0001")).await;
+    assert_eq!(
+        last["rows"].as_array().map(Vec::len),
+        Some(3),
+        "whole once the job ended"
+    );
+    assert_eq!(sim.final_rows(&job).map(|rows| rows.len()), Some(7));
 }
 
 #[tokio::test]
