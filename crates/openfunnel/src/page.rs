@@ -141,11 +141,15 @@ impl<K: JobKind> Page<K> {
         }
     }
 
-    /// Whether the page is part of the chain: it holds rows, or the job is
-    /// terminal (a finished job may end on an empty page). An empty page of a
-    /// running job is "not written yet".
+    /// Whether the page is part of the chain: it holds rows, has a name or a
+    /// `next_cursor` (an empty page whose rows were all filtered out is a
+    /// page too), or the job is terminal (a finished job may end on an empty
+    /// page). A running job's answer with none of these is "not written yet".
     pub(crate) fn is_written(&self) -> bool {
-        !self.rows.is_empty() || self.status.is_terminal()
+        !self.rows.is_empty()
+            || self.name.is_some()
+            || self.next_cursor.is_some()
+            || self.status.is_terminal()
     }
 
     /// The same page without its rows (what the walk keeps of a terminal page).

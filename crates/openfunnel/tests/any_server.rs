@@ -605,3 +605,44 @@ async fn a_page_that_shrinks_stops_the_stream_after_the_rows_delivered() {
         partial.error
     );
 }
+
+#[tokio::test]
+async fn an_empty_page_of_a_running_job_does_not_hold_back_the_pages_after_it() {
+    // Cursors: `c1`, `c2`. The job runs throughout; its page `c1` is empty
+    // (every candidate filtered out) but named and linked. The rows of `c2`
+    // must arrive while the job runs, not when it ends.
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("p0"), Some("c1"), rows(0..2)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("c1"),
+        page("running", Some("p1"), Some("c2"), vec![]),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("c2"),
+        page("running", Some("p2"), None, rows(2..4)),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = builder(&server, &timer)
+        .with_poll_policy(exact_policy().with_deadline(std::time::Duration::from_secs(60)))
+        .build()
+        .unwrap();
+    let mut stream = lookalike_job(&client).rows();
+    let mut names = Vec::new();
+    for _ in 0..4 {
+        let row = stream.try_next().await.expect("a row while the job runs");
+        names.push(row.and_then(|row| row.name).unwrap_or_default());
+    }
+    assert_eq!(names, expected_names(0..4));
+}
