@@ -609,40 +609,29 @@ async fn a_page_that_shrinks_stops_the_stream_after_the_rows_delivered() {
 #[tokio::test]
 async fn an_empty_page_of_a_running_job_does_not_hold_back_the_pages_after_it() {
     // Cursors: `c1`, `c2`. The job runs throughout; its page `c1` is empty
-    // (every candidate filtered out) but named and linked. The rows of `c2`
-    // must arrive while the job runs, not when it ends.
-    let server = MockServer::start_async().await;
-    serve(
-        &server,
-        None,
-        page("running", Some("p0"), Some("c1"), rows(0..2)),
-        None,
-    )
-    .await;
-    serve(
-        &server,
-        Some("c1"),
-        page("running", Some("p1"), Some("c2"), vec![]),
-        None,
-    )
-    .await;
-    serve(
-        &server,
-        Some("c2"),
-        page("running", Some("p2"), None, rows(2..4)),
-        None,
-    )
-    .await;
-    let timer = VirtualTimer::new();
-    let client = builder(&server, &timer)
-        .with_poll_policy(exact_policy().with_deadline(std::time::Duration::from_secs(60)))
-        .build()
-        .unwrap();
-    let mut stream = lookalike_job(&client).rows();
-    let mut names = Vec::new();
-    for _ in 0..4 {
-        let row = stream.try_next().await.expect("a row while the job runs");
-        names.push(row.and_then(|row| row.name).unwrap_or_default());
+    // (every candidate filtered out) but linked. The rows of `c2` must arrive
+    // while the job runs, not when it ends — with page names and without
+    // (the spec makes `page` optional).
+    for named in [true, false] {
+        let name = |n: &'static str| named.then_some(n);
+        let server = MockServer::start_async().await;
+        let first = page("running", name("p0"), Some("c1"), rows(0..2));
+        serve(&server, None, first, None).await;
+        let empty = page("running", name("p1"), Some("c2"), vec![]);
+        serve(&server, Some("c1"), empty, None).await;
+        let newest = page("running", name("p2"), None, rows(2..4));
+        serve(&server, Some("c2"), newest, None).await;
+        let timer = VirtualTimer::new();
+        let client = builder(&server, &timer)
+            .with_poll_policy(exact_policy().with_deadline(std::time::Duration::from_secs(60)))
+            .build()
+            .unwrap();
+        let mut stream = lookalike_job(&client).rows();
+        let mut names = Vec::new();
+        for _ in 0..4 {
+            let row = stream.try_next().await.expect("a row while the job runs");
+            names.push(row.and_then(|row| row.name).unwrap_or_default());
+        }
+        assert_eq!(names, expected_names(0..4), "named pages: {named}");
     }
-    assert_eq!(names, expected_names(0..4));
 }
