@@ -41,6 +41,49 @@ struct Script {
 }
 
 impl Script {
+    /// How many polls each row came after the walk could have had it: after
+    /// it became readable and the row before it was yielded, less one poll
+    /// per empty page between them (each costs a request). `yielded_at[i]`
+    /// is the polls served when row `i` was yielded. Only rows readable
+    /// while the job ran count (the others wait for its end).
+    fn delays(&self, yielded_at: &[u64]) -> Vec<u64> {
+        let schedule = &self.schedule;
+        let tick = |at: Duration| at.as_millis() as u64;
+        let end = tick(schedule.ends_at);
+        let mut delays = Vec::new();
+        let mut row = 0;
+        let mut previous = 0;
+        let mut empty_pages = 0;
+        for (page, &count) in schedule.page_rows.iter().enumerate() {
+            if count == 0 {
+                empty_pages += 1;
+            }
+            let landed = tick(schedule.lands_at[page]);
+            // A growing page's second half appears when the next page lands.
+            let filled = schedule
+                .lands_at
+                .get(page + 1)
+                .map_or(end, |next| tick(*next).min(end));
+            for position in 0..count {
+                let readable = match self.page_writes {
+                    PageWrites::Growing if position >= count.div_ceil(2) => filled,
+                    _ => landed,
+                };
+                let Some(&at) = yielded_at.get(row) else {
+                    return delays;
+                };
+                if readable < end {
+                    let could = readable.max(previous) + empty_pages;
+                    delays.push(at.saturating_sub(could));
+                }
+                previous = at;
+                empty_pages = 0;
+                row += 1;
+            }
+        }
+        delays
+    }
+
     /// The pages the job ends with: what the chain holds.
     fn final_pages(&self) -> u32 {
         let schedule = &self.schedule;
@@ -130,7 +173,8 @@ enum Verdict {
     StoppedWithTypedError,
 }
 
-async fn check(script: Script) -> Result<Verdict, TestCaseError> {
+/// The simulator playing `script`, its job's id, and a client for it.
+async fn serve(script: &Script) -> (Simulator, String, Client) {
     let mut config = SimConfig::default().with_clock(Clock::PerRequest(REQUEST));
     for (poll, fault) in &script.faults {
         config = config.with_fault(Fault::OnPoll {
@@ -162,6 +206,11 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
         .with_request_timeout(Duration::from_millis(100))
         .build()
         .expect("client builds");
+    (sim, job_id, client)
+}
+
+async fn check(script: Script) -> Result<Verdict, TestCaseError> {
+    let (sim, job_id, client) = serve(&script).await;
     let job = client.lookalike().job(&job_id).expect("id");
     let expected = sim.final_rows(&job_id).expect("the job exists");
     let mut delivered = Vec::new();
@@ -361,4 +410,60 @@ fn the_simulator_follows_the_schedule() {
         .build()
         .unwrap();
     assert_eq!(runtime.block_on(check(script)).unwrap(), Verdict::Delivered);
+}
+
+/// With no faults and no prefetching, each request is one tick of the
+/// simulator's clock, so how late a row arrives is exact. The worst delay
+/// of the rows readable while the job ran (see [`Script::delays`]), `None`
+/// when there were none.
+async fn worst_delay(mut script: Script) -> Option<u64> {
+    script.faults.clear();
+    let (sim, job_id, client) = serve(&script).await;
+    let mut rows = client
+        .lookalike()
+        .job(&job_id)
+        .expect("id")
+        .rows()
+        .with_concurrency(1);
+    let mut yielded_at = Vec::new();
+    while let Some(Ok(_)) = rows.next().await {
+        yielded_at.push(sim.requests().polls);
+    }
+    script.delays(&yielded_at).into_iter().max()
+}
+
+/// Promptness: a row readable while the job runs (a page landed, or a
+/// growing page filled) arrives at most two requests after the walk could
+/// have had it, whatever the schedule: an empty page, a growing page, a job
+/// that ends right after, never holds later rows back until the job ends.
+#[test]
+fn rows_arrive_within_two_requests_of_becoming_readable() {
+    const MOST: u64 = 2;
+    let mut runner = common::proptest_runner();
+    let measured = std::sync::Mutex::new(0usize);
+    let cases = std::sync::Mutex::new(0usize);
+    runner
+        .run(&script(), |script| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            *cases.lock().unwrap() += 1;
+            if let Some(delay) = runtime.block_on(worst_delay(script.clone())) {
+                *measured.lock().unwrap() += 1;
+                prop_assert!(
+                    delay <= MOST,
+                    "a row came {delay} requests after it could have: {script:?}"
+                );
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    let (measured, cases) = (measured.into_inner().unwrap(), cases.into_inner().unwrap());
+    eprintln!("{measured} of {cases} cases timed rows readable while the job ran");
+    // Not vacuous: most schedules have rows readable before the job ends.
+    assert!(
+        measured * 2 >= cases,
+        "only {measured} of {cases} cases had rows to time"
+    );
 }
