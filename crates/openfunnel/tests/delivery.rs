@@ -2,12 +2,13 @@
 //! requests, and whatever the server chose where the spec leaves it open
 //! (cursor scheme, manifest accuracy, status of an unknown cursor, fields and
 //! status values the spec does not document, pages that grow while the job
-//! runs), the row
-//! stream yields exactly the rows of the server's chain, each once and in
-//! order, then the outcome that matches the job's terminal state, or stops
-//! with a typed error after a bounded time, having yielded a prefix.
+//! runs), the row stream yields exactly the rows of the server's chain, each
+//! once and in order, then the outcome that matches the job's terminal
+//! state, or stops with a typed error after a bounded time, having yielded a
+//! prefix. A second property times the rows: without faults, each arrives
+//! within two requests of when the walk could have had it.
 //!
-//! 500 cases by default; `PROPTEST_CASES=5000 cargo test -p openfunnel --test
+//! 500 cases each by default; `PROPTEST_CASES=5000 cargo test -p openfunnel --test
 //! delivery` runs more.
 
 mod common;
