@@ -445,4 +445,36 @@ mod tests {
             "OpenFunnel refused the request (HTTP 422): body.limit: too big; body.query: too long: fix the request and send it again"
         );
     }
+
+    #[test]
+    fn a_decode_error_shows_the_start_of_the_body_or_says_it_was_empty() {
+        let key = openfunnel_api::ApiKey::new("of_unit_test_key").unwrap();
+        let decode = |body: &str| {
+            let source = serde_json::from_str::<serde_json::Value>(body).unwrap_err();
+            Error::Decode {
+                operation: "poll",
+                body: body.to_string(),
+                source: DecodeError::new(&source, &key),
+            }
+            .to_string()
+        };
+        assert!(decode("{\"rows\": [").ends_with("the body starts with: {\"rows\": ["));
+        assert!(decode("").ends_with("the body starts with: (empty body)"));
+    }
+
+    #[test]
+    fn a_404_names_the_job_when_there_is_one_and_the_url_otherwise() {
+        let not_found = |job_id: &str| Error::NotFound {
+            job_id: job_id.into(),
+            body: Box::default(),
+        };
+        assert_eq!(not_found("j1").job_id(), Some("j1"));
+        assert_eq!(not_found("").job_id(), None);
+        assert!(
+            not_found("j1")
+                .to_string()
+                .starts_with("job `j1` was not found")
+        );
+        assert!(not_found("").to_string().contains("check the base URL"));
+    }
 }

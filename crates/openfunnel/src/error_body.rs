@@ -233,6 +233,23 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_inside_a_character_steps_back_to_its_start() {
+        // `x` then two-byte characters: byte 512 falls inside one.
+        let text = format!("x{}", "é".repeat(400));
+        let shown = cut(&text, 512);
+        assert_eq!(shown, format!("x{}…", "é".repeat(255)));
+        assert_eq!(cut("aé", 2), "a…");
+        assert_eq!(cut("aé", 3), "aé");
+    }
+
+    #[test]
+    fn a_decode_error_keeps_the_line_and_column_of_the_failure() {
+        let source = serde_json::from_str::<Value>("{\n  \"rows\": [1,\n  x]}").unwrap_err();
+        let error = DecodeError::new(&source, &key());
+        assert_eq!((error.line(), error.column()), (3, 3));
+    }
+
+    #[test]
     fn the_documented_body_is_read_and_scrubbed_everywhere() {
         let body = ErrorBody::scrubbed(
             br#"{"error_code": "BAD of_secret_key", "details": {"of_secret_key": ["x of_secret_key"]}, "detail": "of_secret_key"}"#,

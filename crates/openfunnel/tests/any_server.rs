@@ -563,6 +563,8 @@ async fn a_page_that_grows_while_the_job_runs_delivers_its_new_rows_once() {
         .map(|page| (page.skipped_rows(), page.rows.len()))
         .collect();
     assert_eq!(shape, [(0, 1), (1, 3), (0, 2)]);
+    let cursors: Vec<Option<&str>> = pages.iter().map(|page| page.cursor()).collect();
+    assert_eq!(cursors, [None, None, Some("tok-1")]);
 }
 
 #[tokio::test]

@@ -344,7 +344,10 @@ async fn not_found_unauthorized_and_validation_fail_fast_without_retries_or_poll
         assert_eq!(error.status(), Some(status));
         assert!(!error.is_retryable());
         match (status, &error) {
-            (404, Error::NotFound { job_id, .. }) => assert_eq!(job_id, JOB),
+            (404, Error::NotFound { job_id, .. }) => {
+                assert_eq!(job_id, JOB);
+                assert_eq!(error.job_id(), Some(JOB));
+            }
             (401 | 403, Error::Unauthorized { .. }) => {}
             (422, Error::Validation { issues, .. }) => {
                 assert_eq!(issues[0].location, "path.job_id");
