@@ -190,9 +190,12 @@ impl std::fmt::Debug for ClientBuilder {
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("base_url", &self.base_url)
             .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .field("poll_policy", &self.poll_policy)
             .field("retry_policy", &self.retry_policy)
             .field("page_concurrency", &self.page_concurrency)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }

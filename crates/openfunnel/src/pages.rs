@@ -138,13 +138,6 @@ impl<K: JobKind> Pages<K> {
             _ => None,
         }
     }
-
-    pub(crate) fn start_config(&self) -> Option<&Checkpoint> {
-        match &self.state {
-            State::Configuring(config) => Some(&config.start),
-            _ => None,
-        }
-    }
 }
 
 impl<K: JobKind> Stream for Pages<K> {

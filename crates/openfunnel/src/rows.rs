@@ -138,11 +138,7 @@ impl<K: JobKind> Rows<K> {
     pub fn checkpoint(&self) -> Checkpoint {
         let position = &self.position;
         if !position.started {
-            return self
-                .pages
-                .start_config()
-                .cloned()
-                .unwrap_or_else(|| position.start.clone());
+            return position.start.clone();
         }
         if position.remaining == 0
             && let Some(next) = &position.next_cursor
