@@ -131,4 +131,10 @@ async fn debug_output_shows_the_settings_and_the_stream_s_state_never_the_key() 
     assert!(format!("{pages:?}").contains("not started"));
     while pages.try_next().await.unwrap().is_some() {}
     assert!(format!("{pages:?}").contains("finished"));
+    let rows = lookalike_job(&client).rows();
+    let shown = format!("{rows:?}");
+    assert!(
+        shown.contains("not started") && shown.contains("checkpoint"),
+        "{shown}"
+    );
 }
