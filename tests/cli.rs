@@ -91,6 +91,18 @@ fn running(rows: u32, run_ms: u64) -> JobProfile {
         .with_run_time(Duration::from_millis(run_ms))
 }
 
+/// Submits a lookalike job of `limit` rows with the binary; its id.
+async fn submit_lookalike(sim: &Simulator, limit: u32) -> String {
+    let limit = limit.to_string();
+    let submitted = run(
+        sim,
+        &["lookalike", "submit", "--query", "APM", "--limit", &limit],
+    )
+    .await;
+    assert_eq!(code(&submitted), 0, "{}", stderr(&submitted));
+    stdout(&submitted).trim().to_string()
+}
+
 async fn sim_with(profile: JobProfile) -> Simulator {
     Simulator::start_with(SimConfig::default().with_profile(profile))
         .await
@@ -328,12 +340,7 @@ async fn a_missing_key_exits_2_and_a_wrong_key_or_unknown_job_exits_1() {
 #[tokio::test]
 async fn a_failed_job_exits_3_and_keeps_the_rows_it_wrote() {
     let sim = sim_with(running(600, 600).failing_after(2)).await;
-    let submitted = run(
-        &sim,
-        &["lookalike", "submit", "--query", "APM", "--limit", "600"],
-    )
-    .await;
-    let job_id = stdout(&submitted).trim().to_string();
+    let job_id = submit_lookalike(&sim, 600).await;
     let dir = temp_dir("failed");
     let file = dir.join("rows.jsonl");
     let output = run(
@@ -359,12 +366,7 @@ async fn a_failed_job_exits_3_and_keeps_the_rows_it_wrote() {
 #[tokio::test]
 async fn a_cancelled_job_exits_4_after_writing_its_pages() {
     let sim = sim_with(running(3_000, 3_000)).await;
-    let submitted = run(
-        &sim,
-        &["lookalike", "submit", "--query", "APM", "--limit", "3000"],
-    )
-    .await;
-    let job_id = stdout(&submitted).trim().to_string();
+    let job_id = submit_lookalike(&sim, 3000).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let cancelled = run(&sim, &["lookalike", "cancel", &job_id]).await;
     assert_eq!(code(&cancelled), 0, "{}", stderr(&cancelled));
@@ -385,12 +387,7 @@ async fn a_cancelled_job_exits_4_after_writing_its_pages() {
 #[tokio::test]
 async fn timeout_exits_5_and_no_wait_exits_0_with_the_rows_available_now() {
     let sim = sim_with(running(2_000, 6_000)).await;
-    let submitted = run(
-        &sim,
-        &["lookalike", "submit", "--query", "APM", "--limit", "2000"],
-    )
-    .await;
-    let job_id = stdout(&submitted).trim().to_string();
+    let job_id = submit_lookalike(&sim, 2000).await;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
 
     let now = run(&sim, &["lookalike", "results", &job_id, "--no-wait"]).await;
@@ -416,12 +413,7 @@ async fn timeout_exits_5_and_no_wait_exits_0_with_the_rows_available_now() {
 async fn an_interrupted_export_resumes_to_every_row_exactly_once_even_after_a_torn_line() {
     for format in ["jsonl", "csv", "json"] {
         let sim = sim_with(running(1_200, 2_500)).await;
-        let submitted = run(
-            &sim,
-            &["lookalike", "submit", "--query", "APM", "--limit", "1200"],
-        )
-        .await;
-        let job_id = stdout(&submitted).trim().to_string();
+        let job_id = submit_lookalike(&sim, 1200).await;
         let dir = temp_dir(&format!("resume-{format}"));
         let file = dir.join(format!("rows.{format}"));
         let path = file.to_str().unwrap();
@@ -516,12 +508,7 @@ async fn faults_are_absorbed_and_every_row_arrives_once() {
         })
         .with_fault(Fault::TruncatedBody { every: 11 });
     let sim = Simulator::start_with(config).await.unwrap();
-    let submitted = run(
-        &sim,
-        &["lookalike", "submit", "--query", "APM", "--limit", "900"],
-    )
-    .await;
-    let job_id = stdout(&submitted).trim().to_string();
+    let job_id = submit_lookalike(&sim, 900).await;
     let output = run(&sim, &["lookalike", "results", &job_id]).await;
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert_exactly_once(&jsonl(&stdout(&output)), 900);
@@ -530,12 +517,7 @@ async fn faults_are_absorbed_and_every_row_arrives_once() {
 #[tokio::test]
 async fn status_prints_one_json_object_and_verbose_logs_never_show_the_key() {
     let sim = sim_with(running(500, 400)).await;
-    let submitted = run(
-        &sim,
-        &["lookalike", "submit", "--query", "APM", "--limit", "500"],
-    )
-    .await;
-    let job_id = stdout(&submitted).trim().to_string();
+    let job_id = submit_lookalike(&sim, 500).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let traced = run(
         &sim,
@@ -602,12 +584,7 @@ async fn status_of_a_running_job_with_many_pages_is_one_request() {
         .with_pending_for(Duration::ZERO)
         .with_run_time(Duration::from_secs(10));
     let sim = sim_with(profile).await;
-    let submitted = run(
-        &sim,
-        &["lookalike", "submit", "--query", "APM", "--limit", "10000"],
-    )
-    .await;
-    let job_id = stdout(&submitted).trim().to_string();
+    let job_id = submit_lookalike(&sim, 10000).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = sim.requests().polls;
     let status = run(&sim, &["lookalike", "status", &job_id]).await;
@@ -667,12 +644,7 @@ async fn demo_runs_without_a_key_or_network() {
 #[tokio::test]
 async fn ctrl_c_keeps_the_rows_written_and_resume_finishes_the_export() {
     let sim = sim_with(running(1_500, 3_000)).await;
-    let submitted = run(
-        &sim,
-        &["lookalike", "submit", "--query", "APM", "--limit", "1500"],
-    )
-    .await;
-    let job_id = stdout(&submitted).trim().to_string();
+    let job_id = submit_lookalike(&sim, 1500).await;
     let dir = temp_dir("ctrl-c");
     let file = dir.join("rows.jsonl");
     let path = file.to_str().unwrap().to_string();
@@ -1115,12 +1087,7 @@ async fn resuming_from_a_checkpoint_the_server_forgot_says_to_start_over_and_kee
     // The two kinds document different statuses for a bad cursor.
     for status in [400, 404, 422] {
         let sim = sim_with(running(1_200, 2_500).with_unknown_cursor_status(status)).await;
-        let submitted = run(
-            &sim,
-            &["lookalike", "submit", "--query", "APM", "--limit", "1200"],
-        )
-        .await;
-        let job_id = stdout(&submitted).trim().to_string();
+        let job_id = submit_lookalike(&sim, 1200).await;
         let dir = temp_dir(&format!("forgotten-{status}"));
         let file = dir.join("rows.jsonl");
         let path = file.to_str().unwrap();
@@ -1170,12 +1137,7 @@ async fn resuming_from_a_checkpoint_the_server_forgot_says_to_start_over_and_kee
 async fn pages_that_grow_while_the_job_runs_are_exported_once_and_counted_once() {
     use openfunnel_sim::PageWrites;
     let sim = sim_with(running(1_000, 1_500).with_page_writes(PageWrites::Growing)).await;
-    let submitted = run(
-        &sim,
-        &["lookalike", "submit", "--query", "APM", "--limit", "1000"],
-    )
-    .await;
-    let job_id = stdout(&submitted).trim().to_string();
+    let job_id = submit_lookalike(&sim, 1000).await;
     let dir = temp_dir("growing");
     let file = dir.join("rows.jsonl");
     let results = run(

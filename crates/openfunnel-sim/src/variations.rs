@@ -111,7 +111,7 @@ impl CursorScheme {
                 (skipping_number(index) == number).then_some(index)
             }
             CursorScheme::Long => {
-                let digits = cursor.strip_prefix(long_token_body().as_str())?;
+                let digits = cursor.strip_prefix(long_token_body())?;
                 (digits.len() >= 6 && digits.bytes().all(|b| b.is_ascii_digit()))
                     .then(|| digits.parse().ok())?
             }
@@ -142,14 +142,17 @@ impl CursorScheme {
 const OPAQUE_KEY: u32 = 0x5bd1_e995;
 
 /// The fixed part of a [`CursorScheme::Long`] token: 594 base64 characters,
-/// `/`, `+` and `=` among them.
-fn long_token_body() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut body: String = (0u32..592)
-        .map(|i| char::from(ALPHABET[(i.wrapping_mul(2_654_435_761) >> 26) as usize]))
-        .collect();
-    body.push_str("=/");
-    body
+/// `/`, `+` and `=` among them (built once).
+fn long_token_body() -> &'static str {
+    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut body: String = (0u32..592)
+            .map(|i| char::from(ALPHABET[(i.wrapping_mul(2_654_435_761) >> 26) as usize]))
+            .collect();
+        body.push_str("=/");
+        body
+    })
 }
 
 fn opaque_check(index: u32) -> u8 {

@@ -272,7 +272,7 @@ impl<K: JobKind> Prefetch<K> {
     fn count_discard(&mut self, cursor: &str, reason: &str) {
         self.discarded += 1;
         self.misses_in_a_row += 1;
-        let cursor = self.client.inner().transport.api_key.scrub(cursor);
+        let cursor = self.client.scrub_text(cursor);
         tracing::debug!(job_id = %self.job_id, cursor = %cursor, reason, discarded = self.discarded, "discarded a prefetched page");
         if self.misses_in_a_row >= GIVE_UP_AFTER_MISSES && !self.gave_up {
             self.gave_up = true;

@@ -112,6 +112,15 @@ impl Client {
     /// `result` with the key removed from its error, for every public
     /// operation's way out.
     pub(crate) fn scrub<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
-        result.map_err(|error| error.scrubbed(&self.inner().transport.api_key))
+        result.map_err(|error| error.scrubbed(self.api_key()))
+    }
+
+    /// `text` a server sent, with the key removed, for a trace.
+    pub(crate) fn scrub_text<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        self.api_key().scrub(text)
+    }
+
+    fn api_key(&self) -> &ApiKey {
+        &self.inner().transport.api_key
     }
 }

@@ -77,7 +77,7 @@ impl Waiting {
         if !K::STATUSES.contains(&status)
             && self.last_status.as_ref().map(JobStatus::as_str) != Some(status)
         {
-            let status = self.client.inner().transport.api_key.scrub(status);
+            let status = self.client.scrub_text(status);
             tracing::warn!(job_id = %self.job_id, status = %status, kind = K::NAME, "undocumented job status; treated as not terminal");
         }
         self.last_status = Some(page.status.clone());

@@ -167,6 +167,16 @@ fn script() -> impl Strategy<Value = Script> {
         })
 }
 
+/// Runs `future` to completion on a fresh single-threaded runtime: each case
+/// gets its own, so the request clock sees only that case's requests.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
 /// How one case ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Verdict {
@@ -290,10 +300,6 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
     let verdicts = std::sync::Mutex::new(Vec::new());
     runner
         .run(&script(), |script| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
             let choices = (
                 script.cursors,
                 script.manifest,
@@ -301,7 +307,7 @@ fn the_stream_delivers_exactly_the_written_rows_under_any_schedule_and_faults() 
                 script.vocabulary,
                 script.page_writes,
             );
-            let verdict = runtime.block_on(check(script))?;
+            let verdict = block_on(check(script))?;
             verdicts.lock().unwrap().push((verdict, choices));
             Ok(())
         })
@@ -406,11 +412,7 @@ fn the_simulator_follows_the_schedule() {
         vocabulary: Vocabulary::Grown,
         page_writes: PageWrites::Growing,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    assert_eq!(runtime.block_on(check(script)).unwrap(), Verdict::Delivered);
+    assert_eq!(block_on(check(script)).unwrap(), Verdict::Delivered);
 }
 
 /// With no faults and no prefetching, each request is one tick of the
@@ -445,12 +447,8 @@ fn rows_arrive_within_two_requests_of_becoming_readable() {
     let cases = std::sync::Mutex::new(0usize);
     runner
         .run(&script(), |script| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
             *cases.lock().unwrap() += 1;
-            if let Some(delay) = runtime.block_on(worst_delay(script.clone())) {
+            if let Some(delay) = block_on(worst_delay(script.clone())) {
                 *measured.lock().unwrap() += 1;
                 prop_assert!(
                     delay <= MOST,

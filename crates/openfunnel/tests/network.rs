@@ -428,6 +428,25 @@ async fn a_key_echoed_in_a_field_of_the_wrong_type_is_shown_nowhere() {
     assert!(!trace.text().contains(KEY));
 }
 
+/// The error that ends the row stream of a server answering `pages`
+/// (cursor → body; `None` is the first page).
+async fn stream_error(
+    timer: &VirtualTimer,
+    pages: Vec<(Option<&str>, serde_json::Value)>,
+) -> Error {
+    let server = MockServer::start_async().await;
+    for (cursor, body) in pages {
+        serve(&server, cursor, body, None).await;
+    }
+    let client = builder(&server, timer).build().unwrap();
+    lookalike_job(&client)
+        .rows()
+        .collect_all()
+        .await
+        .unwrap_err()
+        .error
+}
+
 /// Asserts `error` shows the key nowhere (Display, Debug, sources).
 fn assert_scrubbed(case: &str, error: &Error) {
     let shown = everything_shown(error);
@@ -466,55 +485,30 @@ async fn text_a_server_controls_shows_the_key_in_no_error() {
     assert_scrubbed("status", &error);
 
     // A page name that comes back (a cycle), and a next_cursor that does.
-    let server = MockServer::start_async().await;
-    let client = builder(&server, &timer).build().unwrap();
-    serve(
-        &server,
-        None,
-        page("completed", Some(&echo), Some("c1"), rows(0..1)),
-        None,
+    let error = stream_error(
+        &timer,
+        vec![
+            (None, page("completed", Some(&echo), Some("c1"), rows(0..1))),
+            (Some("c1"), page("completed", Some(&echo), None, rows(1..2))),
+        ],
     )
     .await;
-    serve(
-        &server,
-        Some("c1"),
-        page("completed", Some(&echo), None, rows(1..2)),
-        None,
-    )
-    .await;
-    let error = lookalike_job(&client)
-        .rows()
-        .collect_all()
-        .await
-        .unwrap_err()
-        .error;
     assert!(
         matches!(error, Error::InconsistentPages { .. }),
         "{error:?}"
     );
     assert_scrubbed("page name", &error);
-    let server = MockServer::start_async().await;
-    let client = builder(&server, &timer).build().unwrap();
-    serve(
-        &server,
-        None,
-        page("completed", Some("p0"), Some(&echo), rows(0..1)),
-        None,
+    let error = stream_error(
+        &timer,
+        vec![
+            (None, page("completed", Some("p0"), Some(&echo), rows(0..1))),
+            (
+                Some(&echo),
+                page("completed", Some("p1"), Some(&echo), rows(1..2)),
+            ),
+        ],
     )
     .await;
-    serve(
-        &server,
-        Some(&echo),
-        page("completed", Some("p1"), Some(&echo), rows(1..2)),
-        None,
-    )
-    .await;
-    let error = lookalike_job(&client)
-        .rows()
-        .collect_all()
-        .await
-        .unwrap_err()
-        .error;
     assert!(
         matches!(error, Error::InconsistentPages { .. }),
         "{error:?}"
@@ -546,21 +540,11 @@ async fn text_a_server_controls_shows_the_key_in_no_error() {
     assert_eq!(all.len(), 3);
 
     // A next_cursor the server then does not know.
-    let server = MockServer::start_async().await;
-    let client = builder(&server, &timer).build().unwrap();
-    serve(
-        &server,
-        None,
-        page("completed", Some("p0"), Some(&echo), rows(0..1)),
-        None,
+    let error = stream_error(
+        &timer,
+        vec![(None, page("completed", Some("p0"), Some(&echo), rows(0..1)))],
     )
     .await;
-    let error = lookalike_job(&client)
-        .rows()
-        .collect_all()
-        .await
-        .unwrap_err()
-        .error;
     assert!(matches!(error, Error::UnknownCursor { .. }), "{error:?}");
     assert_scrubbed("unknown cursor", &error);
 
