@@ -169,7 +169,8 @@ pub struct JobArgs {
 pub struct ResultsArgs {
     /// The job id printed by `submit`.
     pub job_id: String,
-    /// Write the rows available now and exit, without waiting for the job.
+    /// Write the rows the job has written so far and exit, without waiting
+    /// for more (exit 0; a request that fails is still an error).
     #[arg(long)]
     pub no_wait: bool,
     /// Output format.
@@ -190,9 +191,16 @@ pub struct ResultsArgs {
     /// while the job runs (known by itself once the job is done).
     #[arg(long, value_name = "ROWS")]
     pub limit: Option<u64>,
-    /// Give up waiting after SECS seconds (exit code 5).
+    /// Stop the whole export after SECS seconds, even while rows arrive and
+    /// in the middle of a request (exit code 5; --resume continues it).
+    /// Default: no limit.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Stop when SECS seconds pass without progress: no new row or page, no
+    /// status or stage change (exit code 5; --resume continues it). An
+    /// export that keeps moving is never stopped by it.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub idle_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -218,4 +226,15 @@ pub enum Format {
     Csv,
     /// One JSON array.
     Json,
+}
+
+impl Format {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
 }

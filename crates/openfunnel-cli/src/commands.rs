@@ -96,6 +96,7 @@ pub fn export_options(args: &ResultsArgs) -> ExportOptions {
         resume: args.resume,
         no_wait: args.no_wait,
         timeout: args.timeout.map(Duration::from_secs),
+        idle_timeout: Some(Duration::from_secs(args.idle_timeout)),
     }
 }
 
@@ -184,6 +185,7 @@ pub async fn demo(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
         resume: false,
         no_wait: false,
         timeout: Some(Duration::from_secs(120)),
+        idle_timeout: None,
     };
     let summary = export(
         &job,

@@ -24,9 +24,78 @@ pub enum CliError {
     /// Interrupted by Ctrl-C after saving the position.
     #[error("interrupted; rows written so far are kept (continue with --resume)")]
     Interrupted,
+    /// `--timeout` or `--idle-timeout` ended the export.
+    #[error("{0}")]
+    TimedOut(String),
+    /// An export into a file stopped after writing rows: they are kept, and
+    /// `--resume` continues it.
+    #[error(
+        "{source}\nopenfunnel: the {rows} rows written to {} are kept: run the same command with --resume to continue",
+        file.display()
+    )]
+    Kept {
+        source: Box<CliError>,
+        file: std::path::PathBuf,
+        rows: u64,
+    },
 }
 
 impl CliError {
+    /// An SDK error, in the command line's words where they differ (a time
+    /// limit names the flag that sets it).
+    pub fn from_sdk(error: openfunnel::Error) -> CliError {
+        match &error {
+            openfunnel::Error::TimedOut {
+                job_id,
+                last_status,
+                polls,
+                elapsed,
+                limit,
+                last_error,
+            } => {
+                let (what, flag) = match limit {
+                    openfunnel::TimeLimit::Idle(idle) => (
+                        format!("made no progress for {} s", idle.as_secs()),
+                        "--idle-timeout",
+                    ),
+                    limit => (
+                        format!(
+                            "did not finish within --timeout {} s",
+                            limit.duration().as_secs()
+                        ),
+                        "--timeout",
+                    ),
+                };
+                CliError::TimedOut(format!(
+                    "job {job_id} {what} ({polls} polls in {:.1} s, last status: {}{}): raise {flag}, or continue later with --resume",
+                    elapsed.as_secs_f64(),
+                    last_status
+                        .as_ref()
+                        .map(|status| status.as_str())
+                        .unwrap_or("none seen"),
+                    last_error
+                        .as_ref()
+                        .map(|error| format!("; the last request failed: {error}"))
+                        .unwrap_or_default(),
+                ))
+            }
+            _ => CliError::Sdk(error),
+        }
+    }
+
+    /// This error, saying that the `rows` rows written to `file` are kept.
+    pub fn kept_in(self, file: &std::path::Path, rows: u64) -> CliError {
+        match self {
+            // Already says so.
+            CliError::Interrupted | CliError::StaleCheckpoint(_) | CliError::Kept { .. } => self,
+            source => CliError::Kept {
+                source: Box::new(source),
+                file: file.to_path_buf(),
+                rows,
+            },
+        }
+    }
+
     pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
         let context = context.into();
         move |source| CliError::Io { context, source }
@@ -35,7 +104,13 @@ impl CliError {
     /// 0 completed, 1 error, 2 usage, invalid input or configuration, 3 job failed,
     /// 4 job cancelled, 5 timeout, 130 interrupted.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(match self {
+        ExitCode::from(self.code())
+    }
+
+    fn code(&self) -> u8 {
+        match self {
+            CliError::Kept { source, .. } => source.code(),
+            CliError::TimedOut(_) => 5,
             CliError::Usage(_) => 2,
             CliError::Sdk(openfunnel::Error::InvalidInput(_)) => 2,
             CliError::Sdk(openfunnel::Error::Configuration { .. }) => 2,
@@ -44,6 +119,6 @@ impl CliError {
             CliError::Sdk(openfunnel::Error::TimedOut { .. }) => 5,
             CliError::Interrupted => 130,
             CliError::Sdk(_) | CliError::Io { .. } | CliError::StaleCheckpoint(_) => 1,
-        })
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `results`: write a job's rows as its pages land, resumably.
 
 use crate::cli::Format;
+use crate::digest::Digest;
 use crate::exit::CliError;
 use crate::output::RowSink;
 use crate::progress::Reporter;
@@ -67,7 +68,11 @@ pub struct ExportOptions {
     pub output: Option<PathBuf>,
     pub resume: bool,
     pub no_wait: bool,
+    /// Bounds the whole export (`--timeout`).
     pub timeout: Option<Duration>,
+    /// Bounds waiting without progress (`--idle-timeout`); `None` keeps the
+    /// policy's.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// What an export did.
@@ -93,10 +98,39 @@ impl<K: JobKind> Default for ExportSummary<K> {
     }
 }
 
-/// Where rows go: stdout, or a file with its checkpoint.
-enum Destination {
+/// Where rows go.
+enum Target {
     Stdout,
-    File { file: PathBuf, sidecar: PathBuf },
+    /// Not a regular file (a pipe, a FIFO, a device such as `/dev/stdout`
+    /// or `/dev/full`): written as a stream, with no checkpoint beside it.
+    Stream(PathBuf),
+    /// A regular file, locked for the export, with its checkpoint beside it.
+    File {
+        path: PathBuf,
+        sidecar: PathBuf,
+    },
+}
+
+/// The open output.
+enum Output {
+    Stdout(std::io::Stdout),
+    File(File),
+}
+
+impl Write for Output {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::Stdout(out) => out.write(bytes),
+            Output::File(file) => file.write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(out) => out.flush(),
+            Output::File(file) => file.flush(),
+        }
+    }
 }
 
 /// Writes every row of `job` (or, with `--no-wait`, the rows available now).
@@ -106,22 +140,22 @@ pub async fn export<K: ExportKind>(
     policy: PollPolicy,
     reporter: Arc<Reporter>,
 ) -> Result<ExportSummary<K>, CliError> {
-    let (destination, state) = prepare::<K>(job, options)?;
+    let target = target(options)?;
+    let (output, state, digest) = open::<K>(job, options, &target)?;
+    let mut sink = RowSink::new(
+        BufWriter::new(output),
+        options.format,
+        K::COLUMNS,
+        state.rows,
+        state.bytes,
+        digest,
+    )
+    .map_err(CliError::io("cannot write the output"))?;
     if state.complete {
-        // Nothing left to fetch, but the file is still cut back to what the
-        // checkpoint recorded (anything after it is not ours) and closed.
-        if let Destination::File { file, .. } = &destination {
-            let mut sink = RowSink::new(
-                open_at(file, state.bytes)?,
-                options.format,
-                K::COLUMNS,
-                state.rows,
-                state.bytes,
-            )
+        // Nothing left to fetch; the file was cut back to what the
+        // checkpoint recorded (anything after it is not ours) and is closed.
+        sink.finish()
             .map_err(CliError::io("cannot write the output"))?;
-            sink.finish()
-                .map_err(CliError::io("cannot write the output"))?;
-        }
         reporter.say(&format!(
             "openfunnel: the export is already complete ({} rows)",
             state.rows
@@ -132,22 +166,17 @@ pub async fn export<K: ExportKind>(
             ..ExportSummary::default()
         });
     }
-    let writer: Box<dyn Write + Send> = match &destination {
-        Destination::Stdout => Box::new(BufWriter::new(std::io::stdout())),
-        Destination::File { file, .. } => Box::new(BufWriter::new(open_at(file, state.bytes)?)),
-    };
-    let mut sink = RowSink::new(writer, options.format, K::COLUMNS, state.rows, state.bytes)
-        .map_err(CliError::io("cannot write the output"))?;
     if options.raw_csv {
         sink = sink.raw_csv();
     }
 
-    let policy = match (options.no_wait, options.timeout) {
-        // Read what is there; the first wait is where "now" ends.
-        (true, _) => policy.with_deadline(Duration::ZERO),
-        (false, Some(timeout)) => policy.with_deadline(timeout),
-        (false, None) => policy,
+    let mut policy = match options.timeout {
+        Some(timeout) => policy.with_deadline(timeout),
+        None => policy,
     };
+    if let Some(idle) = options.idle_timeout {
+        policy = policy.with_idle_timeout(idle);
+    }
     // The cursor a resumed export starts from: if the server no longer knows
     // it, the user must hear that the checkpoint (not the job) is the problem.
     let resumed_at = options
@@ -160,6 +189,10 @@ pub async fn export<K: ExportKind>(
         .with_policy(policy)
         .resume_from(state.checkpoint.clone())
         .on_progress(move |progress| observer.update(progress));
+    if options.no_wait {
+        // Read what is written; never wait for what is not.
+        pages = pages.until_caught_up();
+    }
 
     let mut state = state;
     let mut summary = ExportSummary::default();
@@ -183,15 +216,15 @@ pub async fn export<K: ExportKind>(
                 if summary.pages == 0 || page.skipped_rows() == 0 {
                     summary.pages += 1;
                 }
-                if let Destination::File { file, sidecar } = &destination {
-                    sync(file)?;
+                if let Target::File { path, sidecar } = &target {
+                    sync(&mut sink, path)?;
                     state.bytes = sink.bytes();
+                    state.digest = sink.digest().hex();
                     state.rows = sink.rows();
                     state.checkpoint = page.checkpoint();
                     sidecar::save(sidecar, &state)?;
                 }
             }
-            Some(Err(openfunnel::Error::TimedOut { .. })) if options.no_wait => break Ok(()),
             Some(Err(error))
                 if forgot_the_checkpoint(&error, resumed_at.as_deref(), summary.pages) =>
             {
@@ -201,9 +234,11 @@ pub async fn export<K: ExportKind>(
                     output.display()
                 )));
             }
-            Some(Err(error)) => break Err(CliError::Sdk(error)),
+            Some(Err(error)) => break Err(CliError::from_sdk(error)),
             None => {
-                state.complete = true;
+                // The end of a terminal job, or (`--no-wait`) of what the
+                // running job has written so far: only the first is complete.
+                state.complete = pages.outcome().is_some();
                 break Ok(());
             }
         }
@@ -212,7 +247,7 @@ pub async fn export<K: ExportKind>(
     // points before the closing bracket, so a resume continues the array.
     sink.finish()
         .map_err(CliError::io("cannot write the output"))?;
-    if let Destination::File { sidecar, .. } = &destination {
+    if let Target::File { sidecar, .. } = &target {
         state.rows = sink.rows();
         sidecar::save(sidecar, &state)?;
     }
@@ -228,7 +263,10 @@ pub async fn export<K: ExportKind>(
             job.id()
         ));
     }
-    outcome.map(|()| summary)
+    outcome.map(|()| summary).map_err(|error| match &target {
+        Target::File { path, .. } if sink.rows() > 0 => error.kept_in(path, sink.rows()),
+        _ => error,
+    })
 }
 
 /// Whether `error` says the server no longer knows the cursor a resumed
@@ -246,87 +284,231 @@ fn forgot_the_checkpoint(
     }
 }
 
-/// Opens the destination and works out where to start.
-fn prepare<K: ExportKind>(
+/// What `--output` names: nothing (stdout), a regular file (new or
+/// existing), or something else, which is written as a stream.
+fn target(options: &ExportOptions) -> Result<Target, CliError> {
+    let Some(path) = &options.output else {
+        return Ok(Target::Stdout);
+    };
+    let regular = match std::fs::metadata(path) {
+        Ok(metadata) => metadata.is_file(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => true,
+        Err(error) => {
+            return Err(CliError::io(format!("cannot open {}", path.display()))(
+                error,
+            ));
+        }
+    };
+    if regular {
+        return Ok(Target::File {
+            path: path.clone(),
+            sidecar: sidecar::path_for(path),
+        });
+    }
+    if options.resume {
+        return Err(CliError::Usage(format!(
+            "--resume needs a regular file, and {} is not one (a pipe, FIFO or device is written as a stream, with no checkpoint to resume from): drop --resume, or export into a file",
+            path.display()
+        )));
+    }
+    Ok(Target::Stream(path.clone()))
+}
+
+/// Opens the target and works out where the export starts: its state and
+/// the digest of the bytes already in the file. Every check that can refuse
+/// runs before the file is changed.
+fn open<K: ExportKind>(
     job: &Job<K>,
     options: &ExportOptions,
-) -> Result<(Destination, ExportState), CliError> {
+    target: &Target,
+) -> Result<(Output, ExportState, Digest), CliError> {
     let fresh = ExportState {
         job_id: job.id().to_string(),
         kind: K::NAME.to_string(),
         format: options.format,
         bytes: 0,
+        digest: Digest::default().hex(),
         rows: 0,
         checkpoint: openfunnel::Checkpoint::start(),
         complete: false,
     };
-    let Some(file) = &options.output else {
-        return Ok((Destination::Stdout, fresh));
-    };
-    let sidecar = sidecar::path_for(file);
-    let state = if options.resume {
-        match sidecar::load(&sidecar)? {
-            Some(saved) => {
-                if saved.job_id != fresh.job_id
-                    || saved.kind != fresh.kind
-                    || saved.format != fresh.format
-                {
-                    return Err(CliError::Usage(format!(
-                        "{} holds a {} export of job {} as {:?}, not this one; choose another --output or drop --resume",
-                        file.display(),
-                        saved.kind,
-                        saved.job_id,
-                        saved.format
-                    )));
-                }
-                saved
-            }
-            None if file.metadata().is_ok_and(|m| m.len() > 0) => {
-                return Err(CliError::Usage(format!(
-                    "--resume: {} has no checkpoint ({}), so where it stopped is unknown; export again without --resume",
-                    file.display(),
-                    sidecar.display()
-                )));
-            }
-            None => fresh,
+    match target {
+        Target::Stdout => Ok((Output::Stdout(std::io::stdout()), fresh, Digest::default())),
+        Target::Stream(path) => {
+            let stream = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(CliError::io(format!("cannot open {}", path.display())))?;
+            Ok((Output::File(stream), fresh, Digest::default()))
         }
-    } else {
-        File::create(file).map_err(CliError::io(format!("cannot create {}", file.display())))?;
-        sidecar::save(&sidecar, &fresh)?;
-        fresh
-    };
-    Ok((
-        Destination::File {
-            file: file.clone(),
-            sidecar,
-        },
-        state,
-    ))
+        Target::File { path, sidecar } => {
+            if options.resume
+                && let Some((file, saved, digest)) = resume_file(path, sidecar, &fresh)?
+            {
+                return Ok((Output::File(file), saved, digest));
+            }
+            let file = open_locked(path)?;
+            // The old checkpoint goes before the file is emptied: no crash
+            // point leaves a checkpoint beside a file it does not describe.
+            sidecar::remove(sidecar)?;
+            file.set_len(0)
+                .map_err(CliError::io(format!("cannot empty {}", path.display())))?;
+            sidecar::save(sidecar, &fresh)?;
+            Ok((Output::File(file), fresh, Digest::default()))
+        }
+    }
 }
 
-/// Opens `file` for writing at `bytes`, cutting off anything after it (a
-/// torn last line, or a page written after the last checkpoint).
-fn open_at(file: &PathBuf, bytes: u64) -> Result<File, CliError> {
-    let context = format!("cannot open {}", file.display());
-    let mut handle = OpenOptions::new()
+/// `--resume` into the regular file `path`: the file, locked and cut back to
+/// its checkpoint, with the checkpoint and the digest of what it keeps; or
+/// `None` when there is nothing to resume (no file and no checkpoint, or an
+/// empty file without one), so the export starts afresh.
+fn resume_file(
+    path: &Path,
+    sidecar: &Path,
+    fresh: &ExportState,
+) -> Result<Option<(File, ExportState, Digest)>, CliError> {
+    let file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return match sidecar::load(sidecar)? {
+                Some(saved) => Err(CliError::Usage(format!(
+                    "--resume: {} is missing, but its checkpoint ({}) says it held {} rows ({} bytes): export again without --resume",
+                    path.display(),
+                    sidecar.display(),
+                    saved.rows,
+                    saved.bytes
+                ))),
+                None => Ok(None),
+            };
+        }
+        Err(error) => {
+            return Err(CliError::io(format!("cannot open {}", path.display()))(
+                error,
+            ));
+        }
+    };
+    lock(&file, path)?;
+    let length = file
+        .metadata()
+        .map_err(CliError::io(format!("cannot read {}", path.display())))?
+        .len();
+    let Some(saved) = sidecar::load(sidecar)? else {
+        if length > 0 {
+            return Err(CliError::Usage(format!(
+                "--resume: {} has no checkpoint ({}), so where it stopped is unknown; export again without --resume",
+                path.display(),
+                sidecar.display()
+            )));
+        }
+        return Ok(None);
+    };
+    if saved.job_id != fresh.job_id || saved.kind != fresh.kind || saved.format != fresh.format {
+        return Err(CliError::Usage(format!(
+            "{} holds a {} export of job {} as {}, not this one; choose another --output or drop --resume",
+            path.display(),
+            saved.kind,
+            saved.job_id,
+            saved.format.name()
+        )));
+    }
+    let digest = verify_prefix(&file, path, length, &saved)?;
+    // Anything after the checkpoint is a page written after the last save,
+    // or a torn line: not ours to keep.
+    let mut file = file;
+    file.set_len(saved.bytes)
+        .and_then(|()| file.seek(SeekFrom::Start(saved.bytes)).map(drop))
+        .map_err(CliError::io(format!("cannot open {}", path.display())))?;
+    Ok(Some((file, saved, digest)))
+}
+
+/// Checks that `file` (of `length` bytes) begins with exactly the bytes the
+/// checkpoint describes, and returns their digest.
+fn verify_prefix(
+    file: &File,
+    path: &Path,
+    length: u64,
+    saved: &ExportState,
+) -> Result<Digest, CliError> {
+    let refuse = |what: String| {
+        CliError::Usage(format!(
+            "--resume: {what}, so it is not the file its checkpoint describes; it was left as it is: export again without --resume",
+        ))
+    };
+    if length < saved.bytes {
+        return Err(refuse(format!(
+            "{} holds {length} bytes but its checkpoint says it held {} ({} rows)",
+            path.display(),
+            saved.bytes,
+            saved.rows
+        )));
+    }
+    let mut reader = file;
+    reader
+        .seek(SeekFrom::Start(0))
+        .map_err(CliError::io(format!("cannot read {}", path.display())))?;
+    let digest = Digest::of_prefix(&mut reader, saved.bytes)
+        .map_err(CliError::io(format!("cannot read {}", path.display())))?;
+    match digest {
+        Some(digest) if digest.hex() == saved.digest => Ok(digest),
+        Some(_) => Err(refuse(format!(
+            "the first {} bytes of {} differ from what the export wrote",
+            saved.bytes,
+            path.display()
+        ))),
+        None => Err(refuse(format!(
+            "{} is shorter than its checkpoint says ({} bytes)",
+            path.display(),
+            saved.bytes
+        ))),
+    }
+}
+
+/// Opens `path` for reading and writing (creating it if need be), without
+/// changing it, and locks it.
+fn open_locked(path: &Path) -> Result<File, CliError> {
+    let file = OpenOptions::new()
+        .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(file)
-        .map_err(CliError::io(context.clone()))?;
-    handle
-        .set_len(bytes)
-        .map_err(CliError::io(context.clone()))?;
-    handle
-        .seek(SeekFrom::Start(bytes))
-        .map_err(CliError::io(context))?;
-    Ok(handle)
+        .open(path)
+        .map_err(CliError::io(format!("cannot open {}", path.display())))?;
+    lock(&file, path)?;
+    Ok(file)
 }
 
-fn sync(file: &PathBuf) -> Result<(), CliError> {
-    File::open(file)
-        .and_then(|handle| handle.sync_data())
-        .map_err(CliError::io(format!("cannot sync {}", file.display())))
+/// Takes the export's exclusive lock on the output file, held until the
+/// file is closed: a second export into the same file is refused at once.
+fn lock(file: &File, path: &Path) -> Result<(), CliError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CliError::Usage(format!(
+            "another export is writing {} (it holds the file's lock): wait for it to finish, or choose another --output",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(error))
+            if error.kind() == std::io::ErrorKind::Unsupported =>
+        {
+            tracing::warn!(path = %path.display(), "this file system cannot lock files; two exports into one file would not be stopped");
+            Ok(())
+        }
+        Err(std::fs::TryLockError::Error(error)) => Err(CliError::io(format!(
+            "cannot lock {}",
+            path.display()
+        ))(error)),
+    }
+}
+
+/// Makes the rows written so far durable before the checkpoint names them.
+fn sync(sink: &mut RowSink<BufWriter<Output>>, path: &Path) -> Result<(), CliError> {
+    let context = format!("cannot sync {}", path.display());
+    let writer = sink.get_mut();
+    writer.flush().map_err(CliError::io(context.clone()))?;
+    match writer.get_ref() {
+        Output::File(file) => file.sync_data().map_err(CliError::io(context)),
+        Output::Stdout(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -2,20 +2,23 @@
 //! export can record exactly where each page ends.
 
 use crate::cli::Format;
+use crate::digest::Digest;
 use serde::Serialize;
 use serde_json::Value;
 use std::io::{self, Write};
 
-/// A writer that counts what passes through it.
+/// A writer that counts and digests what passes through it.
 pub struct Counting<W> {
     inner: W,
     written: u64,
+    digest: Digest,
 }
 
 impl<W: Write> Write for Counting<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(bytes)?;
         self.written += n as u64;
+        self.digest.update(&bytes[..n]);
         Ok(n)
     }
 
@@ -38,18 +41,21 @@ pub struct RowSink<W: Write> {
 
 impl<W: Write> RowSink<W> {
     /// A sink over `out`, which already holds `rows` rows in `bytes` bytes
-    /// (both 0 for a fresh export, which then starts with the header or `[`).
+    /// whose digest is `digest` (0 and the empty digest for a fresh export,
+    /// which then starts with the header or `[`).
     pub fn new(
         out: W,
         format: Format,
         columns: &'static [&'static str],
         rows: u64,
         bytes: u64,
+        digest: Digest,
     ) -> io::Result<Self> {
         let mut sink = RowSink {
             out: Counting {
                 inner: out,
                 written: bytes,
+                digest,
             },
             format,
             columns,
@@ -100,16 +106,28 @@ impl<W: Write> RowSink<W> {
     }
 
     /// Closes the output's structure (the JSON array); not counted in
-    /// [`RowSink::bytes`], so a resumed export overwrites it.
+    /// [`RowSink::bytes`] nor in [`RowSink::digest`], so a resumed export
+    /// overwrites it.
     pub fn finish(&mut self) -> io::Result<()> {
-        let before = self.out.written;
+        let (written, digest) = (self.out.written, self.out.digest);
         if self.format == Format::Json {
             self.out
                 .write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
         }
         self.out.flush()?;
-        self.out.written = before;
+        self.out.written = written;
+        self.out.digest = digest;
         Ok(())
+    }
+
+    /// The digest of the bytes counted by [`RowSink::bytes`].
+    pub fn digest(&self) -> Digest {
+        self.out.digest
+    }
+
+    /// The writer, for syncing.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out.inner
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -206,7 +224,15 @@ mod tests {
     }
 
     fn written_with(format: Format, rows: &[Value], raw: bool) -> String {
-        let mut sink = RowSink::new(Vec::new(), format, &["name", "domain"], 0, 0).unwrap();
+        let mut sink = RowSink::new(
+            Vec::new(),
+            format,
+            &["name", "domain"],
+            0,
+            0,
+            Digest::default(),
+        )
+        .unwrap();
         if raw {
             sink = sink.raw_csv();
         }
@@ -254,7 +280,8 @@ mod tests {
 
     #[test]
     fn the_closing_bracket_is_not_counted_so_a_resume_overwrites_it() {
-        let mut sink = RowSink::new(Vec::new(), Format::Json, &[], 0, 0).unwrap();
+        let mut sink =
+            RowSink::new(Vec::new(), Format::Json, &[], 0, 0, Digest::default()).unwrap();
         sink.write_row(&json!({"a": 1})).unwrap();
         let before = sink.bytes();
         sink.finish().unwrap();

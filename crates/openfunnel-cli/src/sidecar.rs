@@ -2,15 +2,18 @@
 //! continue an interrupted export with every row exactly once.
 //!
 //! After each page the rows are flushed to the file and synced, then this
-//! record is replaced atomically (write a temporary file, rename). It names
-//! the byte length of the file at that point: a resumed export truncates the
-//! file to it, which removes a torn last line or a half-written page, and
-//! continues from the recorded checkpoint.
+//! record is replaced atomically (write a uniquely named temporary file,
+//! rename). It names the length of the file at that point and a digest of
+//! those bytes: a resumed export first checks that the file still begins
+//! with exactly those bytes (refusing, untouched, a file that is shorter or
+//! differs), then cuts off anything after them (a torn last line or a
+//! half-written page) and continues from the recorded checkpoint.
 
 use crate::cli::Format;
 use crate::exit::CliError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a resumed export needs to know.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -20,6 +23,8 @@ pub struct ExportState {
     pub format: Format,
     /// Length of the output file after the last complete page.
     pub bytes: u64,
+    /// The digest of those bytes ([`crate::digest::Digest::hex`]).
+    pub digest: String,
     /// Rows in those bytes.
     pub rows: u64,
     /// Where the job's rows continue.
@@ -48,15 +53,44 @@ pub fn load(path: &Path) -> Result<Option<ExportState>, CliError> {
     }
 }
 
+/// Replaces the checkpoint at `path` atomically: a temporary file named for
+/// this process and this save (so two savers never share one), then a
+/// rename over the old checkpoint.
 pub fn save(path: &Path, state: &ExportState) -> Result<(), CliError> {
-    let temporary = path.with_extension("json.tmp");
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        SAVES.fetch_add(1, Ordering::Relaxed)
+    ));
+    let temporary = path.with_file_name(name);
     let bytes = serde_json::to_vec_pretty(state).map_err(|e| CliError::Usage(e.to_string()))?;
-    std::fs::write(&temporary, bytes).map_err(CliError::io(format!(
-        "cannot write {}",
-        temporary.display()
-    )))?;
-    std::fs::rename(&temporary, path)
-        .map_err(CliError::io(format!("cannot write {}", path.display())))
+    let written = std::fs::write(&temporary, bytes)
+        .map_err(CliError::io(format!(
+            "cannot write {}",
+            temporary.display()
+        )))
+        .and_then(|()| {
+            std::fs::rename(&temporary, path)
+                .map_err(CliError::io(format!("cannot write {}", path.display())))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
+/// Removes the checkpoint at `path`, if there is one.
+pub fn remove(path: &Path) -> Result<(), CliError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(CliError::io(format!(
+            "cannot remove the old checkpoint {}",
+            path.display()
+        ))(error)),
+    }
 }
 
 #[cfg(test)]
@@ -69,5 +103,35 @@ mod tests {
             path_for(Path::new("out/rows.csv")),
             PathBuf::from("out/rows.csv.checkpoint.json")
         );
+    }
+
+    #[test]
+    fn saves_leave_no_temporary_file_and_replace_the_old_checkpoint() {
+        let dir = std::env::temp_dir().join(format!("of-sidecar-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rows.jsonl.checkpoint.json");
+        let mut state = ExportState {
+            job_id: "j".into(),
+            kind: "lookalike".into(),
+            format: Format::Jsonl,
+            bytes: 0,
+            digest: crate::digest::Digest::default().hex(),
+            rows: 0,
+            checkpoint: openfunnel::Checkpoint::start(),
+            complete: false,
+        };
+        save(&path, &state).unwrap();
+        state.rows = 7;
+        save(&path, &state).unwrap();
+        assert_eq!(load(&path).unwrap(), Some(state));
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        remove(&path).unwrap();
+        remove(&path).unwrap();
+        assert_eq!(load(&path).unwrap(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

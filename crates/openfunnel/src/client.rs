@@ -118,7 +118,7 @@ impl Client {
     ///
     /// ```
     /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
-    /// assert!(client.poll_policy().deadline().is_some());
+    /// assert!(client.poll_policy().idle_timeout().is_some());
     /// ```
     pub fn poll_policy(&self) -> &PollPolicy {
         &self.inner.poll_policy

@@ -90,13 +90,17 @@ pub enum Error {
         /// What the response said.
         body: Box<ErrorBody>,
     },
-    /// The overall deadline passed before the job reached a terminal status,
-    /// or while a request was still being retried.
+    /// A limit of the [`crate::PollPolicy`] ended the wait before the job
+    /// reached a terminal status: the idle timeout (no progress for that
+    /// long) or the deadline (the whole call took that long), between polls,
+    /// while a request was retried, or (the deadline) during a request.
     #[error(
-        "job `{job_id}` did not finish within {:.1} s ({polls} polls, last status: {}{}): wait longer with PollPolicy::with_deadline, or resume later from a checkpoint",
+        "job `{job_id}` {} ({polls} polls in {:.1} s, last status: {}{}): {}, or resume later from a checkpoint",
+        limit.what_happened(),
         elapsed.as_secs_f64(),
         last_status.as_ref().map(JobStatus::as_str).unwrap_or("none seen"),
-        last_error.as_ref().map(|error| format!("; the last request failed: {error}")).unwrap_or_default()
+        last_error.as_ref().map(|error| format!("; the last request failed: {error}")).unwrap_or_default(),
+        limit.what_to_do()
     )]
     TimedOut {
         /// The job.
@@ -107,7 +111,9 @@ pub enum Error {
         polls: u32,
         /// Time spent waiting.
         elapsed: Duration,
-        /// The failure that was being retried when the deadline came, if any.
+        /// Which limit ended the wait.
+        limit: TimeLimit,
+        /// The failure that was being retried when the limit came, if any.
         last_error: Option<Box<Error>>,
     },
     /// The job failed. Rows it wrote before failing were still delivered.
@@ -214,7 +220,10 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The server could not be reached, or the connection broke.
-    #[error("cannot reach OpenFunnel: {source}: check the network and the base URL")]
+    #[error(
+        "cannot reach OpenFunnel: {}: check the network and the base URL",
+        transport_cause(source)
+    )]
     Transport {
         /// The underlying error.
         #[source]
@@ -340,10 +349,74 @@ impl Error {
     /// let error = openfunnel::Error::RateLimited { retry_after: Some(Duration::from_secs(3)), body: Default::default() };
     /// assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
     /// ```
+    /// How long the server asked to wait (`Retry-After`, or the body's
+    /// `details.retry_after_seconds`), on a 429 and on any other status
+    /// that carried it (a 503 whose wait was longer than
+    /// [`crate::RetryPolicy::with_max_retry_after`] allows, say).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let error = openfunnel::Error::RateLimited { retry_after: Some(Duration::from_secs(3)), body: Default::default() };
+    /// assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
-            _ => None,
+            _ => self.error_body()?.retry_after,
+        }
+    }
+}
+
+/// Which limit of a [`crate::PollPolicy`] ended a wait
+/// ([`Error::TimedOut::limit`](Error::TimedOut)).
+///
+/// ```
+/// use openfunnel::TimeLimit;
+/// use std::time::Duration;
+/// let idle = TimeLimit::Idle(Duration::from_secs(3600));
+/// assert_eq!(idle.duration(), Duration::from_secs(3600));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeLimit {
+    /// [`crate::PollPolicy::with_idle_timeout`]: this long passed without
+    /// progress (no new row or page, no status or stage change, `processed`
+    /// still).
+    Idle(Duration),
+    /// [`crate::PollPolicy::with_deadline`]: the whole call took this long.
+    Deadline(Duration),
+}
+
+impl TimeLimit {
+    /// The limit's duration.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// assert_eq!(openfunnel::TimeLimit::Deadline(Duration::from_secs(5)).duration().as_secs(), 5);
+    /// ```
+    pub fn duration(&self) -> Duration {
+        match self {
+            TimeLimit::Idle(duration) | TimeLimit::Deadline(duration) => *duration,
+        }
+    }
+
+    fn what_happened(&self) -> String {
+        match self {
+            TimeLimit::Idle(idle) => format!(
+                "made no progress for {:.1} s (the idle timeout)",
+                idle.as_secs_f64()
+            ),
+            TimeLimit::Deadline(deadline) => format!(
+                "did not finish within its deadline of {:.1} s",
+                deadline.as_secs_f64()
+            ),
+        }
+    }
+
+    fn what_to_do(&self) -> &'static str {
+        match self {
+            TimeLimit::Idle(_) => "wait longer with PollPolicy::with_idle_timeout",
+            TimeLimit::Deadline(_) => "allow more time with PollPolicy::with_deadline",
         }
     }
 }
@@ -384,6 +457,61 @@ impl std::fmt::Display for ValidationIssue {
             return f.write_str(&self.message);
         }
         write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// What went wrong on the wire, in plain words first, then the error and its
+/// causes (reqwest's own message says only "error sending request for url").
+fn transport_cause(error: &reqwest::Error) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut reason = error.is_timeout().then_some("the request timed out");
+    let mut next = std::error::Error::source(error);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        reason = reason.or_else(|| plain_reason(cause, &text));
+        if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    let chain = parts.join(": ");
+    match reason {
+        Some(reason) => format!("{reason} ({chain})"),
+        None => chain,
+    }
+}
+
+/// A cause a user can act on, in plain words.
+fn plain_reason(cause: &(dyn std::error::Error + 'static), text: &str) -> Option<&'static str> {
+    if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+        match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                return Some("the connection was refused (nothing listens at that address)");
+            }
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+                return Some("the connection was reset");
+            }
+            std::io::ErrorKind::TimedOut => return Some("the request timed out"),
+            _ => {}
+        }
+    }
+    let text = text.to_ascii_lowercase();
+    if text.contains("dns error")
+        || text.contains("failed to lookup address")
+        || text.contains("name or service not known")
+    {
+        Some("the host name was not found")
+    } else if text.contains("tls")
+        || text.contains("certificate")
+        || text.contains("invalidcontenttype")
+        || text.contains("corrupt message")
+        || text.contains("handshake")
+    {
+        Some("the TLS handshake failed (is the base URL's scheme right?)")
+    } else if text.contains("timed out") {
+        Some("the request timed out")
+    } else {
+        None
     }
 }
 

@@ -33,6 +33,10 @@ pub struct ErrorBody {
     pub details: Option<Value>,
     /// FastAPI's `detail`, when it is a string.
     pub detail: Option<String>,
+    /// How long the server asked to wait: the response's `Retry-After`
+    /// header, else `details.retry_after_seconds`. Set for statuses that are
+    /// retried (408, 429, 5xx).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// Longest `details` shown in an error message; the whole value stays in
@@ -83,7 +87,7 @@ impl ErrorBody {
 
     /// `details.retry_after_seconds`: a finite, non-negative number of
     /// seconds; anything else is ignored.
-    pub(crate) fn retry_after(&self) -> Option<std::time::Duration> {
+    pub(crate) fn details_retry_after(&self) -> Option<std::time::Duration> {
         let seconds = self
             .details
             .as_ref()?
@@ -282,7 +286,7 @@ mod tests {
 
     #[test]
     fn a_retry_after_in_the_body_must_be_a_non_negative_number() {
-        let wait = |body: &[u8]| ErrorBody::parse(body).retry_after();
+        let wait = |body: &[u8]| ErrorBody::parse(body).details_retry_after();
         assert_eq!(
             wait(br#"{"error_code":"RATE_LIMITED","details":{"retry_after_seconds":2.5}}"#),
             Some(std::time::Duration::from_millis(2500))

@@ -5,18 +5,18 @@ use crate::error::Error;
 use crate::kind::JobKind;
 use crate::page::Page;
 use crate::transport::{Idempotency, Operation};
-use std::time::Instant;
+use crate::waiting::Limits;
 
 /// Requests the page of job `job_id` at `cursor` (`None`: the first page),
-/// retried per the client's [`crate::RetryPolicy`] until `deadline` (the
-/// deadline of the wait the request belongs to, if any).
+/// retried per the client's [`crate::RetryPolicy`] within `limits` (those of
+/// the wait the request belongs to; none for a single poll).
 ///
 /// An empty `next_cursor` is read as none: it cannot be sent back.
 pub(crate) async fn page<K: JobKind>(
     client: &Client,
     job_id: &str,
     cursor: Option<&str>,
-    deadline: Option<Instant>,
+    limits: Limits,
 ) -> Result<Page<K>, Error> {
     let transport = &client.inner().transport;
     let operation = Operation {
@@ -24,7 +24,7 @@ pub(crate) async fn page<K: JobKind>(
         job_id: Some(job_id),
         cursor,
         idempotency: Idempotency::Idempotent,
-        deadline,
+        limits,
     };
     let response = transport
         .send(operation, || K::poll(&transport.api, job_id, cursor))

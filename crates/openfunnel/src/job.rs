@@ -12,7 +12,7 @@ use crate::rows::Rows;
 use crate::status::JobStatus;
 use crate::transport::{Idempotency, Operation};
 use crate::validate;
-use crate::waiting::{Progress, Waiting};
+use crate::waiting::{Limits, Progress, Waiting};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,7 +68,7 @@ impl<K: JobKind> Jobs<K> {
             job_id: None,
             cursor: None,
             idempotency: Idempotency::CreatesJob,
-            deadline: None,
+            limits: Limits::default(),
         };
         let submitted = inner
             .transport
@@ -183,7 +183,7 @@ impl<K: JobKind> Job<K> {
     }
 
     pub(crate) async fn fetch(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
-        fetch::page(&self.client, &self.id, cursor, None).await
+        fetch::page(&self.client, &self.id, cursor, Limits::default()).await
     }
 
     /// Waits until the job is terminal, with the client's [`PollPolicy`].
@@ -235,9 +235,9 @@ impl<K: JobKind> Job<K> {
     ) -> Result<Outcome<K>, Error> {
         let mut waiting = Waiting::new(self.client.clone(), self.id.clone(), policy.clone());
         loop {
-            let page = fetch::page(&self.client, &self.id, None, waiting.deadline())
+            let page = fetch::page(&self.client, &self.id, None, waiting.limits())
                 .await
-                .map_err(|error| waiting.explain(error))?;
+                .map_err(|error| waiting.with_wait_state(error))?;
             waiting.observed(&page);
             on_progress(&waiting.progress::<K>(&page, 0, 0));
             match page.status {
@@ -315,7 +315,7 @@ impl<K: Cancellable> Job<K> {
             job_id: Some(&self.id),
             cursor: None,
             idempotency: Idempotency::Idempotent,
-            deadline: None,
+            limits: Limits::default(),
         };
         let sent = transport
             .send_counted(operation, || K::cancel(&transport.api, &self.id))

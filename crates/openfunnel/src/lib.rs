@@ -89,7 +89,7 @@ pub use client::{
     API_KEY_ENV, BASE_URL_ENV, Client, ClientBuilder, DEFAULT_BASE_URL,
     DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PAGE_CONCURRENCY,
 };
-pub use error::{Error, ValidationIssue};
+pub use error::{Error, TimeLimit, ValidationIssue};
 pub use error_body::{DecodeError, ErrorBody};
 pub use job::{Cancellation, Job, Jobs, Outcome};
 pub use kind::{Cancellable, JobKind};

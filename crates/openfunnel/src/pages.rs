@@ -65,6 +65,7 @@ impl<K: JobKind> Pages<K> {
             job_id,
             start: Checkpoint::start(),
             observer: None,
+            until_caught_up: false,
         };
         Pages {
             state: State::Configuring(Box::new(config)),
@@ -104,6 +105,30 @@ impl<K: JobKind> Pages<K> {
     /// confirms them, so this changes speed, never the rows.
     pub fn with_concurrency(self, concurrency: usize) -> Self {
         self.configure(|config| config.concurrency = concurrency.max(1))
+    }
+
+    /// Ends the stream, without an error, once it has delivered every page
+    /// the job has written so far and the job still runs: the stream never
+    /// waits for pages not written yet. Requests are still retried as usual,
+    /// and a request that fails is an error, never an early end. The
+    /// stream's [`Pages::outcome`] is `None` when it stopped this way (the
+    /// job was not terminal), `Some` when it reached the end of a terminal
+    /// job.
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>, saved: openfunnel::Checkpoint) -> Result<(), openfunnel::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let mut pages = job.pages().resume_from(saved).until_caught_up();
+    /// while let Some(page) = pages.try_next().await? {
+    ///     // persist page.rows and page.checkpoint()
+    /// }
+    /// let finished = pages.outcome().is_some();
+    /// # let _ = finished;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn until_caught_up(self) -> Self {
+        self.configure(|config| config.until_caught_up = true)
     }
 
     /// Calls `observer` after every response, for progress bars.

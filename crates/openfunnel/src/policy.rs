@@ -3,11 +3,22 @@
 use std::time::Duration;
 
 /// How a job is polled until it finishes: exponential backoff with jitter
-/// between an initial and a maximum delay, under an overall deadline.
+/// between an initial and a maximum delay, bounded by two limits.
 ///
-/// The deadline is **on by default** (one hour): no wait is unbounded unless
-/// the caller asks with [`PollPolicy::without_deadline`]. Running out is a
-/// [`crate::Error::TimedOut`] with the last status seen.
+/// * The **idle timeout** (on by default: one hour) bounds *waiting without
+///   progress*: it ends a wait or a stream when an hour passes with no new
+///   row or page, no change of status or stage, and no movement of
+///   `processed`. Time the caller spends between two items of a stream does
+///   not count. An export that keeps moving is never cut off by it.
+/// * The **deadline** (off by default) bounds the *whole call*: from the
+///   first poll of a `wait()` or stream to its end, including a request in
+///   flight when it passes (as an operation timeout does).
+///
+/// Running out of either is a [`crate::Error::TimedOut`] saying which
+/// ([`crate::TimeLimit`]) and the last status seen. No wait is unbounded
+/// unless the caller removes both ([`PollPolicy::without_idle_timeout`],
+/// [`PollPolicy::without_deadline`]). Any duration is accepted, up to
+/// `Duration::MAX` (which means "never").
 ///
 /// Delays grow from `initial_delay` by `multiplier` up to `max_delay`, and go
 /// back to `initial_delay` whenever a new page lands. With [`Jitter::Equal`]
@@ -23,6 +34,7 @@ use std::time::Duration;
 ///     .with_max_delay(Duration::from_secs(5))
 ///     .with_deadline(Duration::from_secs(15 * 60));
 /// assert_eq!(policy.deadline(), Some(Duration::from_secs(900)));
+/// assert_eq!(policy.idle_timeout(), Some(Duration::from_secs(3600)));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -32,6 +44,7 @@ pub struct PollPolicy {
     multiplier: f64,
     jitter: Jitter,
     deadline: Option<Duration>,
+    idle_timeout: Option<Duration>,
 }
 
 impl Default for PollPolicy {
@@ -41,7 +54,8 @@ impl Default for PollPolicy {
             max_delay: Duration::from_secs(8),
             multiplier: 2.0,
             jitter: Jitter::Equal,
-            deadline: Some(Duration::from_secs(60 * 60)),
+            deadline: None,
+            idle_timeout: Some(Duration::from_secs(60 * 60)),
         }
     }
 }
@@ -104,7 +118,10 @@ impl PollPolicy {
         self.with_jitter(Jitter::None)
     }
 
-    /// The overall deadline for a wait (default one hour).
+    /// Bounds the whole call (off by default): a `wait()` or a stream ends
+    /// with [`crate::Error::TimedOut`] once `deadline` has passed since its
+    /// first poll, even in the middle of a request or while the job is
+    /// still making progress.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -116,7 +133,8 @@ impl PollPolicy {
         self
     }
 
-    /// Waits without a deadline, for as long as the job runs.
+    /// No bound on the whole call (the default); the idle timeout still
+    /// applies.
     ///
     /// ```
     /// let unbounded = openfunnel::PollPolicy::default().without_deadline();
@@ -124,6 +142,31 @@ impl PollPolicy {
     /// ```
     pub fn without_deadline(mut self) -> Self {
         self.deadline = None;
+        self
+    }
+
+    /// Bounds waiting without progress (default one hour): the wait ends with
+    /// [`crate::Error::TimedOut`] when this long passes with no new row or
+    /// page, no status or stage change and no movement of `processed`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let policy = openfunnel::PollPolicy::default().with_idle_timeout(Duration::from_secs(600));
+    /// assert_eq!(policy.idle_timeout(), Some(Duration::from_secs(600)));
+    /// ```
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = Some(idle);
+        self
+    }
+
+    /// Waits for as long as the job runs, however long it makes no progress.
+    ///
+    /// ```
+    /// let patient = openfunnel::PollPolicy::default().without_idle_timeout();
+    /// assert_eq!(patient.idle_timeout(), None);
+    /// ```
+    pub fn without_idle_timeout(mut self) -> Self {
+        self.idle_timeout = None;
         self
     }
 
@@ -145,13 +188,22 @@ impl PollPolicy {
         self.max_delay
     }
 
-    /// The overall deadline, if any.
+    /// The bound on the whole call, if any (none by default).
     ///
     /// ```
-    /// assert_eq!(openfunnel::PollPolicy::default().deadline().map(|d| d.as_secs()), Some(3600));
+    /// assert_eq!(openfunnel::PollPolicy::default().deadline(), None);
     /// ```
     pub fn deadline(&self) -> Option<Duration> {
         self.deadline
+    }
+
+    /// The bound on waiting without progress, if any.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::PollPolicy::default().idle_timeout().map(|d| d.as_secs()), Some(3600));
+    /// ```
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle_timeout
     }
 
     /// How delays are randomised.
@@ -179,10 +231,13 @@ impl PollPolicy {
 /// many requests failing at once (8 page fetches, 100 jobs on one client) do
 /// not retry in lockstep. A `Retry-After` header (whole seconds or an HTTP
 /// date, as RFC 9110 allows) or a body's `details.retry_after_seconds` is
-/// honoured exactly, up to `max_retry_after`; a longer wait is returned to the
-/// caller as [`crate::Error::RateLimited`]. A wait never runs past the
-/// deadline of the job wait the request belongs to: the request then ends
-/// with [`crate::Error::TimedOut`].
+/// honoured exactly, up to `max_retry_after`; a longer wait is not waited:
+/// the failure is returned at once, [`crate::Error::RateLimited`] for a 429
+/// and [`crate::Error::Http`] for a 503, the server's wait on it either way
+/// ([`crate::Error::retry_after`]). A wait never runs past the limits of the
+/// job wait the request belongs to (its idle timeout and deadline): the
+/// request then ends with [`crate::Error::TimedOut`]. Any duration is
+/// accepted, up to `Duration::MAX`.
 ///
 /// ```
 /// use openfunnel::RetryPolicy;
@@ -379,8 +434,8 @@ impl JitterSource {
     pub(crate) fn apply(&self, jitter: Jitter, delay: Duration) -> Duration {
         match jitter {
             Jitter::None => delay,
-            Jitter::Equal => delay.mul_f64(0.5 + 0.5 * self.next_unit()),
-            Jitter::Full => delay.mul_f64(self.next_unit()),
+            Jitter::Equal => crate::timer::scaled(delay, 0.5 + 0.5 * self.next_unit()),
+            Jitter::Full => crate::timer::scaled(delay, self.next_unit()),
         }
     }
 }

@@ -16,11 +16,11 @@ use crate::error::Error;
 use crate::fetch;
 use crate::kind::JobKind;
 use crate::page::Page;
+use crate::waiting::Limits;
 use futures_util::future::BoxFuture;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Instant;
 
 /// Consecutive discarded prefetches after which prediction is switched off
 /// for the rest of the walk (the server's cursors do not follow a pattern).
@@ -106,8 +106,9 @@ struct Slot<K: JobKind> {
 pub(crate) struct Prefetch<K: JobKind> {
     client: Client,
     job_id: Arc<str>,
-    /// The deadline of the walk's wait: no request is retried past it.
-    deadline: Option<Instant>,
+    /// The limits of the walk's wait when the chain last asked: no request
+    /// is retried past them.
+    limits: Limits,
     concurrency: usize,
     predictor: Option<Predictor>,
     /// Requests still worth making (from the manifest), if known.
@@ -119,16 +120,11 @@ pub(crate) struct Prefetch<K: JobKind> {
 }
 
 impl<K: JobKind> Prefetch<K> {
-    pub(crate) fn new(
-        client: Client,
-        job_id: Arc<str>,
-        concurrency: usize,
-        deadline: Option<Instant>,
-    ) -> Self {
+    pub(crate) fn new(client: Client, job_id: Arc<str>, concurrency: usize) -> Self {
         Prefetch {
             client,
             job_id,
-            deadline,
+            limits: Limits::default(),
             concurrency: concurrency.max(1),
             predictor: None,
             budget: None,
@@ -162,8 +158,9 @@ impl<K: JobKind> Prefetch<K> {
 
     /// The page at `cursor`, the next link of the chain: from the window when
     /// it was predicted, else requested now. Meanwhile the predicted pages
-    /// after it are requested, up to `concurrency` in flight.
-    pub(crate) async fn page(&mut self, cursor: &str) -> Result<Page<K>, Error> {
+    /// after it are requested, up to `concurrency` in flight, under `limits`.
+    pub(crate) async fn page(&mut self, cursor: &str, limits: Limits) -> Result<Page<K>, Error> {
+        self.limits = limits;
         while let Some(front) = self.window.front() {
             if front.cursor == cursor {
                 break;
@@ -175,7 +172,7 @@ impl<K: JobKind> Prefetch<K> {
         }
         self.top_up();
         let Some((predicted, answer)) = self.front_answered().await else {
-            return fetch::page(&self.client, &self.job_id, Some(cursor), self.deadline).await;
+            return fetch::page(&self.client, &self.job_id, Some(cursor), self.limits).await;
         };
         match answer {
             Ok(page) => {
@@ -186,7 +183,7 @@ impl<K: JobKind> Prefetch<K> {
             }
             Err(error) if predicted => {
                 self.count_discard(cursor, &format!("the prefetch failed: {error}"));
-                fetch::page(&self.client, &self.job_id, Some(cursor), self.deadline).await
+                fetch::page(&self.client, &self.job_id, Some(cursor), self.limits).await
             }
             Err(error) => Err(error),
         }
@@ -199,11 +196,9 @@ impl<K: JobKind> Prefetch<K> {
         let client = self.client.clone();
         let job_id = self.job_id.clone();
         let requested = cursor.clone();
-        let deadline = self.deadline;
+        let limits = self.limits;
         let future: PageFuture<K> =
-            Box::pin(
-                async move { fetch::page(&client, &job_id, Some(&requested), deadline).await },
-            );
+            Box::pin(async move { fetch::page(&client, &job_id, Some(&requested), limits).await });
         self.window.push_back(Slot {
             cursor,
             predicted,

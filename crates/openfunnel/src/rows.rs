@@ -95,6 +95,22 @@ impl<K: JobKind> Rows<K> {
         self
     }
 
+    /// Ends the stream, without an error, once every row the running job has
+    /// written so far was delivered (see [`Pages::until_caught_up`]).
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let available: Vec<_> = job.rows().until_caught_up().try_collect().await?;
+    /// # let _ = available;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn until_caught_up(mut self) -> Self {
+        self.pages = self.pages.until_caught_up();
+        self
+    }
+
     /// Calls `observer` after every response, for progress bars.
     ///
     /// ```no_run

@@ -43,8 +43,10 @@ impl Error {
                 last_status,
                 polls,
                 elapsed,
+                limit,
                 last_error,
             } => Error::TimedOut {
+                limit,
                 job_id: clean(job_id),
                 last_status: last_status.map(|status| match status {
                     JobStatus::Other(text) => JobStatus::Other(clean(text)),

@@ -3,7 +3,8 @@
 use crate::error::{Error, ValidationIssue};
 use crate::error_body::{self, DecodeError, ErrorBody};
 use crate::policy::{JitterSource, RetryPolicy};
-use crate::timer::Timer;
+use crate::timer::{Timer, later};
+use crate::waiting::Limits;
 use openfunnel_api::ApiKey;
 use openfunnel_api::types::HttpValidationError;
 use std::future::Future;
@@ -31,9 +32,10 @@ pub(crate) struct Operation<'a> {
     pub job_id: Option<&'a str>,
     pub cursor: Option<&'a str>,
     pub idempotency: Idempotency,
-    /// The deadline of the wait this request belongs to: no retry waits past
-    /// it (see [`Transport::send`]).
-    pub deadline: Option<Instant>,
+    /// The limits of the wait this request belongs to: no retry waits past
+    /// `retry_until`, and a request still in flight at `cut_off` is
+    /// abandoned (see [`Transport::send`]).
+    pub limits: Limits,
 }
 
 /// Sends requests through the generated client.
@@ -143,7 +145,13 @@ impl Transport {
                 // waiting to retry. The semaphore is never closed.
                 let permit = self.in_flight.acquire().await.ok();
                 let started = Instant::now();
-                let outcome = call().await;
+                let Some(outcome) = self.within_cut_off(operation, call()).await else {
+                    tracing::debug!(attempt, "deadline reached during the request");
+                    return Sent {
+                        result: Err(timed_out(operation, None)),
+                        attempts: attempt,
+                    };
+                };
                 let elapsed_ms = started.elapsed().as_millis() as u64;
                 let failure = match outcome {
                     Ok(response) => {
@@ -169,18 +177,12 @@ impl Transport {
                         attempts: attempt,
                     };
                 };
-                if let Some(deadline) = operation.deadline
-                    && self.timer.now() + wait >= deadline
+                if let Some(until) = operation.limits.retry_until
+                    && later(self.timer.now(), wait).is_none_or(|resume| resume >= until)
                 {
-                    tracing::debug!(attempt, status, elapsed_ms, error = %failure.error, "deadline reached while retrying");
+                    tracing::debug!(attempt, status, elapsed_ms, error = %failure.error, "time limit reached while retrying");
                     return Sent {
-                        result: Err(Error::TimedOut {
-                            job_id: operation.job_id.unwrap_or_default().to_string(),
-                            last_status: None,
-                            polls: 0,
-                            elapsed: Duration::ZERO,
-                            last_error: Some(Box::new(failure.error)),
-                        }),
+                        result: Err(timed_out(operation, Some(failure.error))),
                         attempts: attempt,
                     };
                 }
@@ -197,6 +199,20 @@ impl Transport {
         }
         .instrument(span)
         .await
+    }
+
+    /// `request`, or `None` when the operation's cut-off (the deadline of
+    /// its wait) passes first. Measured on the real clock, as the request is.
+    async fn within_cut_off<T>(
+        &self,
+        operation: Operation<'_>,
+        request: impl Future<Output = T>,
+    ) -> Option<T> {
+        let Some(cut_off) = operation.limits.cut_off else {
+            return Some(request.await);
+        };
+        let left = cut_off.saturating_duration_since(self.timer.now());
+        tokio::time::timeout(left, request).await.ok()
     }
 
     /// How long to wait before attempt `attempt + 1`, or `None` to give up.
@@ -303,7 +319,9 @@ impl Transport {
             404 => Failure::fatal(Error::NotFound { job_id, body }),
             422 => Failure::fatal(self.unprocessable(&bytes, body, operation)),
             408 | 429 | 500..=599 => {
-                let server_asked = header_wait.or_else(|| body.retry_after());
+                let server_asked = header_wait.or_else(|| body.details_retry_after());
+                let mut body = body;
+                body.retry_after = server_asked;
                 let error = if status == 429 {
                     Error::RateLimited {
                         retry_after: server_asked,
@@ -357,6 +375,19 @@ impl Transport {
             },
             None => Error::Http { status, body },
         }
+    }
+}
+
+/// The [`Error::TimedOut`] of a request stopped by its wait's limits; the
+/// wait adds the job's last status and which limit it was.
+fn timed_out(operation: Operation<'_>, last_error: Option<Error>) -> Error {
+    Error::TimedOut {
+        job_id: operation.job_id.unwrap_or_default().to_string(),
+        last_status: None,
+        polls: 0,
+        elapsed: Duration::ZERO,
+        limit: crate::error::TimeLimit::Deadline(Duration::ZERO),
+        last_error: last_error.map(Box::new),
     }
 }
 

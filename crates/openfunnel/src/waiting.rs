@@ -1,13 +1,15 @@
 //! The pacing of polls while a job runs: backoff with jitter under the
-//! [`PollPolicy`]'s deadline, and the [`Progress`] reported after each poll.
+//! [`PollPolicy`]'s idle timeout and deadline, and the [`Progress`] reported after each poll.
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::error::TimeLimit;
 use crate::kind::JobKind;
 use crate::page::Page;
 use crate::policy::PollPolicy;
 use crate::raw_shapes::JobManifest;
 use crate::status::JobStatus;
+use crate::timer::later;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,16 +44,37 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
+/// The instants a request of a wait must respect: retries stop at
+/// `retry_until` (the earlier of the idle timeout and the deadline), and a
+/// request still in flight at `cut_off` (the deadline) is abandoned.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Limits {
+    pub retry_until: Option<Instant>,
+    pub cut_off: Option<Instant>,
+}
+
+/// What a poll said that counts as progress when it changes.
+#[derive(Clone, Debug, PartialEq)]
+struct Seen {
+    status: JobStatus,
+    stage: Option<String>,
+    processed: Option<i64>,
+}
+
 /// Backoff between polls of a job that has nothing new yet, under the
-/// policy's deadline.
+/// policy's idle timeout and deadline.
 pub(crate) struct Waiting {
     client: Client,
     job_id: Arc<str>,
     policy: PollPolicy,
     started: Instant,
+    /// When waiting without progress began: the last progress, or the last
+    /// time the caller asked for more (time spent by the caller is not
+    /// waiting).
+    idle_since: Instant,
     step: u32,
     pub(crate) polls: u32,
-    last_status: Option<JobStatus>,
+    last: Option<Seen>,
 }
 
 impl Waiting {
@@ -62,39 +85,55 @@ impl Waiting {
             job_id,
             policy,
             started,
+            idle_since: started,
             step: 0,
             polls: 0,
-            last_status: None,
+            last: None,
         }
     }
 
-    /// Records a response. A status OpenFunnel does not document for this
-    /// kind is warned about once each time the job enters it, not on every
-    /// poll (a job may sit in a new status for a long time).
+    fn now(&self) -> Instant {
+        self.client.inner().transport.timer.now()
+    }
+
+    /// Records a response. A status, stage or `processed` that changed is
+    /// progress (it restarts the idle timeout). A status OpenFunnel does not
+    /// document for this kind is warned about once each time the job enters
+    /// it, not on every poll (a job may sit in a new status for a long time).
     pub(crate) fn observed<K: JobKind>(&mut self, page: &Page<K>) {
         self.polls += 1;
+        let seen = Seen {
+            status: page.status.clone(),
+            stage: page.progress_message.clone(),
+            processed: page.processed,
+        };
         let status = page.status.as_str();
-        if !K::STATUSES.contains(&status)
-            && self.last_status.as_ref().map(JobStatus::as_str) != Some(status)
-        {
+        let entered = self.last.as_ref().map(|last| last.status.as_str()) != Some(status);
+        if !K::STATUSES.contains(&status) && entered {
             let status = self.client.scrub_text(status);
             tracing::warn!(job_id = %self.job_id, status = %status, kind = K::NAME, "undocumented job status; treated as not terminal");
         }
-        self.last_status = Some(page.status.clone());
+        if self.last.as_ref() != Some(&seen) {
+            self.idle_since = self.now();
+        }
+        self.last = Some(seen);
     }
 
-    /// Something new arrived: the next wait starts short again.
+    /// Something new arrived (a page or rows): the next wait starts short
+    /// again, and the idle timeout restarts.
     pub(crate) fn reset(&mut self) {
         self.step = 0;
+        self.idle_since = self.now();
+    }
+
+    /// The caller asked for more: the idle timeout counts from now (the time
+    /// it spent with the last item was not waiting).
+    pub(crate) fn resume(&mut self) {
+        self.idle_since = self.now();
     }
 
     pub(crate) fn elapsed(&self) -> Duration {
-        self.client
-            .inner()
-            .transport
-            .timer
-            .now()
-            .saturating_duration_since(self.started)
+        self.now().saturating_duration_since(self.started)
     }
 
     pub(crate) fn progress<K: JobKind>(&self, page: &Page<K>, pages: u64, rows: u64) -> Progress {
@@ -111,17 +150,43 @@ impl Waiting {
         }
     }
 
-    /// When the wait must end, if it has a deadline.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.policy
+    /// The deadline's instant (`None`: no deadline, or one too far away to
+    /// represent).
+    fn deadline(&self) -> Option<Instant> {
+        later(self.started, self.policy.deadline()?)
+    }
+
+    /// When the idle timeout ends, if it has one.
+    fn idle_end(&self) -> Option<Instant> {
+        later(self.idle_since, self.policy.idle_timeout()?)
+    }
+
+    /// The limit that ends the wait first, and when.
+    fn first_limit(&self) -> Option<(Instant, TimeLimit)> {
+        let deadline = self
             .deadline()
-            .map(|deadline| self.started + deadline)
+            .zip(self.policy.deadline().map(TimeLimit::Deadline));
+        let idle = self
+            .idle_end()
+            .zip(self.policy.idle_timeout().map(TimeLimit::Idle));
+        match (deadline, idle) {
+            (Some(deadline), Some(idle)) => Some(if idle.0 < deadline.0 { idle } else { deadline }),
+            (one, other) => one.or(other),
+        }
+    }
+
+    /// What a request made now must respect.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            retry_until: self.first_limit().map(|(at, _)| at),
+            cut_off: self.deadline(),
+        }
     }
 
     /// `error` with this wait's state when it is a [`Error::TimedOut`]
-    /// raised by a request retried up to the deadline (the request knows
-    /// the failure; the wait knows the job's last status).
-    pub(crate) fn explain(&self, error: Error) -> Error {
+    /// raised by a request (the request knows the failure; the wait knows
+    /// the job's last status and which limit ended it).
+    pub(crate) fn with_wait_state(&self, error: Error) -> Error {
         match error {
             Error::TimedOut { last_error, .. } => self.timed_out(last_error),
             other => other,
@@ -129,29 +194,34 @@ impl Waiting {
     }
 
     fn timed_out(&self, last_error: Option<Box<Error>>) -> Error {
+        let limit = self
+            .first_limit()
+            .map(|(_, limit)| limit)
+            .unwrap_or(TimeLimit::Deadline(Duration::ZERO));
         Error::TimedOut {
             job_id: self.job_id.to_string(),
-            last_status: self.last_status.clone(),
+            last_status: self.last.as_ref().map(|last| last.status.clone()),
             polls: self.polls,
             elapsed: self.elapsed(),
+            limit,
             last_error,
         }
     }
 
     /// Sleeps for the next delay; the last sleep is shortened to end at the
-    /// deadline, and a wait that reaches it is [`Error::TimedOut`].
+    /// first limit, and a wait that reaches it is [`Error::TimedOut`].
     pub(crate) async fn pause(&mut self) -> Result<(), Error> {
         let transport = &self.client.inner().transport;
         let mut delay = transport
             .jitter
             .apply(self.policy.jitter(), self.policy.backoff(self.step));
         self.step = self.step.saturating_add(1);
-        if let Some(deadline) = self.policy.deadline() {
-            let elapsed = self.elapsed();
-            if elapsed >= deadline {
+        if let Some((end, _)) = self.first_limit() {
+            let left = end.saturating_duration_since(self.now());
+            if left.is_zero() {
                 return Err(self.timed_out(None));
             }
-            delay = delay.min(deadline - elapsed);
+            delay = delay.min(left);
         }
         self.client.inner().transport.timer.sleep(delay).await;
         Ok(())

@@ -51,6 +51,9 @@ pub(crate) struct WalkConfig {
     pub policy: PollPolicy,
     pub concurrency: usize,
     pub observer: Option<Observer>,
+    /// End the walk, without an error, where it would wait for a running
+    /// job's next page.
+    pub until_caught_up: bool,
 }
 
 /// Where the walk is.
@@ -95,6 +98,7 @@ pub(crate) struct Walk<K: JobKind> {
     waiting: Waiting,
     prefetch: Prefetch<K>,
     observer: Option<Observer>,
+    until_caught_up: bool,
     chain: Chain,
     /// The walk started at the first page, so the chain length is known.
     from_start: bool,
@@ -124,13 +128,13 @@ impl<K: JobKind> Walk<K> {
                 config.client.clone(),
                 config.job_id.clone(),
                 config.concurrency,
-                waiting.deadline(),
             ),
             waiting,
             client: config.client,
             job_id: config.job_id,
             state,
             observer: config.observer,
+            until_caught_up: config.until_caught_up,
             chain: Chain::default(),
             from_start: start.cursor().is_none(),
             budgeted: false,
@@ -148,6 +152,7 @@ impl<K: JobKind> Walk<K> {
     /// The next page with rows, `None` at the end, or the error that ends it
     /// (the key removed from it).
     pub(crate) async fn next(&mut self) -> Option<Result<Page<K>, Error>> {
+        self.waiting.resume();
         let item = self.step().await?;
         Some(self.client.scrub(item))
     }
@@ -172,12 +177,10 @@ impl<K: JobKind> Walk<K> {
         cursor: Option<String>,
         skip: usize,
     ) -> Option<Result<Page<K>, Error>> {
-        let deadline = self.waiting.deadline();
-        let page =
-            match fetch::page::<K>(&self.client, &self.job_id, cursor.as_deref(), deadline).await {
-                Ok(page) => page,
-                Err(error) => return Some(Err(self.waiting.explain(error))),
-            };
+        let page = match self.read(cursor.as_deref()).await {
+            Ok(page) => page,
+            Err(error) => return Some(Err(error)),
+        };
         self.waiting.observed(&page);
         if !page.is_written() {
             self.report(&page);
@@ -192,12 +195,10 @@ impl<K: JobKind> Walk<K> {
         cursor: Option<String>,
         delivered: usize,
     ) -> Option<Result<Page<K>, Error>> {
-        let deadline = self.waiting.deadline();
-        let mut page =
-            match fetch::page::<K>(&self.client, &self.job_id, cursor.as_deref(), deadline).await {
-                Ok(page) => page,
-                Err(error) => return Some(Err(self.waiting.explain(error))),
-            };
+        let mut page = match self.read(cursor.as_deref()).await {
+            Ok(page) => page,
+            Err(error) => return Some(Err(error)),
+        };
         self.waiting.observed(&page);
         if page.rows.len() < delivered {
             return Some(Err(self.inconsistent(format!(
@@ -226,9 +227,9 @@ impl<K: JobKind> Walk<K> {
     }
 
     async fn prefetched(&mut self, cursor: String) -> Option<Result<Page<K>, Error>> {
-        let page = match self.prefetch.page(&cursor).await {
+        let page = match self.prefetch.page(&cursor, self.waiting.limits()).await {
             Ok(page) => page,
-            Err(error) => return Some(Err(self.waiting.explain(error))),
+            Err(error) => return Some(Err(self.waiting.with_wait_state(error))),
         };
         self.waiting.observed(&page);
         if !page.is_written() {
@@ -362,7 +363,21 @@ impl<K: JobKind> Walk<K> {
         }
     }
 
+    /// One request for the page at `cursor`, under the wait's limits.
+    async fn read(&mut self, cursor: Option<&str>) -> Result<Page<K>, Error> {
+        fetch::page::<K>(&self.client, &self.job_id, cursor, self.waiting.limits())
+            .await
+            .map_err(|error| self.waiting.with_wait_state(error))
+    }
+
+    /// Waits for the job to write more, or, when the walk stops once caught
+    /// up, ends it here (every page written so far was delivered).
     async fn pause(&mut self) -> Option<Result<Page<K>, Error>> {
+        if self.until_caught_up {
+            tracing::debug!(job_id = %self.job_id, pages = self.pages, rows = self.rows, "caught up with the running job; stopping");
+            self.state = State::Done;
+            return None;
+        }
         match self.waiting.pause().await {
             Ok(()) => None,
             Err(error) => {

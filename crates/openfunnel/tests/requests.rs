@@ -45,7 +45,7 @@ async fn wait_polls_with_exponential_backoff_until_completed() {
 }
 
 #[tokio::test]
-async fn the_deadline_is_on_by_default_and_the_last_sleep_is_shortened_to_fit() {
+async fn a_deadline_shortens_the_last_sleep_to_fit_and_says_it_was_the_deadline() {
     let server = MockServer::start_async().await;
     serve(&server, None, page("running", None, None, vec![]), None).await;
     let timer = VirtualTimer::new();
@@ -59,18 +59,53 @@ async fn the_deadline_is_on_by_default_and_the_last_sleep_is_shortened_to_fit() 
             last_status,
             polls,
             elapsed,
+            limit,
             last_error,
         }) => {
             assert_eq!(job_id, JOB);
             assert_eq!(last_status, Some(JobStatus::Running));
             assert_eq!(polls, 6);
             assert_eq!(elapsed, Duration::from_secs(10));
+            assert_eq!(
+                limit,
+                openfunnel::TimeLimit::Deadline(Duration::from_secs(10))
+            );
             assert!(last_error.is_none(), "no request was failing");
         }
         other => panic!("expected TimedOut, got {other:?}"),
     }
     assert_eq!(timer.sleeps_ms(), [500, 1000, 2000, 4000, 2500]);
-    assert!(openfunnel::PollPolicy::default().deadline().is_some());
+}
+
+#[tokio::test]
+async fn the_idle_timeout_is_on_by_default_and_bounds_waiting_without_progress() {
+    // No deadline by default: a job that never moves is ended by the idle
+    // timeout (one hour), and the error says which limit it was.
+    assert_eq!(openfunnel::PollPolicy::default().deadline(), None);
+    assert_eq!(
+        openfunnel::PollPolicy::default().idle_timeout(),
+        Some(Duration::from_secs(3600))
+    );
+    let server = MockServer::start_async().await;
+    serve(&server, None, page("running", None, None, vec![]), None).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let error = lookalike_job(&client).wait().await.unwrap_err();
+    match &error {
+        Error::TimedOut { limit, elapsed, .. } => {
+            assert_eq!(
+                *limit,
+                openfunnel::TimeLimit::Idle(Duration::from_secs(3600))
+            );
+            assert_eq!(*elapsed, Duration::from_secs(3600));
+        }
+        other => panic!("expected TimedOut, got {other:?}"),
+    }
+    assert!(
+        error.to_string().contains("made no progress for 3600.0 s"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("with_idle_timeout"), "{error}");
 }
 
 #[tokio::test]
