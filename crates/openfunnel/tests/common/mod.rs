@@ -42,14 +42,18 @@ impl VirtualTimer {
     }
 }
 
+/// The virtual clock's end: a sleep past it stops the clock there (an
+/// `Instant` cannot hold `Duration::MAX` from now).
+const VIRTUAL_END: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 impl Timer for VirtualTimer {
     fn now(&self) -> Instant {
-        self.start + self.state.lock().unwrap().0
+        self.start + self.state.lock().unwrap().0.min(VIRTUAL_END)
     }
 
     fn sleep(&self, duration: Duration) -> Sleep {
         let mut state = self.state.lock().unwrap();
-        state.0 += duration;
+        state.0 = state.0.saturating_add(duration);
         state.1.push(duration);
         Box::pin(std::future::ready(()))
     }

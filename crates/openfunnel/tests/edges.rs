@@ -1,0 +1,354 @@
+//! The SDK at its edges: durations at their extremes (from the caller and
+//! from the server), what each time limit bounds, and a stream that stops
+//! once it has caught up with a running job.
+
+mod common;
+
+use common::*;
+use httpmock::prelude::*;
+use openfunnel::{Error, PollPolicy, RetryPolicy, TimeLimit};
+use std::time::{Duration, Instant};
+
+/// Every extreme a duration setting can take.
+const EXTREMES: [Duration; 5] = [
+    Duration::ZERO,
+    Duration::from_nanos(1),
+    Duration::from_secs(1),
+    Duration::from_secs(u64::MAX),
+    Duration::MAX,
+];
+
+/// A poll policy with one setting at `value`.
+fn poll_policies(value: Duration) -> Vec<(&'static str, PollPolicy)> {
+    let exact = exact_policy();
+    vec![
+        ("with_deadline", exact.clone().with_deadline(value)),
+        ("with_idle_timeout", exact.clone().with_idle_timeout(value)),
+        ("with_initial_delay", exact.clone().with_initial_delay(value)),
+        ("with_max_delay", exact.clone().with_max_delay(value)),
+        (
+            "with_initial_delay+max_delay",
+            exact.clone().with_initial_delay(value).with_max_delay(value),
+        ),
+        (
+            "equal jitter, both delays",
+            exact
+                .with_jitter(openfunnel::Jitter::Equal)
+                .with_initial_delay(value)
+                .with_max_delay(value),
+        ),
+    ]
+}
+
+/// A retry policy with one setting at `value`.
+fn retry_policies(value: Duration) -> Vec<(&'static str, RetryPolicy)> {
+    let exact = RetryPolicy::default().without_jitter();
+    vec![
+        ("with_initial_backoff", exact.clone().with_initial_backoff(value)),
+        ("with_max_backoff", exact.clone().with_max_backoff(value)),
+        ("with_max_retry_after", exact.clone().with_max_retry_after(value)),
+        (
+            "full jitter, both backoffs",
+            RetryPolicy::default()
+                .with_initial_backoff(value)
+                .with_max_backoff(value),
+        ),
+    ]
+}
+
+/// The outcome is an answer or a typed error: anything but a panic, which
+/// would have unwound through the `.await` and failed the test.
+fn settled<T: std::fmt::Debug>(case: &str, result: Result<T, Error>) {
+    match result {
+        Ok(_) | Err(Error::TimedOut { .. }) | Err(Error::Http { .. }) => {}
+        Err(other) => panic!("{case}: unexpected error {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_duration_setting_at_every_extreme_neither_panics_nor_hangs() {
+    // A job that runs for three polls then completes, and a 503 on the
+    // first poll of each stream, so poll waits and retry waits both happen.
+    for value in EXTREMES {
+        for (name, policy) in poll_policies(value) {
+            let server = MockServer::start_async().await;
+            server
+                .mock_async(|when, then| {
+                    when.method(GET).path(LOOKALIKE_PATH);
+                    then.status(503).header("retry-after", "1");
+                })
+                .await
+                .delete_async()
+                .await;
+            let first = serve(&server, None, page("running", None, None, vec![]), Some(3)).await;
+            serve(
+                &server,
+                None,
+                terminal("completed", Some("page_0000"), None, rows(0..3), 1),
+                None,
+            )
+            .await;
+            let timer = VirtualTimer::new();
+            let client = builder(&server, &timer)
+                .with_poll_policy(policy.clone())
+                .build()
+                .unwrap();
+            let case = format!("{name}({value:?})");
+            settled(&case, lookalike_job(&client).wait().await);
+            let rows = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+                lookalike_job(&client).rows().with_policy(policy),
+            )
+            .await;
+            settled(&case, rows);
+            drop(first);
+        }
+        for (name, retry) in retry_policies(value) {
+            let server = MockServer::start_async().await;
+            let failing = server
+                .mock_async(|when, then| {
+                    when.method(GET).path(LOOKALIKE_PATH);
+                    then.status(503);
+                })
+                .await;
+            let timer = VirtualTimer::new();
+            let client = builder(&server, &timer)
+                .with_retry_policy(retry)
+                .build()
+                .unwrap();
+            let case = format!("{name}({value:?})");
+            settled(&case, lookalike_job(&client).wait().await);
+            settled(
+                &case,
+                futures_util::TryStreamExt::try_collect::<Vec<_>>(lookalike_job(&client).rows())
+                    .await,
+            );
+            assert!(failing.calls_async().await >= 2, "{case}: the 503s were sent");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_server_asking_for_an_endless_wait_cannot_crash_or_hang_the_client() {
+    // `Retry-After: 99999999999999999999` (more than u64 seconds) on 503 and
+    // 429, with the client willing to honour any wait: the wait is longer
+    // than the idle timeout allows, so it ends at once with the server's
+    // wait on the error, through `wait()`, `rows()` and a single `poll()`.
+    for status in [503, 429] {
+        for header in ["99999999999999999999", "18446744073709551615"] {
+            let server = MockServer::start_async().await;
+            server
+                .mock_async(|when, then| {
+                    when.method(GET).path(LOOKALIKE_PATH);
+                    then.status(status).header("retry-after", header);
+                })
+                .await;
+            let timer = VirtualTimer::new();
+            let client = builder(&server, &timer)
+                .with_retry_policy(
+                    RetryPolicy::default()
+                        .without_jitter()
+                        .with_max_retry_after(Duration::MAX),
+                )
+                .build()
+                .unwrap();
+            let waited = lookalike_job(&client).wait().await.unwrap_err();
+            let Error::TimedOut { last_error, .. } = &waited else {
+                panic!("{status} {header}: {waited:?}");
+            };
+            let asked = last_error.as_ref().and_then(|error| error.retry_after());
+            assert_eq!(asked, Some(Duration::from_secs(u64::MAX)), "{status} {header}");
+            let streamed =
+                futures_util::TryStreamExt::try_collect::<Vec<_>>(lookalike_job(&client).rows())
+                    .await
+                    .unwrap_err();
+            assert!(matches!(streamed, Error::TimedOut { .. }), "{streamed:?}");
+            assert!(timer.sleeps().is_empty(), "no endless wait was begun");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_503_asking_for_a_longer_wait_than_allowed_carries_the_wait_it_asked_for() {
+    let server = MockServer::start_async().await;
+    let failing = server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(503).header("retry-after", "600");
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = common::client(&server, &timer);
+    let error = lookalike_job(&client).poll().await.unwrap_err();
+    assert!(matches!(error, Error::Http { status: 503, .. }), "{error:?}");
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(600)));
+    assert_eq!(failing.calls_async().await, 1, "a wait past the cap is not waited");
+    // And a 503 retried within the cap keeps the wait it asked for too.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(503).header("retry-after", "2");
+        })
+        .await;
+    let client = common::client(&server, &timer);
+    let error = lookalike_job(&client).poll().await.unwrap_err();
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
+}
+
+#[tokio::test]
+async fn the_idle_timeout_restarts_on_progress_so_a_moving_job_is_never_cut_off() {
+    // Idle timeout 10 s; the job's `processed` moves every poll for 20
+    // polls (well past 10 s of waiting in all), then it completes.
+    let server = MockServer::start_async().await;
+    for processed in 0..20 {
+        let mut body = page("running", None, None, vec![]);
+        body["processed"] = processed.into();
+        serve(&server, None, body, Some(1)).await;
+    }
+    serve(
+        &server,
+        None,
+        terminal("completed", Some("page_0000"), None, rows(0..2), 1),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let policy = exact_policy()
+        .with_initial_delay(Duration::from_secs(2))
+        .with_idle_timeout(Duration::from_secs(10));
+    let client = builder(&server, &timer)
+        .with_poll_policy(policy.clone())
+        .build()
+        .unwrap();
+    let done = lookalike_job(&client).wait().await.expect("progress keeps it waiting");
+    assert_eq!(done.polls, 21);
+    assert!(done.elapsed > Duration::from_secs(10), "{:?}", done.elapsed);
+
+    // The same job standing still: the idle timeout ends it, naming itself.
+    let server = MockServer::start_async().await;
+    let mut body = page("running", None, None, vec![]);
+    body["processed"] = 5.into();
+    serve(&server, None, body, None).await;
+    let client = builder(&server, &timer)
+        .with_poll_policy(policy)
+        .build()
+        .unwrap();
+    match lookalike_job(&client).wait().await {
+        Err(Error::TimedOut { limit, .. }) => {
+            assert_eq!(limit, TimeLimit::Idle(Duration::from_secs(10)))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_deadline_cuts_off_a_request_in_flight_not_only_the_waits_between() {
+    // The server answers after 5 s; the request timeout is 30 s; the
+    // deadline of 1 s ends the call at 1 s.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(200)
+                .delay(Duration::from_secs(5))
+                .json_body(page("running", None, None, vec![]));
+        })
+        .await;
+    let client = openfunnel::Client::builder()
+        .with_api_key(KEY)
+        .with_base_url(server.base_url())
+        .with_poll_policy(PollPolicy::default().with_deadline(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = lookalike_job(&client).wait().await.unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(error, Error::TimedOut { limit: TimeLimit::Deadline(_), .. }),
+        "{error:?}"
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let started = Instant::now();
+    let error = futures_util::TryStreamExt::try_collect::<Vec<_>>(lookalike_job(&client).rows())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::TimedOut { .. }), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_stream_until_caught_up_ends_where_it_would_wait_and_fails_where_a_request_fails() {
+    // A running job with two written pages: the stream delivers both and
+    // ends without an outcome (the job is not terminal) and without a sleep.
+    let server = MockServer::start_async().await;
+    serve(&server, None, page("running", Some("page_0000"), Some("page_0001"), rows(0..2)), None).await;
+    serve(&server, Some("page_0001"), page("running", Some("page_0001"), None, rows(2..4)), None).await;
+    let timer = VirtualTimer::new();
+    let client = common::client(&server, &timer);
+    let mut pages = lookalike_job(&client).pages().until_caught_up();
+    let mut delivered = Vec::new();
+    while let Some(page) = futures_util::TryStreamExt::try_next(&mut pages).await.unwrap() {
+        delivered.extend(names(&page.rows));
+    }
+    assert_eq!(delivered, expected_names(0..4));
+    assert!(pages.outcome().is_none(), "the job still runs");
+    assert!(timer.sleeps().is_empty(), "it never waited for a page");
+
+    // A server failing every request: an error, never an early end.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(503);
+        })
+        .await;
+    let client = common::client(&server, &timer);
+    let error = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+        lookalike_job(&client).rows().until_caught_up(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, Error::Http { status: 503, .. }), "{error:?}");
+
+    // A completed job is read to its end, with its outcome.
+    let server = MockServer::start_async().await;
+    serve_completed_job(&server, 3).await;
+    let client = common::client(&server, &timer);
+    let mut pages = lookalike_job(&client).pages().until_caught_up();
+    let mut count = 0;
+    while let Some(page) = futures_util::TryStreamExt::try_next(&mut pages).await.unwrap() {
+        count += page.rows.len();
+    }
+    assert_eq!(count, 300);
+    assert!(pages.outcome().is_some());
+}
+
+#[tokio::test]
+async fn a_network_error_says_what_went_wrong_in_plain_words() {
+    // Nothing listens on the port of a server that was just stopped.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = openfunnel::Client::builder()
+        .with_api_key(KEY)
+        .with_base_url(format!("http://127.0.0.1:{port}"))
+        .with_retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let error = lookalike_job(&client).poll().await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("connection was refused"), "{text}");
+    assert!(text.contains("Connection refused"), "the cause itself: {text}");
+
+    // TLS spoken to a plain-HTTP port.
+    let server = MockServer::start_async().await;
+    let client = openfunnel::Client::builder()
+        .with_api_key(KEY)
+        .with_base_url(format!("https://127.0.0.1:{}", server.port()))
+        .with_retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let text = lookalike_job(&client).poll().await.unwrap_err().to_string();
+    assert!(text.contains("TLS handshake failed"), "{text}");
+}
