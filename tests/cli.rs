@@ -10,9 +10,16 @@ use std::time::Duration;
 
 const KEY: &str = "of_cli_fixture_0123456789abcdef";
 
+/// The binary under test: this build's, or the one `OPENFUNNEL_CLI_UNDER_TEST`
+/// names (to show that a test fails on an older build).
+fn binary() -> std::ffi::OsString {
+    std::env::var_os("OPENFUNNEL_CLI_UNDER_TEST")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_openfunnel").into())
+}
+
 /// Runs the binary with `args` against `sim`, off the async runtime.
 async fn run(sim: &Simulator, args: &[&str]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"));
+    let mut command = std::process::Command::new(binary());
     command
         .args(args)
         .env("OPENFUNNEL_BASE_URL", sim.base_url())
@@ -43,7 +50,7 @@ fn tear(file: &Path) {
 
 /// Starts the binary with `args` against `sim` without waiting for it.
 fn spawn(sim: &Simulator, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"))
+    std::process::Command::new(binary())
         .args(args)
         .env("OPENFUNNEL_BASE_URL", sim.base_url())
         .env("OPENFUNNEL_API_KEY", KEY)
@@ -1159,4 +1166,580 @@ async fn pages_that_grow_while_the_job_runs_are_exported_once_and_counted_once()
         "{}",
         stderr(&results)
     );
+}
+
+// ------------------------------------------------ nothing lost at the edges
+
+/// Runs the binary with `args` against `base_url` (not a simulator).
+async fn run_at(base_url: &str, args: &[&str]) -> Output {
+    let mut command = std::process::Command::new(binary());
+    command
+        .args(args)
+        .env("OPENFUNNEL_BASE_URL", base_url)
+        .env("OPENFUNNEL_API_KEY", KEY)
+        .env_remove("RUST_LOG");
+    tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
+        .await
+        .expect("the runner thread finishes")
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn no_wait_is_an_error_when_requests_fail_and_reads_a_completed_job_to_its_end() {
+    // Every poll answers 503, or 429: the export fails (exit 1), it does not
+    // report "nothing more available".
+    for fault in [
+        Fault::ServerErrors {
+            every: 1,
+            burst: 1,
+            status: 503,
+        },
+        Fault::RateLimit {
+            every: 1,
+            retry_after: Duration::ZERO,
+        },
+    ] {
+        let sim = Simulator::start_with(SimConfig::default().with_fault(fault.clone()))
+            .await
+            .unwrap();
+        let job = sim.add_job(JobType::Lookalike, JobProfile::completed(300));
+        let output = run(&sim, &["-q", "lookalike", "results", &job, "--no-wait"]).await;
+        assert_eq!(code(&output), 1, "{fault:?}: {}", stderr(&output));
+        assert!(stdout(&output).is_empty());
+        assert!(
+            !stderr(&output).contains("available now"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    // Nothing listening: exit 1, and the cause in plain words.
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let output = run_at(&closed, &["-q", "lookalike", "results", "j1", "--no-wait"]).await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("connection was refused"),
+        "{}",
+        stderr(&output)
+    );
+    // A completed job behind a server failing one poll in six: retried as
+    // usual, every row, every run.
+    let sim = Simulator::start_with(SimConfig::default().with_fault(Fault::ServerErrors {
+        every: 6,
+        burst: 1,
+        status: 503,
+    }))
+    .await
+    .unwrap();
+    let job = sim.add_job(JobType::Lookalike, JobProfile::completed(1_000));
+    for attempt in 0..3 {
+        let output = run(&sim, &["-q", "lookalike", "results", &job, "--no-wait"]).await;
+        assert_eq!(code(&output), 0, "run {attempt}: {}", stderr(&output));
+        assert_exactly_once(&jsonl(&stdout(&output)), 1_000);
+    }
+}
+
+/// A finished export of `job` into `dir/rows.<format>`; its path.
+async fn finished_export(sim: &Simulator, job: &str, dir: &Path, format: &str) -> PathBuf {
+    let file = dir.join(format!("rows.{format}"));
+    let output = run(
+        sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            job,
+            "--format",
+            format,
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    file
+}
+
+async fn resume(sim: &Simulator, job: &str, file: &Path, format: &str) -> Output {
+    run(
+        sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            job,
+            "--format",
+            format,
+            "-o",
+            file.to_str().unwrap(),
+            "--resume",
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn resume_refuses_a_file_that_is_not_the_one_its_checkpoint_describes() {
+    let sim = Simulator::start().await.unwrap();
+    let job = sim.add_job(JobType::Lookalike, JobProfile::completed(300));
+    for format in ["jsonl", "csv", "json"] {
+        let dir = temp_dir(&format!("refuse-{format}"));
+        // Deleted after it finished: refused, and not recreated.
+        let file = finished_export(&sim, &job, &dir, format).await;
+        std::fs::remove_file(&file).unwrap();
+        let output = resume(&sim, &job, &file, format).await;
+        assert_eq!(code(&output), 2, "{format}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains("is missing"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(!file.exists(), "{format}: nothing written in its place");
+
+        // Emptied (`: > rows.jsonl`): refused, still empty (no NUL bytes).
+        let file = finished_export(&sim, &job, &dir, format).await;
+        std::fs::write(&file, b"").unwrap();
+        let output = resume(&sim, &job, &file, format).await;
+        assert_eq!(code(&output), 2, "{format}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains("holds 0 bytes"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("without --resume"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(std::fs::read(&file).unwrap().len(), 0);
+
+        // One byte of its prefix changed: refused, left exactly as it is.
+        let file = finished_export(&sim, &job, &dir, format).await;
+        let mut bytes = std::fs::read(&file).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] = if bytes[middle] == b'x' { b'y' } else { b'x' };
+        std::fs::write(&file, &bytes).unwrap();
+        let output = resume(&sim, &job, &file, format).await;
+        assert_eq!(code(&output), 2, "{format}: {}", stderr(&output));
+        assert!(stderr(&output).contains("differ"), "{}", stderr(&output));
+        assert_eq!(std::fs::read(&file).unwrap(), bytes, "{format}: untouched");
+
+        // Longer than its checkpoint says (a torn line): cut back, as before.
+        let file = finished_export(&sim, &job, &dir, format).await;
+        tear(&file);
+        let output = resume(&sim, &job, &file, format).await;
+        assert_eq!(code(&output), 0, "{format}: {}", stderr(&output));
+        assert_exactly_once(&read_rows(&file, format), 300);
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_export_removes_the_old_checkpoint_before_it_empties_the_file() {
+    // Job A's finished export; then an export of job B into the same file
+    // that cannot remove A's checkpoint (it was replaced by a directory):
+    // B stops before it empties the file, so A's rows are still there.
+    let sim = Simulator::start().await.unwrap();
+    let a = sim.add_job(JobType::Lookalike, JobProfile::completed(200));
+    let b = sim.add_job(JobType::Lookalike, JobProfile::completed(100));
+    let dir = temp_dir("checkpoint-order");
+    let file = finished_export(&sim, &a, &dir, "jsonl").await;
+    let before = std::fs::read(&file).unwrap();
+    let sidecar = dir.join("rows.jsonl.checkpoint.json");
+    std::fs::remove_file(&sidecar).unwrap();
+    std::fs::create_dir_all(sidecar.join("in-the-way")).unwrap();
+    let output = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &b,
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("old checkpoint"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "A's rows are untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_second_export_into_the_same_file_is_refused_while_the_first_runs() {
+    let sim = sim_with(running(1_500, 3_000)).await;
+    let first_job = submit_lookalike(&sim, 1500).await;
+    let other_job = submit_lookalike(&sim, 1500).await;
+    let dir = temp_dir("lock");
+    let file = dir.join("rows.jsonl");
+    let path = file.to_str().unwrap();
+    let first = spawn(
+        &sim,
+        &["-q", "lookalike", "results", &first_job, "-o", path],
+    );
+    let sidecar = dir.join("rows.jsonl.checkpoint.json");
+    while !sidecar.exists() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for (job, resume) in [(&other_job, false), (&first_job, true)] {
+        let mut args = vec!["-q", "lookalike", "results", job.as_str(), "-o", path];
+        if resume {
+            args.push("--resume");
+        }
+        let started = std::time::Instant::now();
+        let second = run(&sim, &args).await;
+        assert_eq!(code(&second), 2, "{}", stderr(&second));
+        assert!(
+            stderr(&second).contains("another export is writing"),
+            "{}",
+            stderr(&second)
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "refused at once"
+        );
+    }
+    let first = tokio::task::spawn_blocking(move || first.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    assert_exactly_once(&read_rows(&file, "jsonl"), 1_500);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[tokio::test]
+async fn extreme_time_limits_neither_panic_nor_misbehave() {
+    let sim = Simulator::start().await.unwrap();
+    let job = sim.add_job(JobType::Lookalike, JobProfile::completed(200));
+    let huge = u64::MAX.to_string();
+    for flag in ["--timeout", "--idle-timeout"] {
+        let output = run(&sim, &["-q", "lookalike", "results", &job, flag, &huge]).await;
+        assert_eq!(code(&output), 0, "{flag} {huge}: {}", stderr(&output));
+        assert_exactly_once(&jsonl(&stdout(&output)), 200);
+    }
+    // Zero: the time is up at once; a clean exit 5 naming the flag.
+    let running_job = sim.add_job(JobType::Lookalike, running(500, 60_000));
+    for flag in ["--timeout", "--idle-timeout"] {
+        let output = run(
+            &sim,
+            &["-q", "lookalike", "results", &running_job, flag, "0"],
+        )
+        .await;
+        assert_eq!(code(&output), 5, "{flag} 0: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&format!("raise {flag}")),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_idle_timeout_does_not_end_an_export_that_keeps_moving() {
+    // Pages land for about 3 s; an idle timeout of 1 s never fires, since
+    // each page is progress. (With a 1 s bound on the whole export, as the
+    // old default deadline was, this stopped after 1 s.)
+    let sim = sim_with(running(1_500, 3_000)).await;
+    let job = submit_lookalike(&sim, 1500).await;
+    let output = run(
+        &sim,
+        &["-q", "lookalike", "results", &job, "--idle-timeout", "1"],
+    )
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_exactly_once(&jsonl(&stdout(&output)), 1_500);
+
+    // Standing still (pending for a minute): it ends after 1 s, says which
+    // flag, and that the rows written are kept for --resume.
+    let sim = sim_with(
+        JobProfile::default()
+            .with_rows(100)
+            .with_pending_for(Duration::from_secs(60)),
+    )
+    .await;
+    let job = submit_lookalike(&sim, 100).await;
+    let dir = temp_dir("idle");
+    let file = dir.join("rows.jsonl");
+    let output = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &job,
+            "--idle-timeout",
+            "1",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 5, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("made no progress for 1 s"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("raise --idle-timeout"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn a_failure_after_rows_were_written_says_they_are_kept_and_how_to_continue() {
+    let sim = sim_with(running(2_000, 8_000)).await;
+    let job = submit_lookalike(&sim, 2000).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let dir = temp_dir("kept");
+    let file = dir.join("rows.jsonl");
+    let output = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &job,
+            "--timeout",
+            "2",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 5, "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("did not finish within --timeout 2 s"),
+        "{text}"
+    );
+    assert!(!text.contains("PollPolicy"), "no SDK-only advice: {text}");
+    let written = read_rows(&file, "jsonl").len();
+    assert!(written > 0, "rows were written");
+    assert!(
+        text.contains(&format!("the {written} rows written to")) && text.contains("--resume"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_also_bounds_a_request_that_stalls_after_its_headers() {
+    // A server that sends headers, then nothing: the request timeout is
+    // 30 s, but --timeout 2 ends the export at about 2 s.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+                let headers = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{";
+                let _ = tokio::io::AsyncWriteExt::write_all(&mut socket, headers.as_bytes()).await;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+        }
+    });
+    let started = std::time::Instant::now();
+    let output = run_at(
+        &format!("http://{address}"),
+        &["-q", "lookalike", "results", "j1", "--timeout", "2"],
+    )
+    .await;
+    assert_eq!(code(&output), 5, "{}", stderr(&output));
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn pipes_and_devices_are_written_as_streams_without_a_checkpoint() {
+    let sim = Simulator::start().await.unwrap();
+    let job = sim.add_job(JobType::Lookalike, JobProfile::completed(300));
+    let dir = temp_dir("fifo");
+    let fifo = dir.join("rows.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let output = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &job,
+            "-o",
+            fifo.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_exactly_once(&jsonl(&reader.join().unwrap()), 300);
+    assert!(!dir.join("rows.fifo.checkpoint.json").exists());
+
+    // --resume needs a file it can check and cut back.
+    let output = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &job,
+            "-o",
+            fifo.to_str().unwrap(),
+            "--resume",
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("regular file"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A full device: the real write error, and nothing created beside it.
+    let output = run(
+        &sim,
+        &["-q", "lookalike", "results", &job, "-o", "/dev/full"],
+    )
+    .await;
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("No space left on device"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!Path::new("/dev/full.checkpoint.json").exists());
+}
+
+/// Serves `body` (a JSON text) with status 200 to every request; its base URL.
+async fn serve_fixed(body: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 8192];
+                let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tokio::io::AsyncWriteExt::write_all(&mut socket, response.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+/// A row no typed round trip keeps as it is: a number beyond f64, a null,
+/// keys out of order, escapes, a trailing zero, an undocumented field.
+const UNUSUAL_ROW: &str = r#"{"org_id": 123456789012345678901234567890, "name": "Caf\u00e9 \"Q\"", "headquarters": null, "domain": "cafe.example", "zeta": 1.50, "alpha": [1, 2.0e3], "path": "a\/b"}"#;
+
+#[tokio::test]
+async fn every_format_writes_each_row_as_the_server_sent_it() {
+    let pretty = "{\n  \"name\": \"B\",\n  \"domain\": \"b.example\"\n}";
+    let body = format!(
+        r#"{{"job_id": "j1", "status": "completed", "page": "page_0000", "next_cursor": null, "manifest": {{"pages": 1, "count": 2, "credits_consumed": 2, "partial": false}}, "rows": [{UNUSUAL_ROW}, {pretty}]}}"#
+    );
+    let base_url = serve_fixed(body).await;
+    let dir = temp_dir("faithful");
+    let mut written = std::collections::HashMap::new();
+    for format in ["jsonl", "json", "csv"] {
+        let file = dir.join(format!("rows.{format}"));
+        let output = run_at(
+            &base_url,
+            &[
+                "-q",
+                "lookalike",
+                "results",
+                "j1",
+                "--format",
+                format,
+                "-o",
+                file.to_str().unwrap(),
+            ],
+        )
+        .await;
+        assert_eq!(code(&output), 0, "{format}: {}", stderr(&output));
+        written.insert(format, std::fs::read_to_string(&file).unwrap());
+    }
+    // JSONL: the row's own bytes; a row the server spread over lines is put
+    // on one line (its whitespace dropped, nothing else changed).
+    let one_line = r#"{"name":"B","domain":"b.example"}"#;
+    assert_eq!(written["jsonl"], format!("{UNUSUAL_ROW}\n{one_line}\n"));
+    // JSON: the same texts as the array's elements.
+    assert_eq!(
+        written["json"],
+        format!("[\n{UNUSUAL_ROW},\n{one_line}\n]\n")
+    );
+    // CSV: values as sent; the fields without a column, in the order sent.
+    let mut csv = csv_records(&written["csv"]);
+    let header = csv.remove(0);
+    let cell = |row: &[String], column: &str| {
+        row[header.iter().position(|name| name == column).unwrap()].clone()
+    };
+    assert_eq!(cell(&csv[0], "name"), "Café \"Q\"");
+    assert_eq!(cell(&csv[0], "headquarters"), "");
+    assert_eq!(
+        cell(&csv[0], "other_fields"),
+        r#"{"org_id":123456789012345678901234567890,"zeta":1.50,"alpha":[1, 2.0e3],"path":"a\/b"}"#
+    );
+    assert_eq!(cell(&csv[1], "domain"), "b.example");
+}
+
+/// CSV records, parsed by hand for quoted cells (RFC 4180).
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let (mut record, mut cell) = (Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(character) = chars.next() {
+        match (quoted, character) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, other) => cell.push(other),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut cell)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                record.push(std::mem::take(&mut cell));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, other) => cell.push(other),
+        }
+    }
+    records
 }

@@ -29,7 +29,8 @@
 //! ```
 //!
 //! `src/generated.rs` is written by `cargo xtask codegen` and must never be
-//! edited by hand; this file, `src/auth.rs`, `src/limit.rs` (a cap on
+//! edited by hand; this file, `src/auth.rs`, `src/capture.rs` (a successful body kept for
+//! callers that need the server's own JSON text), `src/limit.rs` (a cap on
 //! response bodies) and `src/hooks.rs` (progenitor's `exec` and `post` hooks:
 //! the cap, and an error status never hidden behind a decoding failure) are
 //! the only hand-written code.
@@ -37,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod capture;
 mod hooks;
 mod limit;
 #[rustfmt::skip]
@@ -47,5 +49,6 @@ pub use auth::{
     API_KEY_HEADER, ApiKey, BuildError, api_key_headers, authenticate, authenticate_with,
     http_client_builder,
 };
+pub use capture::with_body;
 pub use generated::*;
 pub use limit::{DEFAULT_MAX_RESPONSE_BYTES, ResponseLimit, is_response_too_large};

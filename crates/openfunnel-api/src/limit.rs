@@ -69,6 +69,9 @@ pub(crate) async fn read_capped(
         }
         body.extend_from_slice(&chunk);
     }
+    if status.is_success() {
+        crate::capture::keep(&body);
+    }
     let copy = (!status.is_success()).then(|| ErrorBody(body.clone()));
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;

@@ -205,7 +205,8 @@ pub async fn export<K: ExportKind>(
         };
         match next {
             Some(Ok(page)) => {
-                for row in &page.rows {
+                // The server's own text of each row: nothing re-encoded.
+                for row in page.json_rows() {
                     sink.write_row(row)
                         .map_err(CliError::io("cannot write a row"))?;
                 }

@@ -3,8 +3,7 @@
 
 use crate::cli::Format;
 use crate::digest::Digest;
-use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::io::{self, Write};
 
 /// A writer that counts and digests what passes through it.
@@ -76,22 +75,24 @@ impl<W: Write> RowSink<W> {
         Ok(sink)
     }
 
-    /// Writes one row.
-    pub fn write_row<T: Serialize>(&mut self, row: &T) -> io::Result<()> {
+    /// Writes one row, given as the server's JSON text for it: JSONL and
+    /// JSON get that text itself (on one line: whitespace between tokens is
+    /// dropped only if the server put a line break there), CSV its values
+    /// as sent.
+    pub fn write_row(&mut self, row: &RawValue) -> io::Result<()> {
         match self.format {
             Format::Jsonl => {
-                serde_json::to_writer(&mut self.out, row)?;
+                write_one_line(&mut self.out, row.get())?;
                 self.out.write_all(b"\n")?;
             }
             Format::Json => {
                 self.out
                     .write_all(if self.rows == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut self.out, row)?;
+                write_one_line(&mut self.out, row.get())?;
             }
             Format::Csv => {
-                let value = serde_json::to_value(row)?;
-                let fields = csv_fields(self.columns, value, self.safe_csv);
-                write_csv_record(&mut self.out, fields)?;
+                let fields = csv_fields(self.columns, row, self.safe_csv)?;
+                write_csv_record(&mut self.out, fields.into_iter())?;
             }
         }
         self.rows += 1;
@@ -154,38 +155,111 @@ impl<W: Write> RowSink<W> {
 /// one JSON object, so that no field is lost.
 pub const EXTRA_COLUMN: &str = "other_fields";
 
-/// A row's CSV fields: one per column, nested values as JSON text, then the
-/// remaining fields as one JSON object. With `safe`, text cells a
-/// spreadsheet would run as a formula are neutralised.
-fn csv_fields(columns: &[&str], value: Value, safe: bool) -> impl Iterator<Item = String> {
-    let mut object = match value {
-        Value::Object(object) => object,
-        other => serde_json::Map::from_iter([("value".to_string(), other)]),
+/// A row's CSV fields: one per column, nested values as their JSON text,
+/// then the remaining fields as one JSON object (in the order sent), so
+/// that no field is lost. Numbers are written as sent. With `safe`, text
+/// cells a spreadsheet would run as a formula are neutralised.
+fn csv_fields(columns: &[&str], row: &RawValue, safe: bool) -> io::Result<Vec<String>> {
+    let fields: Fields<'_> = match serde_json::from_str(row.get()) {
+        Ok(fields) => fields,
+        // Not an object: the whole row is one extra value.
+        Err(_) => Fields(vec![("value".into(), row)]),
     };
-    let mut fields: Vec<String> = columns
-        .iter()
-        .map(|column| {
-            object
-                .remove(*column)
-                .map(|value| csv_text(value, safe))
-                .unwrap_or_default()
-        })
-        .collect();
-    fields.push(if object.is_empty() {
+    let mut fields = fields.0;
+    let mut cells = Vec::with_capacity(columns.len() + 1);
+    for column in columns {
+        let cell = match fields.iter().position(|(name, _)| name == column) {
+            Some(index) => csv_text(fields.remove(index).1, safe)?,
+            None => String::new(),
+        };
+        cells.push(cell);
+    }
+    cells.push(if fields.is_empty() {
         String::new()
     } else {
-        Value::Object(object).to_string()
+        let mut object = String::from("{");
+        for (index, (name, value)) in fields.iter().enumerate() {
+            if index > 0 {
+                object.push(',');
+            }
+            object.push_str(&serde_json::to_string(name)?);
+            object.push(':');
+            object.push_str(&one_line(value.get()));
+        }
+        object.push('}');
+        object
     });
-    fields.into_iter()
+    Ok(cells)
 }
 
-fn csv_text(value: Value, safe: bool) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(text) if safe => neutralise(text),
-        Value::String(text) => text,
-        other => other.to_string(),
+/// A JSON object's members in the order sent, each value as its JSON text.
+struct Fields<'a>(Vec<(std::borrow::Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Fields<'de>, A::Error> {
+                let mut members = Vec::new();
+                while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    members.push((name, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Fields(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
     }
+}
+
+/// One cell: a string's text, nothing for `null`, anything else (a number,
+/// a boolean, an array, an object) as its JSON text as sent.
+fn csv_text(value: &RawValue, safe: bool) -> io::Result<String> {
+    let text = value.get();
+    if text == "null" {
+        return Ok(String::new());
+    }
+    if text.starts_with('"') {
+        let text: String = serde_json::from_str(text)?;
+        return Ok(if safe { neutralise(text) } else { text });
+    }
+    Ok(one_line(text).into_owned())
+}
+
+/// `json` on one line: unchanged unless it holds a line break, which JSON
+/// allows only as whitespace between tokens; then the whitespace between
+/// tokens is dropped (strings are kept exactly).
+fn one_line(json: &str) -> std::borrow::Cow<'_, str> {
+    if !json.contains(['\n', '\r']) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut compact = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for character in json.chars() {
+        if in_string {
+            compact.push(character);
+            match (escaped, character) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if !matches!(character, ' ' | '\t' | '\n' | '\r') {
+            in_string = character == '"';
+            compact.push(character);
+        }
+    }
+    std::borrow::Cow::Owned(compact)
+}
+
+fn write_one_line(out: &mut impl Write, json: &str) -> io::Result<()> {
+    out.write_all(one_line(json).as_bytes())
 }
 
 /// CSV injection: Excel, Sheets and LibreOffice run a cell that begins with
@@ -217,7 +291,7 @@ fn write_csv_record(out: &mut impl Write, fields: impl Iterator<Item = String>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn written(format: Format, rows: &[Value]) -> String {
         written_with(format, rows, false)
@@ -237,7 +311,8 @@ mod tests {
             sink = sink.raw_csv();
         }
         for row in rows {
-            sink.write_row(row).unwrap();
+            sink.write_row(&serde_json::value::to_raw_value(row).unwrap())
+                .unwrap();
         }
         sink.finish().unwrap();
         String::from_utf8(sink.get_ref().clone()).unwrap()
@@ -282,7 +357,8 @@ mod tests {
     fn the_closing_bracket_is_not_counted_so_a_resume_overwrites_it() {
         let mut sink =
             RowSink::new(Vec::new(), Format::Json, &[], 0, 0, Digest::default()).unwrap();
-        sink.write_row(&json!({"a": 1})).unwrap();
+        sink.write_row(&serde_json::value::to_raw_value(&json!({"a": 1})).unwrap())
+            .unwrap();
         let before = sink.bytes();
         sink.finish().unwrap();
         assert_eq!(sink.bytes(), before);

@@ -26,10 +26,19 @@ pub(crate) async fn page<K: JobKind>(
         idempotency: Idempotency::Idempotent,
         limits,
     };
-    let response = transport
-        .send(operation, || K::poll(&transport.api, job_id, cursor))
+    // The body comes back beside the typed response: each row's JSON text
+    // is taken from it (`Page::json_rows`), as the server sent it.
+    let (response, body) = transport
+        .send(operation, || async {
+            let (result, body) =
+                openfunnel_api::with_body(K::poll(&transport.api, job_id, cursor)).await;
+            result.map(|value| {
+                let (status, headers) = (value.status(), value.headers().clone());
+                openfunnel_api::ResponseValue::new((value.into_inner(), body), status, headers)
+            })
+        })
         .await?;
-    let mut page = Page::<K>::from_response(response, cursor.map(str::to_string));
+    let mut page = Page::<K>::from_response(response, cursor.map(str::to_string), body.as_deref());
     if page.next_cursor.as_deref() == Some("") {
         page.next_cursor = None;
     }

@@ -4,6 +4,7 @@ use crate::error::Error;
 use crate::kind::JobKind;
 use crate::raw_shapes::PollResponse;
 use crate::status::JobStatus;
+use serde_json::value::RawValue;
 
 /// One poll response: the job's status at that moment and one page of rows.
 ///
@@ -43,6 +44,8 @@ pub struct Page<K: JobKind> {
     pub progress_message: Option<String>,
     pub(crate) cursor: Option<String>,
     pub(crate) skipped: usize,
+    /// The JSON text of each row of `rows`, as the server sent it.
+    pub(crate) json: Vec<Box<RawValue>>,
 }
 
 impl<K: JobKind> Page<K> {
@@ -78,6 +81,33 @@ impl<K: JobKind> Page<K> {
         self.skipped
     }
 
+    /// Each row of [`Page::rows`] as the server's own JSON text: its key
+    /// order, `null`s, numbers (however long) and escapes exactly as sent,
+    /// fields the spec does not name included. `json_rows()[i]` is the text
+    /// `rows[i]` was decoded from (before any change made to `rows`).
+    ///
+    /// The typed rows keep undocumented fields too, in their `extra` map, as
+    /// [`serde_json::Value`]s: there a number beyond `i64`/`u64` becomes the
+    /// nearest `f64` (`123456789012345678901234567890` →
+    /// `1.2345678901234568e29`). Write rows from this text to keep them as
+    /// sent.
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let mut pages = job.pages();
+    /// while let Some(page) = pages.try_next().await? {
+    ///     for json in page.json_rows() {
+    ///         println!("{}", json.get()); // one row, byte for byte as sent
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn json_rows(&self) -> &[Box<RawValue>] {
+        &self.json
+    }
+
     /// Where to resume once every row of this page has been handled.
     ///
     /// ```no_run
@@ -105,9 +135,15 @@ impl<K: JobKind> Page<K> {
 }
 
 impl<K: JobKind> Page<K> {
-    /// The page a poll response holds, requested with `cursor`.
-    pub(crate) fn from_response(response: K::Response, cursor: Option<String>) -> Page<K> {
+    /// The page a poll response holds, requested with `cursor`; `body` is
+    /// the response's bytes, which give each row's JSON text.
+    pub(crate) fn from_response(
+        response: K::Response,
+        cursor: Option<String>,
+        body: Option<&[u8]>,
+    ) -> Page<K> {
         let parts = response.into_parts();
+        let json = row_texts(body, &parts.rows);
         Page {
             job_id: parts.job_id,
             status: JobStatus::from(parts.status),
@@ -120,7 +156,17 @@ impl<K: JobKind> Page<K> {
             progress_message: parts.progress_message,
             cursor,
             skipped: 0,
+            json,
         }
+    }
+
+    /// Drops the first `count` rows (delivered before), counting them in
+    /// [`Page::skipped_rows`].
+    pub(crate) fn skip(&mut self, count: usize) {
+        let count = count.min(self.rows.len());
+        self.rows.drain(..count);
+        self.json.drain(..count.min(self.json.len()));
+        self.skipped = count;
     }
 
     /// The error for a failed or cancelled job, built from its terminal page.
@@ -166,8 +212,32 @@ impl<K: JobKind> Page<K> {
             progress_message: self.progress_message.clone(),
             cursor: self.cursor.clone(),
             skipped: self.skipped,
+            json: Vec::new(),
         }
     }
+}
+
+/// Each row's JSON text, read from the response's `body`. The typed decode
+/// of the same bytes succeeded, so this finds the same rows; should it not
+/// (no body was kept), each typed row is written back as JSON, with a
+/// warning: typed, not as sent.
+fn row_texts<Row: serde::Serialize>(body: Option<&[u8]>, rows: &[Row]) -> Vec<Box<RawValue>> {
+    #[derive(serde::Deserialize)]
+    struct Rows<'a> {
+        #[serde(borrow, default)]
+        rows: Vec<&'a RawValue>,
+    }
+    if let Some(read) = body.and_then(|body| serde_json::from_slice::<Rows<'_>>(body).ok())
+        && read.rows.len() == rows.len()
+    {
+        return read.rows.into_iter().map(RawValue::to_owned).collect();
+    }
+    if !rows.is_empty() {
+        tracing::warn!("the rows' JSON text was not kept; writing the typed rows back as JSON");
+    }
+    rows.iter()
+        .filter_map(|row| serde_json::value::to_raw_value(row).ok())
+        .collect()
 }
 
 /// A resumable position in a job's rows: the job and its kind, the page to

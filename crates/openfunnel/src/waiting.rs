@@ -209,18 +209,26 @@ impl Waiting {
     }
 
     /// Sleeps for the next delay; the last sleep is shortened to end at the
-    /// first limit, and a wait that reaches it is [`Error::TimedOut`].
+    /// first limit, and a wait that reaches it is [`Error::TimedOut`] (at
+    /// the deadline at once; at the idle timeout after one last poll).
     pub(crate) async fn pause(&mut self) -> Result<(), Error> {
         let transport = &self.client.inner().transport;
         let mut delay = transport
             .jitter
             .apply(self.policy.jitter(), self.policy.backoff(self.step));
         self.step = self.step.saturating_add(1);
-        if let Some((end, _)) = self.first_limit() {
+        if let Some((end, limit)) = self.first_limit() {
             let left = end.saturating_duration_since(self.now());
             if left.is_zero() {
                 return Err(self.timed_out(None));
             }
+            if delay >= left && matches!(limit, TimeLimit::Deadline(_)) {
+                // A poll sent at the deadline would be cut off at once: the
+                // call ends when the deadline does.
+                self.client.inner().transport.timer.sleep(left).await;
+                return Err(self.timed_out(None));
+            }
+            // At the idle timeout's end, one last poll may still see progress.
             delay = delay.min(left);
         }
         self.client.inner().transport.timer.sleep(delay).await;

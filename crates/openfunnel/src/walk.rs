@@ -208,8 +208,7 @@ impl<K: JobKind> Walk<K> {
             ))));
         }
         // The page grew while the job ran: its new rows are delivered now.
-        page.rows.drain(..delivered);
-        page.skipped = delivered;
+        page.skip(delivered);
         let grown = !page.rows.is_empty();
         if grown {
             self.waiting.reset();
@@ -264,8 +263,7 @@ impl<K: JobKind> Walk<K> {
             self.chain.pages += 1;
         }
         self.chain.cursors.extend(page.cursor.iter().cloned());
-        page.rows.drain(..skip);
-        page.skipped = skip;
+        page.skip(skip);
         self.waiting.reset();
         self.pages += 1;
         self.rows += page.rows.len() as u64;

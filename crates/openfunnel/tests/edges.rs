@@ -24,11 +24,17 @@ fn poll_policies(value: Duration) -> Vec<(&'static str, PollPolicy)> {
     vec![
         ("with_deadline", exact.clone().with_deadline(value)),
         ("with_idle_timeout", exact.clone().with_idle_timeout(value)),
-        ("with_initial_delay", exact.clone().with_initial_delay(value)),
+        (
+            "with_initial_delay",
+            exact.clone().with_initial_delay(value),
+        ),
         ("with_max_delay", exact.clone().with_max_delay(value)),
         (
             "with_initial_delay+max_delay",
-            exact.clone().with_initial_delay(value).with_max_delay(value),
+            exact
+                .clone()
+                .with_initial_delay(value)
+                .with_max_delay(value),
         ),
         (
             "equal jitter, both delays",
@@ -44,9 +50,15 @@ fn poll_policies(value: Duration) -> Vec<(&'static str, PollPolicy)> {
 fn retry_policies(value: Duration) -> Vec<(&'static str, RetryPolicy)> {
     let exact = RetryPolicy::default().without_jitter();
     vec![
-        ("with_initial_backoff", exact.clone().with_initial_backoff(value)),
+        (
+            "with_initial_backoff",
+            exact.clone().with_initial_backoff(value),
+        ),
         ("with_max_backoff", exact.clone().with_max_backoff(value)),
-        ("with_max_retry_after", exact.clone().with_max_retry_after(value)),
+        (
+            "with_max_retry_after",
+            exact.clone().with_max_retry_after(value),
+        ),
         (
             "full jitter, both backoffs",
             RetryPolicy::default()
@@ -122,7 +134,10 @@ async fn every_duration_setting_at_every_extreme_neither_panics_nor_hangs() {
                 futures_util::TryStreamExt::try_collect::<Vec<_>>(lookalike_job(&client).rows())
                     .await,
             );
-            assert!(failing.calls_async().await >= 2, "{case}: the 503s were sent");
+            assert!(
+                failing.calls_async().await >= 2,
+                "{case}: the 503s were sent"
+            );
         }
     }
 }
@@ -156,7 +171,11 @@ async fn a_server_asking_for_an_endless_wait_cannot_crash_or_hang_the_client() {
                 panic!("{status} {header}: {waited:?}");
             };
             let asked = last_error.as_ref().and_then(|error| error.retry_after());
-            assert_eq!(asked, Some(Duration::from_secs(u64::MAX)), "{status} {header}");
+            assert_eq!(
+                asked,
+                Some(Duration::from_secs(u64::MAX)),
+                "{status} {header}"
+            );
             let streamed =
                 futures_util::TryStreamExt::try_collect::<Vec<_>>(lookalike_job(&client).rows())
                     .await
@@ -179,9 +198,16 @@ async fn a_503_asking_for_a_longer_wait_than_allowed_carries_the_wait_it_asked_f
     let timer = VirtualTimer::new();
     let client = common::client(&server, &timer);
     let error = lookalike_job(&client).poll().await.unwrap_err();
-    assert!(matches!(error, Error::Http { status: 503, .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Http { status: 503, .. }),
+        "{error:?}"
+    );
     assert_eq!(error.retry_after(), Some(Duration::from_secs(600)));
-    assert_eq!(failing.calls_async().await, 1, "a wait past the cap is not waited");
+    assert_eq!(
+        failing.calls_async().await,
+        1,
+        "a wait past the cap is not waited"
+    );
     // And a 503 retried within the cap keeps the wait it asked for too.
     let server = MockServer::start_async().await;
     server
@@ -220,7 +246,10 @@ async fn the_idle_timeout_restarts_on_progress_so_a_moving_job_is_never_cut_off(
         .with_poll_policy(policy.clone())
         .build()
         .unwrap();
-    let done = lookalike_job(&client).wait().await.expect("progress keeps it waiting");
+    let done = lookalike_job(&client)
+        .wait()
+        .await
+        .expect("progress keeps it waiting");
     assert_eq!(done.polls, 21);
     assert!(done.elapsed > Duration::from_secs(10), "{:?}", done.elapsed);
 
@@ -264,7 +293,13 @@ async fn a_deadline_cuts_off_a_request_in_flight_not_only_the_waits_between() {
     let error = lookalike_job(&client).wait().await.unwrap_err();
     let took = started.elapsed();
     assert!(
-        matches!(error, Error::TimedOut { limit: TimeLimit::Deadline(_), .. }),
+        matches!(
+            error,
+            Error::TimedOut {
+                limit: TimeLimit::Deadline(_),
+                ..
+            }
+        ),
         "{error:?}"
     );
     assert!(took < Duration::from_secs(3), "took {took:?}");
@@ -281,13 +316,28 @@ async fn a_stream_until_caught_up_ends_where_it_would_wait_and_fails_where_a_req
     // A running job with two written pages: the stream delivers both and
     // ends without an outcome (the job is not terminal) and without a sleep.
     let server = MockServer::start_async().await;
-    serve(&server, None, page("running", Some("page_0000"), Some("page_0001"), rows(0..2)), None).await;
-    serve(&server, Some("page_0001"), page("running", Some("page_0001"), None, rows(2..4)), None).await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), Some("page_0001"), rows(0..2)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("page_0001"),
+        page("running", Some("page_0001"), None, rows(2..4)),
+        None,
+    )
+    .await;
     let timer = VirtualTimer::new();
     let client = common::client(&server, &timer);
     let mut pages = lookalike_job(&client).pages().until_caught_up();
     let mut delivered = Vec::new();
-    while let Some(page) = futures_util::TryStreamExt::try_next(&mut pages).await.unwrap() {
+    while let Some(page) = futures_util::TryStreamExt::try_next(&mut pages)
+        .await
+        .unwrap()
+    {
         delivered.extend(names(&page.rows));
     }
     assert_eq!(delivered, expected_names(0..4));
@@ -308,7 +358,10 @@ async fn a_stream_until_caught_up_ends_where_it_would_wait_and_fails_where_a_req
     )
     .await
     .unwrap_err();
-    assert!(matches!(error, Error::Http { status: 503, .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Http { status: 503, .. }),
+        "{error:?}"
+    );
 
     // A completed job is read to its end, with its outcome.
     let server = MockServer::start_async().await;
@@ -316,7 +369,10 @@ async fn a_stream_until_caught_up_ends_where_it_would_wait_and_fails_where_a_req
     let client = common::client(&server, &timer);
     let mut pages = lookalike_job(&client).pages().until_caught_up();
     let mut count = 0;
-    while let Some(page) = futures_util::TryStreamExt::try_next(&mut pages).await.unwrap() {
+    while let Some(page) = futures_util::TryStreamExt::try_next(&mut pages)
+        .await
+        .unwrap()
+    {
         count += page.rows.len();
     }
     assert_eq!(count, 300);
@@ -339,7 +395,10 @@ async fn a_network_error_says_what_went_wrong_in_plain_words() {
     let error = lookalike_job(&client).poll().await.unwrap_err();
     let text = error.to_string();
     assert!(text.contains("connection was refused"), "{text}");
-    assert!(text.contains("Connection refused"), "the cause itself: {text}");
+    assert!(
+        text.contains("Connection refused"),
+        "the cause itself: {text}"
+    );
 
     // TLS spoken to a plain-HTTP port.
     let server = MockServer::start_async().await;
@@ -351,4 +410,53 @@ async fn a_network_error_says_what_went_wrong_in_plain_words() {
         .unwrap();
     let text = lookalike_job(&client).poll().await.unwrap_err().to_string();
     assert!(text.contains("TLS handshake failed"), "{text}");
+}
+
+#[tokio::test]
+async fn each_row_s_json_text_is_kept_as_the_server_sent_it() {
+    let row = r#"{"org_id": 123456789012345678901234567890, "name": "Caf\u00e9", "headquarters": null, "domain": "a.example", "zeta": 1.50}"#;
+    let body = format!(
+        r#"{{"job_id": "{JOB}", "status": "completed", "page": "page_0000", "next_cursor": null, "manifest": {{"pages": 1, "count": 1, "credits_consumed": 1, "partial": false}}, "rows": [{row}]}}"#
+    );
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(body);
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = common::client(&server, &timer);
+    let page = lookalike_job(&client).poll().await.unwrap();
+    assert_eq!(page.json_rows().len(), 1);
+    assert_eq!(page.json_rows()[0].get(), row, "byte for byte");
+    // The typed row still reads the same row, its unknown field in `extra`
+    // as the nearest f64 (as documented on `Page::json_rows`).
+    assert_eq!(page.rows[0].name.as_deref(), Some("Café"));
+    assert_eq!(
+        page.rows[0].extra["org_id"].as_f64(),
+        Some(123456789012345678901234567890.0)
+    );
+    // Through the page stream too, and a resumed page skips the same rows
+    // in both.
+    let mut pages = lookalike_job(&client).pages();
+    let streamed = futures_util::TryStreamExt::try_next(&mut pages)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(streamed.json_rows()[0].get(), row);
+    let resumed = {
+        let mut pages = lookalike_job(&client).pages().resume_from(
+            serde_json::from_value(serde_json::json!({
+                "job_id": JOB, "kind": "lookalike", "cursor": null, "rows_delivered": 1
+            }))
+            .unwrap(),
+        );
+        futures_util::TryStreamExt::try_next(&mut pages)
+            .await
+            .unwrap()
+    };
+    assert!(resumed.is_none(), "the one row was delivered before");
 }
