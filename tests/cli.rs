@@ -1588,7 +1588,9 @@ async fn pipes_and_devices_are_written_as_streams_without_a_checkpoint() {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
     };
-    let output = run(
+    // Killed if it hangs (opening a FIFO a second time blocks until the
+    // next reader comes, which never does).
+    let mut child = spawn(
         &sim,
         &[
             "-q",
@@ -1598,11 +1600,33 @@ async fn pipes_and_devices_are_written_as_streams_without_a_checkpoint() {
             "-o",
             fifo.to_str().unwrap(),
         ],
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            let _ = std::fs::File::open(&fifo);
+            panic!("the export into a FIFO hung");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status}");
+    assert_exactly_once(&jsonl(&reader.join().unwrap()), 300);
+    assert!(!dir.join("rows.fifo.checkpoint.json").exists());
+
+    // `-o /dev/stdout` into a pipe (as a shell script would): the rows on
+    // stdout, nothing created in /dev.
+    let output = run(
+        &sim,
+        &["-q", "lookalike", "results", &job, "-o", "/dev/stdout"],
     )
     .await;
     assert_eq!(code(&output), 0, "{}", stderr(&output));
-    assert_exactly_once(&jsonl(&reader.join().unwrap()), 300);
-    assert!(!dir.join("rows.fifo.checkpoint.json").exists());
+    assert_exactly_once(&jsonl(&stdout(&output)), 300);
+    assert!(!Path::new("/dev/stdout.checkpoint.json").exists());
 
     // --resume needs a file it can check and cut back.
     let output = run(
