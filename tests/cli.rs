@@ -368,6 +368,13 @@ async fn a_failed_job_exits_3_and_keeps_the_rows_it_wrote() {
         stderr(&output)
     );
     assert_exactly_once(&jsonl(&std::fs::read_to_string(&file).unwrap()), 200);
+    // It says where the rows are, and does not offer --resume (the job ended).
+    assert!(
+        stderr(&output).contains("the 200 rows it wrote are in"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("--resume"), "{}", stderr(&output));
 }
 
 #[tokio::test]

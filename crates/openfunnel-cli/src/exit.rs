@@ -27,6 +27,9 @@ pub enum CliError {
     /// `--timeout` or `--idle-timeout` ended the export.
     #[error("{0}")]
     TimedOut(String),
+    /// The job failed or was cancelled after the export wrote its rows.
+    #[error("{message}")]
+    Ended { message: String, code: u8 },
     /// An export into a file stopped after writing rows: they are kept, and
     /// `--resume` continues it.
     #[error(
@@ -88,6 +91,21 @@ impl CliError {
         match self {
             // Already says so.
             CliError::Interrupted | CliError::StaleCheckpoint(_) | CliError::Kept { .. } => self,
+            // The job ended: nothing to continue, but the rows are there.
+            CliError::Sdk(
+                ref error @ (openfunnel::Error::JobFailed { .. }
+                | openfunnel::Error::JobCancelled { .. }),
+            ) => CliError::Ended {
+                message: format!(
+                    "{error}\nopenfunnel: the {rows} rows it wrote are in {}",
+                    file.display()
+                ),
+                code: if matches!(error, openfunnel::Error::JobFailed { .. }) {
+                    3
+                } else {
+                    4
+                },
+            },
             source => CliError::Kept {
                 source: Box::new(source),
                 file: file.to_path_buf(),
@@ -110,6 +128,7 @@ impl CliError {
     fn code(&self) -> u8 {
         match self {
             CliError::Kept { source, .. } => source.code(),
+            CliError::Ended { code, .. } => *code,
             CliError::TimedOut(_) => 5,
             CliError::Usage(_) => 2,
             CliError::Sdk(openfunnel::Error::InvalidInput(_)) => 2,

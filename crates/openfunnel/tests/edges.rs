@@ -460,3 +460,47 @@ async fn each_row_s_json_text_is_kept_as_the_server_sent_it() {
     };
     assert!(resumed.is_none(), "the one row was delivered before");
 }
+
+#[tokio::test]
+async fn a_slow_reader_of_a_completed_job_is_never_timed_out_and_its_retries_still_work() {
+    // Five pages; the reader spends 12 s (virtual) on each, longer than the
+    // 10 s idle timeout, and every page's first request answers 503. Time
+    // spent by the reader is not waiting: every page arrives. (With a bound
+    // counted from the start of the stream, the retry after the first 10 s
+    // was refused.)
+    let server = MockServer::start_async().await;
+    for index in 0..5u32 {
+        let cursor = (index > 0).then(|| format!("page_{index:04}"));
+        // Earlier mocks win: a 503 once per page, then the page itself.
+        server
+            .mock_async(move |when, then| {
+                let when = when.method(GET).path(LOOKALIKE_PATH);
+                match cursor {
+                    Some(cursor) => when.query_param("cursor", cursor),
+                    None => when.query_param_missing("cursor"),
+                };
+                then.status(503).up_to_n_times(1);
+            })
+            .await;
+    }
+    serve_completed_job(&server, 5).await;
+    let timer = VirtualTimer::new();
+    let client = builder(&server, &timer)
+        .with_poll_policy(exact_policy().with_idle_timeout(Duration::from_secs(10)))
+        .with_page_concurrency(1)
+        .build()
+        .unwrap();
+    let mut rows = lookalike_job(&client).rows();
+    let mut read = Vec::new();
+    while let Some(row) = futures_util::TryStreamExt::try_next(&mut rows)
+        .await
+        .expect("no time limit is reached")
+    {
+        read.push(row);
+        if read.len() % 100 == 0 {
+            openfunnel::Timer::sleep(&timer, Duration::from_secs(12)).await;
+        }
+    }
+    assert_eq!(names(&read), expected_names(0..500));
+    assert!(rows.outcome().is_some());
+}
