@@ -93,7 +93,7 @@ type PageFuture<K> = BoxFuture<'static, Result<Page<K>, Error>>;
 /// A request in the window: running, or answered and waiting to be used.
 enum Fetch<K: JobKind> {
     Running(PageFuture<K>),
-    Answered(Result<Page<K>, Error>),
+    Answered(Box<Result<Page<K>, Error>>),
 }
 
 struct Slot<K: JobKind> {
@@ -233,7 +233,7 @@ impl<K: JobKind> Prefetch<K> {
                 if let Fetch::Running(future) = &mut slot.fetch
                     && let Poll::Ready(answer) = future.as_mut().poll(cx)
                 {
-                    slot.fetch = Fetch::Answered(answer);
+                    slot.fetch = Fetch::Answered(Box::new(answer));
                 }
             }
             let answered = matches!(
@@ -251,7 +251,7 @@ impl<K: JobKind> Prefetch<K> {
                     predicted,
                     fetch: Fetch::Answered(answer),
                     ..
-                }) => Some((predicted, answer)),
+                }) => Some((predicted, *answer)),
                 _ => None,
             })
         })
