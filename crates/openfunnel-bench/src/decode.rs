@@ -44,6 +44,62 @@ pub async fn run() -> Vec<Line> {
             assert_eq!(decoded as u64, rows);
         })
         .await;
+        // What the SDK adds per page to keep each row as sent: a copy of the
+        // body (the exec hook keeps it), a scan for the rows' texts, and a
+        // copy of each text.
+        let with_texts = cpu_per_round(|| async {
+            let mut decoded = 0;
+            for body in bodies.iter() {
+                let kept = body.to_vec();
+                let typed = match kind {
+                    JobType::TechIntent => {
+                        serde_json::from_slice::<openfunnel_api::types::TechIntentJobResponse>(body)
+                            .expect("decodes")
+                            .rows
+                            .len()
+                    }
+                    _ => serde_json::from_slice::<openfunnel_api::types::BulkLookalikeJobResponse>(
+                        body,
+                    )
+                    .expect("decodes")
+                    .rows
+                    .len(),
+                };
+                let texts = row_texts(&kept);
+                assert_eq!(texts.len(), typed);
+                decoded += texts.len();
+            }
+            assert_eq!(decoded as u64, rows);
+        })
+        .await;
+        // The JSONL path: writing each row's own text vs serialising the
+        // typed row (what the CLI did before).
+        let serialising = match kind {
+            JobType::TechIntent => {
+                serialise_cost::<openfunnel_api::types::TechIntentJobResponse, _>(&bodies, |page| {
+                    page.rows
+                })
+                .await
+            }
+            _ => {
+                serialise_cost::<openfunnel_api::types::BulkLookalikeJobResponse, _>(
+                    &bodies,
+                    |page| page.rows,
+                )
+                .await
+            }
+        };
+        let texts: Vec<Box<serde_json::value::RawValue>> =
+            bodies.iter().flat_map(|body| row_texts(body)).collect();
+        let copying = cpu_per_round(|| async {
+            let mut out = Vec::with_capacity(8 << 20);
+            for text in &texts {
+                out.extend_from_slice(text.get().as_bytes());
+                out.push(b'\n');
+            }
+            assert!(!out.is_empty());
+        })
+        .await;
         let base_url = replay(path, bodies.clone()).await;
         let client = crate::fixtures::client(&base_url)
             .build()
@@ -54,6 +110,53 @@ pub async fn run() -> Vec<Line> {
                     count(client.tech_intent().job("replay").expect("id").rows()).await
                 }
                 _ => count(client.lookalike().job("replay").expect("id").rows()).await,
+            };
+            assert_eq!(count, rows);
+        })
+        .await;
+        // The SDK's page stream keeps each row's text; its row stream does not.
+        let sdk_pages = cpu_per_round(|| async {
+            let count = match kind {
+                JobType::TechIntent => {
+                    jsonl_from_pages(
+                        client.tech_intent().job("replay").expect("id").pages(),
+                        false,
+                    )
+                    .await
+                }
+                _ => {
+                    jsonl_from_pages(client.lookalike().job("replay").expect("id").pages(), false)
+                        .await
+                }
+            };
+            assert_eq!(count, rows);
+        })
+        .await;
+        // The CLI's JSONL path, after (each row's text from `pages()`) and
+        // before (each typed row from `rows()`, serialised).
+        let jsonl_after = cpu_per_round(|| async {
+            let count = match kind {
+                JobType::TechIntent => {
+                    jsonl_from_pages(
+                        client.tech_intent().job("replay").expect("id").pages(),
+                        true,
+                    )
+                    .await
+                }
+                _ => {
+                    jsonl_from_pages(client.lookalike().job("replay").expect("id").pages(), true)
+                        .await
+                }
+            };
+            assert_eq!(count, rows);
+        })
+        .await;
+        let jsonl_before = cpu_per_round(|| async {
+            let count = match kind {
+                JobType::TechIntent => {
+                    jsonl_from_rows(client.tech_intent().job("replay").expect("id").rows()).await
+                }
+                _ => jsonl_from_rows(client.lookalike().job("replay").expect("id").rows()).await,
             };
             assert_eq!(count, rows);
         })
@@ -105,6 +208,33 @@ pub async fn run() -> Vec<Line> {
                 .ratio(format!("{:+.1}% CPU", sdk_overhead * 100.0))
                 .goal("SDK overhead < 10%", sdk_overhead < 0.10),
         );
+        let pages_cost = over(sdk_pages, sdk);
+        lines.push(
+            Line::new(format!("4. {name} rows, CPU per row: SDK pages() keeping each row's JSON text vs SDK rows() (typed only; same loopback HTTP)"))
+                .sdk(per_second(sdk_pages))
+                .comparison(per_second(sdk))
+                .ratio(format!("{:+.1}% CPU", pages_cost * 100.0))
+                .goal("≤ +10%", pages_cost <= 0.10),
+        );
+        lines.push(
+            Line::new(format!("4. {name} rows, CPU per row of the CLI's JSONL path: pages() writing each row's text vs rows() serialising each typed row (before)"))
+                .sdk(per_second(jsonl_after))
+                .comparison(per_second(jsonl_before))
+                .ratio(format!("{:+.1}% CPU", over(jsonl_after, jsonl_before) * 100.0)),
+        );
+        let texts_cost = over(with_texts, baseline);
+        lines.push(
+            Line::new(format!("4. {name} rows, CPU per row: typed decode + each row's JSON text as sent vs typed decode alone (from_slice, no HTTP)"))
+                .sdk(per_second(with_texts))
+                .comparison(per_second(baseline))
+                .ratio(format!("{:+.1}% CPU", texts_cost * 100.0)),
+        );
+        lines.push(
+            Line::new(format!("4. {name} rows, CPU per row written as JSONL: the row's own text vs serialising the typed row"))
+                .sdk(per_second(copying))
+                .comparison(per_second(serialising))
+                .ratio(format!("{:.1}× less CPU", serialising.as_secs_f64() / copying.as_secs_f64())),
+        );
         lines.push(
             Line::new(format!("4. {name} rows, CPU per row: SDK (HTTP included) vs from_slice on the bytes (no HTTP)"))
                 .sdk(per_second(sdk))
@@ -113,6 +243,81 @@ pub async fn run() -> Vec<Line> {
         );
     }
     lines
+}
+
+/// Rows of a page stream, counted; with `write`, each row's text written as
+/// JSONL into memory.
+async fn jsonl_from_pages<K: openfunnel::JobKind>(
+    mut pages: openfunnel::Pages<K>,
+    write: bool,
+) -> u64 {
+    let mut out = Vec::with_capacity(1 << 20);
+    let mut count = 0u64;
+    while let Some(page) = pages.try_next().await.expect("all pages") {
+        count += page.json_rows().len() as u64;
+        if write {
+            out.clear();
+            for text in page.json_rows() {
+                out.extend_from_slice(text.get().as_bytes());
+                out.push(b'\n');
+            }
+            std::hint::black_box(&out);
+        }
+    }
+    count
+}
+
+/// Rows of a row stream, each serialised as JSONL into memory.
+async fn jsonl_from_rows<K: openfunnel::JobKind>(mut rows: openfunnel::Rows<K>) -> u64 {
+    let mut out = Vec::with_capacity(1 << 20);
+    let mut count = 0u64;
+    while let Some(row) = rows.try_next().await.expect("all rows") {
+        if out.len() > 1 << 19 {
+            out.clear();
+        }
+        serde_json::to_writer(&mut out, &row).expect("writes");
+        out.push(b'\n');
+        count += 1;
+    }
+    std::hint::black_box(&out);
+    count
+}
+
+/// Each row's JSON text in a page body, as the SDK takes it.
+fn row_texts(body: &[u8]) -> Vec<Box<serde_json::value::RawValue>> {
+    #[derive(serde::Deserialize)]
+    struct Texts<'a> {
+        #[serde(borrow)]
+        rows: Vec<&'a serde_json::value::RawValue>,
+    }
+    serde_json::from_slice::<Texts<'_>>(body)
+        .expect("rows")
+        .rows
+        .into_iter()
+        .map(serde_json::value::RawValue::to_owned)
+        .collect()
+}
+
+/// CPU time of writing every typed row of `bodies` as JSONL by serialising
+/// it (the CLI's JSONL path before it wrote each row's own text).
+async fn serialise_cost<P, R>(bodies: &[Vec<u8>], rows_of: impl Fn(P) -> Vec<R>) -> Duration
+where
+    P: serde::de::DeserializeOwned,
+    R: serde::Serialize,
+{
+    let typed: Vec<R> = bodies
+        .iter()
+        .flat_map(|body| rows_of(serde_json::from_slice::<P>(body).expect("decodes")))
+        .collect();
+    cpu_per_round(|| async {
+        let mut out = Vec::with_capacity(8 << 20);
+        for row in &typed {
+            serde_json::to_writer(&mut out, row).expect("writes");
+            out.push(b'\n');
+        }
+        assert!(!out.is_empty());
+    })
+    .await
 }
 
 async fn count<S: futures_util::Stream<Item = Result<T, openfunnel::Error>>, T>(rows: S) -> u64 {

@@ -205,25 +205,13 @@ pub async fn export<K: ExportKind>(
         };
         match next {
             Some(Ok(page)) => {
-                // The server's own text of each row: nothing re-encoded.
-                for row in page.json_rows() {
-                    sink.write_row(row)
-                        .map_err(CliError::io("cannot write a row"))?;
+                if let Err(error) = write_page(&mut sink, &page, &target, &mut state) {
+                    break Err(error);
                 }
-                sink.flush()
-                    .map_err(CliError::io("cannot write the output"))?;
                 // A page that grew while the job ran comes again with only
                 // its new rows: one page still.
                 if summary.pages == 0 || page.skipped_rows() == 0 {
                     summary.pages += 1;
-                }
-                if let Target::File { path, sidecar } = &target {
-                    sync(&mut sink, path)?;
-                    state.bytes = sink.bytes();
-                    state.digest = sink.digest().hex();
-                    state.rows = sink.rows();
-                    state.checkpoint = page.checkpoint();
-                    sidecar::save(sidecar, &state)?;
                 }
             }
             Some(Err(error))
@@ -246,12 +234,14 @@ pub async fn export<K: ExportKind>(
     };
     // A valid file in every case (the JSON array is closed); the checkpoint
     // points before the closing bracket, so a resume continues the array.
-    sink.finish()
-        .map_err(CliError::io("cannot write the output"))?;
-    if let Target::File { sidecar, .. } = &target {
-        state.rows = sink.rows();
-        sidecar::save(sidecar, &state)?;
-    }
+    let closed = sink
+        .finish()
+        .map_err(CliError::io("cannot write the output"))
+        .and_then(|()| match &target {
+            Target::File { sidecar, .. } => sidecar::save(sidecar, &state),
+            _ => Ok(()),
+        });
+    let outcome = outcome.and(closed);
     summary.rows = sink.rows();
     summary.outcome = pages.outcome().cloned();
     if let Some(mismatch) = summary
@@ -264,10 +254,37 @@ pub async fn export<K: ExportKind>(
             job.id()
         ));
     }
+    // The rows the checkpoint names are the ones a resume keeps.
     outcome.map(|()| summary).map_err(|error| match &target {
-        Target::File { path, .. } if sink.rows() > 0 => error.kept_in(path, sink.rows()),
+        Target::File { path, .. } if state.rows > 0 => error.kept_in(path, state.rows),
         _ => error,
     })
+}
+
+/// Writes `page`'s rows, then (into a file) makes them durable and saves the
+/// checkpoint after them.
+fn write_page<K: ExportKind>(
+    sink: &mut RowSink<BufWriter<Output>>,
+    page: &openfunnel::Page<K>,
+    target: &Target,
+    state: &mut ExportState,
+) -> Result<(), CliError> {
+    // The server's own text of each row: nothing re-encoded.
+    for row in page.json_rows() {
+        sink.write_row(row)
+            .map_err(CliError::io("cannot write a row"))?;
+    }
+    sink.flush()
+        .map_err(CliError::io("cannot write the output"))?;
+    if let Target::File { path, sidecar } = target {
+        sync(sink, path)?;
+        state.bytes = sink.bytes();
+        state.digest = sink.digest().hex();
+        state.rows = sink.rows();
+        state.checkpoint = page.checkpoint();
+        sidecar::save(sidecar, state)?;
+    }
+    Ok(())
 }
 
 /// Whether `error` says the server no longer knows the cursor a resumed

@@ -7,6 +7,16 @@ use crate::page::Page;
 use crate::transport::{Idempotency, Operation};
 use crate::waiting::Limits;
 
+/// Whether a page keeps each row's JSON text ([`Page::json_rows`]). Keeping
+/// it costs a second scan of the rows (about a quarter of their typed
+/// decode for lookalike rows): pages handed to a caller keep it, a row
+/// stream (typed rows only) and `wait()` do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RowTexts {
+    Keep,
+    Skip,
+}
+
 /// Requests the page of job `job_id` at `cursor` (`None`: the first page),
 /// retried per the client's [`crate::RetryPolicy`] within `limits` (those of
 /// the wait the request belongs to; none for a single poll).
@@ -17,6 +27,7 @@ pub(crate) async fn page<K: JobKind>(
     job_id: &str,
     cursor: Option<&str>,
     limits: Limits,
+    texts: RowTexts,
 ) -> Result<Page<K>, Error> {
     let transport = &client.inner().transport;
     let operation = Operation {
@@ -30,15 +41,20 @@ pub(crate) async fn page<K: JobKind>(
     // is taken from it (`Page::json_rows`), as the server sent it.
     let (response, body) = transport
         .send(operation, || async {
-            let (result, body) =
-                openfunnel_api::with_body(K::poll(&transport.api, job_id, cursor)).await;
+            let (result, body) = match texts {
+                RowTexts::Keep => {
+                    openfunnel_api::with_body(K::poll(&transport.api, job_id, cursor)).await
+                }
+                RowTexts::Skip => (K::poll(&transport.api, job_id, cursor).await, None),
+            };
             result.map(|value| {
                 let (status, headers) = (value.status(), value.headers().clone());
                 openfunnel_api::ResponseValue::new((value.into_inner(), body), status, headers)
             })
         })
         .await?;
-    let mut page = Page::<K>::from_response(response, cursor.map(str::to_string), body.as_deref());
+    let mut page =
+        Page::<K>::from_response(response, cursor.map(str::to_string), texts, body.as_deref());
     if page.next_cursor.as_deref() == Some("") {
         page.next_cursor = None;
     }

@@ -2,7 +2,7 @@
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::fetch;
+use crate::fetch::{self, RowTexts};
 use crate::kind::{Cancellable, JobKind};
 use crate::page::Page;
 use crate::pages::Pages;
@@ -183,7 +183,14 @@ impl<K: JobKind> Job<K> {
     }
 
     pub(crate) async fn fetch(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
-        fetch::page(&self.client, &self.id, cursor, Limits::default()).await
+        fetch::page(
+            &self.client,
+            &self.id,
+            cursor,
+            Limits::default(),
+            RowTexts::Keep,
+        )
+        .await
     }
 
     /// Waits until the job is terminal, with the client's [`PollPolicy`].
@@ -235,9 +242,15 @@ impl<K: JobKind> Job<K> {
     ) -> Result<Outcome<K>, Error> {
         let mut waiting = Waiting::new(self.client.clone(), self.id.clone(), policy.clone());
         loop {
-            let page = fetch::page(&self.client, &self.id, None, waiting.limits())
-                .await
-                .map_err(|error| waiting.with_wait_state(error))?;
+            let page = fetch::page(
+                &self.client,
+                &self.id,
+                None,
+                waiting.limits(),
+                RowTexts::Skip,
+            )
+            .await
+            .map_err(|error| waiting.with_wait_state(error))?;
             waiting.observed(&page);
             on_progress(&waiting.progress::<K>(&page, 0, 0));
             match page.status {
@@ -268,7 +281,11 @@ impl<K: JobKind> Job<K> {
     /// # }
     /// ```
     pub fn rows(&self) -> Rows<K> {
-        Rows::new(self.pages())
+        Rows::new(Pages::new(
+            self.client.clone(),
+            self.id.clone(),
+            RowTexts::Skip,
+        ))
     }
 
     /// Every page, in order, as soon as it is written. See [`Pages`].
@@ -284,7 +301,7 @@ impl<K: JobKind> Job<K> {
     /// # }
     /// ```
     pub fn pages(&self) -> Pages<K> {
-        Pages::new(self.client.clone(), self.id.clone())
+        Pages::new(self.client.clone(), self.id.clone(), RowTexts::Keep)
     }
 }
 

@@ -1,6 +1,7 @@
 //! One page of a job's results, and the resumable position between pages.
 
 use crate::error::Error;
+use crate::fetch::RowTexts;
 use crate::kind::JobKind;
 use crate::raw_shapes::PollResponse;
 use crate::status::JobStatus;
@@ -90,7 +91,10 @@ impl<K: JobKind> Page<K> {
     /// [`serde_json::Value`]s: there a number beyond `i64`/`u64` becomes the
     /// nearest `f64` (`123456789012345678901234567890` →
     /// `1.2345678901234568e29`). Write rows from this text to keep them as
-    /// sent.
+    /// sent. Every page from [`crate::Job::poll`], [`crate::Job::page`] and
+    /// [`crate::Job::pages`] has them; the pages behind [`crate::Job::rows`],
+    /// which hands out typed rows only, skip them (they cost a second scan
+    /// of the rows).
     ///
     /// ```no_run
     /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
@@ -136,14 +140,19 @@ impl<K: JobKind> Page<K> {
 
 impl<K: JobKind> Page<K> {
     /// The page a poll response holds, requested with `cursor`; `body` is
-    /// the response's bytes, which give each row's JSON text.
+    /// the response's bytes, which give each row's JSON text when `texts`
+    /// says to keep them.
     pub(crate) fn from_response(
         response: K::Response,
         cursor: Option<String>,
+        texts: RowTexts,
         body: Option<&[u8]>,
     ) -> Page<K> {
         let parts = response.into_parts();
-        let json = row_texts(body, &parts.rows);
+        let json = match texts {
+            RowTexts::Keep => row_texts(body, &parts.rows),
+            RowTexts::Skip => Vec::new(),
+        };
         Page {
             job_id: parts.job_id,
             status: JobStatus::from(parts.status),

@@ -3,6 +3,7 @@
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::fetch::RowTexts;
 use crate::kind::JobKind;
 use crate::outcome::StreamOutcome;
 use crate::page::{Checkpoint, Page};
@@ -56,7 +57,7 @@ impl<K: JobKind> std::fmt::Debug for Pages<K> {
 }
 
 impl<K: JobKind> Pages<K> {
-    pub(crate) fn new(client: Client, job_id: Arc<str>) -> Self {
+    pub(crate) fn new(client: Client, job_id: Arc<str>, texts: RowTexts) -> Self {
         let inner = client.inner();
         let config = WalkConfig {
             policy: inner.poll_policy.clone(),
@@ -66,6 +67,7 @@ impl<K: JobKind> Pages<K> {
             start: Checkpoint::start(),
             observer: None,
             until_caught_up: false,
+            texts,
         };
         Pages {
             state: State::Configuring(Box::new(config)),

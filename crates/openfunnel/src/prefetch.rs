@@ -13,7 +13,7 @@
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::fetch;
+use crate::fetch::{self, RowTexts};
 use crate::kind::JobKind;
 use crate::page::Page;
 use crate::waiting::Limits;
@@ -109,6 +109,8 @@ pub(crate) struct Prefetch<K: JobKind> {
     /// The limits of the walk's wait when the chain last asked: no request
     /// is retried past them.
     limits: Limits,
+    /// Whether the pages keep each row's JSON text.
+    texts: RowTexts,
     concurrency: usize,
     predictor: Option<Predictor>,
     /// Requests still worth making (from the manifest), if known.
@@ -120,11 +122,17 @@ pub(crate) struct Prefetch<K: JobKind> {
 }
 
 impl<K: JobKind> Prefetch<K> {
-    pub(crate) fn new(client: Client, job_id: Arc<str>, concurrency: usize) -> Self {
+    pub(crate) fn new(
+        client: Client,
+        job_id: Arc<str>,
+        concurrency: usize,
+        texts: RowTexts,
+    ) -> Self {
         Prefetch {
             client,
             job_id,
             limits: Limits::default(),
+            texts,
             concurrency: concurrency.max(1),
             predictor: None,
             budget: None,
@@ -172,7 +180,14 @@ impl<K: JobKind> Prefetch<K> {
         }
         self.top_up();
         let Some((predicted, answer)) = self.front_answered().await else {
-            return fetch::page(&self.client, &self.job_id, Some(cursor), self.limits).await;
+            return fetch::page(
+                &self.client,
+                &self.job_id,
+                Some(cursor),
+                self.limits,
+                self.texts,
+            )
+            .await;
         };
         match answer {
             Ok(page) => {
@@ -183,7 +198,14 @@ impl<K: JobKind> Prefetch<K> {
             }
             Err(error) if predicted => {
                 self.count_discard(cursor, &format!("the prefetch failed: {error}"));
-                fetch::page(&self.client, &self.job_id, Some(cursor), self.limits).await
+                fetch::page(
+                    &self.client,
+                    &self.job_id,
+                    Some(cursor),
+                    self.limits,
+                    self.texts,
+                )
+                .await
             }
             Err(error) => Err(error),
         }
@@ -196,9 +218,10 @@ impl<K: JobKind> Prefetch<K> {
         let client = self.client.clone();
         let job_id = self.job_id.clone();
         let requested = cursor.clone();
-        let limits = self.limits;
-        let future: PageFuture<K> =
-            Box::pin(async move { fetch::page(&client, &job_id, Some(&requested), limits).await });
+        let (limits, texts) = (self.limits, self.texts);
+        let future: PageFuture<K> = Box::pin(async move {
+            fetch::page(&client, &job_id, Some(&requested), limits, texts).await
+        });
         self.window.push_back(Slot {
             cursor,
             predicted,

@@ -28,7 +28,7 @@
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::fetch;
+use crate::fetch::{self, RowTexts};
 use crate::kind::JobKind;
 use crate::outcome::{ManifestMismatch, StreamOutcome};
 use crate::page::{Checkpoint, Page};
@@ -54,6 +54,8 @@ pub(crate) struct WalkConfig {
     /// End the walk, without an error, where it would wait for a running
     /// job's next page.
     pub until_caught_up: bool,
+    /// Whether pages keep each row's JSON text.
+    pub texts: RowTexts,
 }
 
 /// Where the walk is.
@@ -99,6 +101,7 @@ pub(crate) struct Walk<K: JobKind> {
     prefetch: Prefetch<K>,
     observer: Option<Observer>,
     until_caught_up: bool,
+    texts: RowTexts,
     chain: Chain,
     /// The walk started at the first page, so the chain length is known.
     from_start: bool,
@@ -128,6 +131,7 @@ impl<K: JobKind> Walk<K> {
                 config.client.clone(),
                 config.job_id.clone(),
                 config.concurrency,
+                config.texts,
             ),
             waiting,
             client: config.client,
@@ -135,6 +139,7 @@ impl<K: JobKind> Walk<K> {
             state,
             observer: config.observer,
             until_caught_up: config.until_caught_up,
+            texts: config.texts,
             chain: Chain::default(),
             from_start: start.cursor().is_none(),
             budgeted: false,
@@ -363,9 +368,15 @@ impl<K: JobKind> Walk<K> {
 
     /// One request for the page at `cursor`, under the wait's limits.
     async fn read(&mut self, cursor: Option<&str>) -> Result<Page<K>, Error> {
-        fetch::page::<K>(&self.client, &self.job_id, cursor, self.waiting.limits())
-            .await
-            .map_err(|error| self.waiting.with_wait_state(error))
+        fetch::page::<K>(
+            &self.client,
+            &self.job_id,
+            cursor,
+            self.waiting.limits(),
+            self.texts,
+        )
+        .await
+        .map_err(|error| self.waiting.with_wait_state(error))
     }
 
     /// Waits for the job to write more, or, when the walk stops once caught
