@@ -47,7 +47,7 @@ pub async fn run() -> Vec<Line> {
         // What the SDK adds per page to keep each row as sent: a copy of the
         // body (the exec hook keeps it), a scan for the rows' texts, and a
         // copy of each text.
-        let with_texts = cpu_per_round(|| async {
+        let with_texts = || async {
             let mut decoded = 0;
             for body in bodies.iter() {
                 let kept = body.to_vec();
@@ -70,8 +70,7 @@ pub async fn run() -> Vec<Line> {
                 decoded += texts.len();
             }
             assert_eq!(decoded as u64, rows);
-        })
-        .await;
+        };
         // The JSONL path: writing each row's own text vs serialising the
         // typed row (what the CLI did before).
         let serialising = match kind {
@@ -100,6 +99,23 @@ pub async fn run() -> Vec<Line> {
             assert!(!out.is_empty());
         })
         .await;
+        let decode_only = || async {
+            for body in bodies.iter() {
+                match kind {
+                    JobType::TechIntent => {
+                        let page: openfunnel_api::types::TechIntentJobResponse =
+                            serde_json::from_slice(body).expect("decodes");
+                        std::hint::black_box(page);
+                    }
+                    _ => {
+                        let page: openfunnel_api::types::BulkLookalikeJobResponse =
+                            serde_json::from_slice(body).expect("decodes");
+                        std::hint::black_box(page);
+                    }
+                }
+            }
+        };
+        let (with_texts, decode_only) = cpu_pair(with_texts, decode_only).await;
         let base_url = replay(path, bodies.clone()).await;
         let client = crate::fixtures::client(&base_url)
             .build()
@@ -115,7 +131,7 @@ pub async fn run() -> Vec<Line> {
         })
         .await;
         // The SDK's page stream keeps each row's text; its row stream does not.
-        let sdk_pages = cpu_per_round(|| async {
+        let sdk_pages = || async {
             let count = match kind {
                 JobType::TechIntent => {
                     jsonl_from_pages(
@@ -130,11 +146,10 @@ pub async fn run() -> Vec<Line> {
                 }
             };
             assert_eq!(count, rows);
-        })
-        .await;
+        };
         // The CLI's JSONL path, after (each row's text from `pages()`) and
         // before (each typed row from `rows()`, serialised).
-        let jsonl_after = cpu_per_round(|| async {
+        let jsonl_after = || async {
             let count = match kind {
                 JobType::TechIntent => {
                     jsonl_from_pages(
@@ -149,9 +164,8 @@ pub async fn run() -> Vec<Line> {
                 }
             };
             assert_eq!(count, rows);
-        })
-        .await;
-        let jsonl_before = cpu_per_round(|| async {
+        };
+        let jsonl_before = || async {
             let count = match kind {
                 JobType::TechIntent => {
                     jsonl_from_rows(client.tech_intent().job("replay").expect("id").rows()).await
@@ -159,8 +173,18 @@ pub async fn run() -> Vec<Line> {
                 _ => jsonl_from_rows(client.lookalike().job("replay").expect("id").rows()).await,
             };
             assert_eq!(count, rows);
-        })
-        .await;
+        };
+        let sdk_rows = || async {
+            let count = match kind {
+                JobType::TechIntent => {
+                    count(client.tech_intent().job("replay").expect("id").rows()).await
+                }
+                _ => count(client.lookalike().job("replay").expect("id").rows()).await,
+            };
+            assert_eq!(count, rows);
+        };
+        let (sdk_pages, sdk_rows) = cpu_pair(sdk_pages, sdk_rows).await;
+        let (jsonl_after, jsonl_before) = cpu_pair(jsonl_after, jsonl_before).await;
         let raw =
             openfunnel_api::Client::with_api_key(&base_url, "of_bench").expect("client builds");
         let hand = cpu_per_round(|| async {
@@ -208,11 +232,11 @@ pub async fn run() -> Vec<Line> {
                 .ratio(format!("{:+.1}% CPU", sdk_overhead * 100.0))
                 .goal("SDK overhead < 10%", sdk_overhead < 0.10),
         );
-        let pages_cost = over(sdk_pages, sdk);
+        let pages_cost = over(sdk_pages, sdk_rows);
         lines.push(
             Line::new(format!("4. {name} rows, CPU per row: SDK pages() keeping each row's JSON text vs SDK rows() (typed only; same loopback HTTP)"))
                 .sdk(per_second(sdk_pages))
-                .comparison(per_second(sdk))
+                .comparison(per_second(sdk_rows))
                 .ratio(format!("{:+.1}% CPU", pages_cost * 100.0))
                 .goal("≤ +10%", pages_cost <= 0.10),
         );
@@ -222,11 +246,11 @@ pub async fn run() -> Vec<Line> {
                 .comparison(per_second(jsonl_before))
                 .ratio(format!("{:+.1}% CPU", over(jsonl_after, jsonl_before) * 100.0)),
         );
-        let texts_cost = over(with_texts, baseline);
+        let texts_cost = over(with_texts, decode_only);
         lines.push(
             Line::new(format!("4. {name} rows, CPU per row: typed decode + each row's JSON text as sent vs typed decode alone (from_slice, no HTTP)"))
                 .sdk(per_second(with_texts))
-                .comparison(per_second(baseline))
+                .comparison(per_second(decode_only))
                 .ratio(format!("{:+.1}% CPU", texts_cost * 100.0)),
         );
         lines.push(
@@ -341,6 +365,38 @@ where
         rounds += 1;
     }
     (crate::measure::cpu_time() - start) / rounds
+}
+
+/// CPU time per round of `a` and of `b`, measured in alternating blocks
+/// (each at least a quarter of [`MIN_CPU`], four of each) so that drift of
+/// the machine's speed falls on both sides alike: for ratios.
+async fn cpu_pair<A, FutA, B, FutB>(mut a: A, mut b: B) -> (Duration, Duration)
+where
+    A: FnMut() -> FutA,
+    FutA: std::future::Future<Output = ()>,
+    B: FnMut() -> FutB,
+    FutB: std::future::Future<Output = ()>,
+{
+    a().await;
+    b().await;
+    let block = MIN_CPU / 4;
+    let (mut a_cpu, mut a_rounds, mut b_cpu, mut b_rounds) =
+        (Duration::ZERO, 0u32, Duration::ZERO, 0u32);
+    for _ in 0..4 {
+        let start = crate::measure::cpu_time();
+        while crate::measure::cpu_time() - start < block || a_rounds == 0 {
+            a().await;
+            a_rounds += 1;
+        }
+        a_cpu += crate::measure::cpu_time() - start;
+        let start = crate::measure::cpu_time();
+        while crate::measure::cpu_time() - start < block || b_rounds == 0 {
+            b().await;
+            b_rounds += 1;
+        }
+        b_cpu += crate::measure::cpu_time() - start;
+    }
+    (a_cpu / a_rounds, b_cpu / b_rounds)
 }
 
 /// Every page body of a completed job, as the simulator sends it.
