@@ -1508,6 +1508,8 @@ async fn the_idle_timeout_does_not_end_an_export_that_keeps_moving() {
         "{}",
         stderr(&output)
     );
+    // No row was written: nothing to say is kept.
+    assert!(!stderr(&output).contains("are kept"), "{}", stderr(&output));
 }
 
 #[tokio::test]

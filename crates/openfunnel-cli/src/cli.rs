@@ -238,3 +238,17 @@ impl Format {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_format_is_named_as_format_takes_it() {
+        for format in [Format::Jsonl, Format::Csv, Format::Json] {
+            let parsed = Format::from_str(format.name(), true).unwrap();
+            assert_eq!(parsed, format);
+        }
+        assert_eq!(Format::Jsonl.name(), "jsonl");
+    }
+}

@@ -101,4 +101,40 @@ mod tests {
             Some(Digest::default())
         );
     }
+
+    /// Reads `data`, after one `Interrupted` (as a signal can cause), then
+    /// fails with `then` once it is read.
+    struct Flaky<'a> {
+        data: &'a [u8],
+        interrupted: bool,
+    }
+
+    impl Read for Flaky<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(io::Error::from(io::ErrorKind::Interrupted));
+            }
+            if self.data.is_empty() {
+                return Err(io::Error::other("the disk went away"));
+            }
+            self.data.read(buffer)
+        }
+    }
+
+    #[test]
+    fn an_interrupted_read_is_retried_and_another_error_is_returned() {
+        let mut whole = Digest::default();
+        whole.update(b"abc");
+        let mut flaky = Flaky {
+            data: b"abc",
+            interrupted: false,
+        };
+        assert_eq!(Digest::of_prefix(&mut flaky, 3).unwrap(), Some(whole));
+        let mut failing = Flaky {
+            data: b"",
+            interrupted: true,
+        };
+        assert!(Digest::of_prefix(&mut failing, 3).is_err());
+    }
 }

@@ -463,9 +463,15 @@ impl std::fmt::Display for ValidationIssue {
 /// What went wrong on the wire, in plain words first, then the error and its
 /// causes (reqwest's own message says only "error sending request for url").
 fn transport_cause(error: &reqwest::Error) -> String {
+    describe_chain(error, error.is_timeout())
+}
+
+/// `error` and its causes, each message once, after a plain-words reason
+/// when one is recognised (`timed_out`: the top error says it timed out).
+fn describe_chain(error: &(dyn std::error::Error + 'static), timed_out: bool) -> String {
     let mut parts = vec![error.to_string()];
-    let mut reason = error.is_timeout().then_some("the request timed out");
-    let mut next = std::error::Error::source(error);
+    let mut reason = timed_out.then_some("the request timed out");
+    let mut next = error.source();
     while let Some(cause) = next {
         let text = cause.to_string();
         reason = reason.or_else(|| plain_reason(cause, &text));
@@ -550,6 +556,116 @@ fn excerpt_or_empty(body: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An error with a message and an optional cause, to build chains.
+    #[derive(Debug)]
+    struct Link(
+        &'static str,
+        Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    );
+
+    impl std::fmt::Display for Link {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Link {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1
+                .as_deref()
+                .map(|cause| cause as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    fn chain(top: &'static str, cause: impl std::error::Error + Send + Sync + 'static) -> Link {
+        Link(top, Some(Box::new(cause)))
+    }
+
+    #[test]
+    fn a_transport_error_names_its_cause_in_plain_words_then_each_message_once() {
+        use std::io::{Error as Io, ErrorKind};
+        let reason = |error: Link| describe_chain(&error, false);
+        let io = |kind, text: &'static str| chain("error sending request", Io::new(kind, text));
+        assert_eq!(
+            reason(io(ErrorKind::ConnectionRefused, "refused (os error 111)")),
+            "the connection was refused (nothing listens at that address) (error sending request: refused (os error 111))"
+        );
+        for kind in [ErrorKind::ConnectionReset, ErrorKind::ConnectionAborted] {
+            assert!(reason(io(kind, "x")).starts_with("the connection was reset ("));
+        }
+        assert!(reason(io(ErrorKind::TimedOut, "x")).starts_with("the request timed out ("));
+        for text in [
+            "dns error",
+            "failed to lookup address information",
+            "Name or service not known",
+        ] {
+            assert!(
+                reason(chain("top", Link(text, None))).starts_with("the host name was not found"),
+                "{text}"
+            );
+        }
+        for text in [
+            "tls error",
+            "invalid peer certificate",
+            "InvalidContentType",
+            "received corrupt message",
+            "handshake failure",
+        ] {
+            assert!(
+                reason(chain("top", Link(text, None))).starts_with("the TLS handshake failed"),
+                "{text}"
+            );
+        }
+        assert!(
+            reason(chain("top", Link("operation timed out", None)))
+                .starts_with("the request timed out")
+        );
+        // Unrecognised: the chain alone; a message repeated down the chain,
+        // or an empty one, is shown once.
+        assert_eq!(
+            reason(chain(
+                "client error (Connect)",
+                chain("Connect", Link("", None))
+            )),
+            "client error (Connect)"
+        );
+        assert_eq!(reason(chain("a", chain("b", Link("c", None)))), "a: b: c");
+        assert!(describe_chain(&Link("a", None), true).starts_with("the request timed out (a)"));
+    }
+
+    #[test]
+    fn the_wait_a_server_asked_for_is_on_a_rate_limit_and_on_any_body_that_carried_it() {
+        let rate_limited = Error::RateLimited {
+            retry_after: Some(Duration::from_secs(3)),
+            body: Box::default(),
+        };
+        assert_eq!(rate_limited.retry_after(), Some(Duration::from_secs(3)));
+        let body = ErrorBody {
+            retry_after: Some(Duration::from_secs(600)),
+            ..ErrorBody::default()
+        };
+        let unavailable = Error::Http {
+            status: 503,
+            body: Box::new(body),
+        };
+        assert_eq!(unavailable.retry_after(), Some(Duration::from_secs(600)));
+        assert_eq!(Error::InvalidInput("x".into()).retry_after(), None);
+    }
+
+    #[test]
+    fn a_time_limit_says_which_it_was_and_how_long() {
+        let idle = TimeLimit::Idle(Duration::from_secs(7));
+        let deadline = TimeLimit::Deadline(Duration::from_secs(9));
+        assert_eq!(
+            (idle.duration(), deadline.duration()),
+            (Duration::from_secs(7), Duration::from_secs(9))
+        );
+        assert!(idle.what_happened().contains("no progress for 7.0 s"));
+        assert!(deadline.what_happened().contains("deadline of 9.0 s"));
+        assert!(idle.what_to_do().contains("with_idle_timeout"));
+        assert!(deadline.what_to_do().contains("with_deadline"));
+    }
 
     #[test]
     fn a_422_lists_every_issue() {

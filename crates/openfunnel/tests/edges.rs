@@ -503,3 +503,37 @@ async fn a_slow_reader_of_a_completed_job_is_never_timed_out_and_its_retries_sti
     assert_eq!(names(&read), expected_names(0..500));
     assert!(rows.outcome().is_some());
 }
+
+#[tokio::test]
+async fn with_both_limits_set_the_first_to_come_ends_the_wait_and_is_named() {
+    // (idle, deadline, the limit that ends a job standing still, and when).
+    let secs = Duration::from_secs;
+    let cases = [
+        (secs(10), secs(100), TimeLimit::Idle(secs(10)), secs(10)),
+        (secs(10), secs(5), TimeLimit::Deadline(secs(5)), secs(5)),
+        // A tie is the deadline's: the call ends there, without a last poll.
+        (secs(10), secs(10), TimeLimit::Deadline(secs(10)), secs(10)),
+    ];
+    for (idle, deadline, expected, at) in cases {
+        let server = MockServer::start_async().await;
+        serve(&server, None, page("running", None, None, vec![]), None).await;
+        let timer = VirtualTimer::new();
+        let policy = exact_policy()
+            .with_idle_timeout(idle)
+            .with_deadline(deadline);
+        let client = builder(&server, &timer)
+            .with_poll_policy(policy)
+            .build()
+            .unwrap();
+        match lookalike_job(&client).wait().await {
+            Err(Error::TimedOut { limit, elapsed, .. }) => {
+                assert_eq!(
+                    (limit, elapsed),
+                    (expected, at),
+                    "idle {idle:?}, deadline {deadline:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

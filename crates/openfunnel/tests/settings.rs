@@ -38,6 +38,20 @@ fn a_deadline_can_be_removed() {
     assert_eq!(policy.without_deadline().deadline(), None);
 }
 
+#[test]
+fn the_idle_timeout_can_be_set_and_removed() {
+    let policy = PollPolicy::default().with_idle_timeout(Duration::from_secs(10));
+    assert_eq!(policy.idle_timeout(), Some(Duration::from_secs(10)));
+    let patient = policy.without_idle_timeout();
+    assert_eq!(patient.idle_timeout(), None);
+    // Only the idle timeout is removed.
+    assert_eq!(
+        patient.initial_delay(),
+        PollPolicy::default().initial_delay()
+    );
+    assert_ne!(patient, PollPolicy::default());
+}
+
 #[tokio::test]
 async fn retries_back_off_from_the_initial_backoff_set() {
     let server = MockServer::start_async().await;
