@@ -833,6 +833,7 @@ async fn resuming_a_complete_export_repairs_anything_written_after_it() {
         .await;
         assert_eq!(code(&first), 0, "{}", stderr(&first));
         tear(&file);
+        let polls_before = sim.requests().polls;
         let again = run(
             &sim,
             &[
@@ -850,6 +851,8 @@ async fn resuming_a_complete_export_repairs_anything_written_after_it() {
         .await;
         assert_eq!(code(&again), 0, "{}", stderr(&again));
         assert_exactly_once(&read_rows(&file, format), 250);
+        // The checkpoint says the export is complete: nothing is asked again.
+        assert_eq!(sim.requests().polls, polls_before, "{format}");
     }
 }
 
@@ -1775,4 +1778,74 @@ fn csv_records(text: &str) -> Vec<Vec<String>> {
         }
     }
     records
+}
+
+#[tokio::test]
+async fn resume_refuses_another_job_s_or_format_s_checkpoint_and_a_file_without_one() {
+    let sim = Simulator::start().await.unwrap();
+    let job = sim.add_job(JobType::Lookalike, JobProfile::completed(200));
+    let other = sim.add_job(JobType::Lookalike, JobProfile::completed(100));
+    let dir = temp_dir("refuse-foreign");
+    let file = finished_export(&sim, &job, &dir, "jsonl").await;
+    let before = std::fs::read(&file).unwrap();
+    // Another job, another format, another kind: refused, nothing touched.
+    for (kind, id, format, says) in [
+        (
+            "lookalike",
+            other.as_str(),
+            "jsonl",
+            format!("export of job {job} as jsonl"),
+        ),
+        (
+            "lookalike",
+            job.as_str(),
+            "csv",
+            "as jsonl, not this one".to_string(),
+        ),
+        (
+            "tech-intent",
+            job.as_str(),
+            "jsonl",
+            "holds a lookalike export".to_string(),
+        ),
+    ] {
+        let output = run(
+            &sim,
+            &[
+                "-q",
+                kind,
+                "results",
+                id,
+                "--format",
+                format,
+                "-o",
+                file.to_str().unwrap(),
+                "--resume",
+            ],
+        )
+        .await;
+        assert_eq!(
+            code(&output),
+            2,
+            "{kind} {id} {format}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains(&says), "{}", stderr(&output));
+        assert_eq!(std::fs::read(&file).unwrap(), before);
+    }
+    // Rows but no checkpoint: where it stopped is unknown, so refused.
+    std::fs::remove_file(dir.join("rows.jsonl.checkpoint.json")).unwrap();
+    let output = resume(&sim, &job, &file, "jsonl").await;
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("has no checkpoint"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    // An empty file and no checkpoint: nothing to resume, a fresh start.
+    std::fs::write(&file, b"").unwrap();
+    let output = resume(&sim, &job, &file, "jsonl").await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_exactly_once(&read_rows(&file, "jsonl"), 200);
 }

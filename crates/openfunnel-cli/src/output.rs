@@ -319,6 +319,14 @@ mod tests {
     }
 
     #[test]
+    fn a_row_spread_over_lines_is_put_on_one_with_its_strings_intact() {
+        let spread = "{\n  \"a\": \"x \\\" y  z\\\\\",\n\t\"b\" : [1, 2]\r\n}";
+        assert_eq!(one_line(spread), r#"{"a":"x \" y  z\\","b":[1,2]}"#);
+        // Without a line break the text is kept as it is, spaces included.
+        assert_eq!(one_line(r#"{"a": 1}"#), r#"{"a": 1}"#);
+    }
+
+    #[test]
     fn jsonl_writes_one_object_per_line_with_every_field() {
         let text = written(
             Format::Jsonl,
