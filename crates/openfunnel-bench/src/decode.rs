@@ -120,69 +120,30 @@ pub async fn run() -> Vec<Line> {
         let client = crate::fixtures::client(&base_url)
             .build()
             .expect("client builds");
-        let sdk = cpu_per_round(|| async {
-            let count = match kind {
-                JobType::TechIntent => {
-                    count(client.tech_intent().job("replay").expect("id").rows()).await
-                }
-                _ => count(client.lookalike().job("replay").expect("id").rows()).await,
-            };
-            assert_eq!(count, rows);
-        })
-        .await;
+        // One replayed job of `kind`, read to its end by `read`; its row count.
+        macro_rules! replayed {
+            (|$job:ident| $read:expr) => {{
+                let count = match kind {
+                    JobType::TechIntent => {
+                        let $job = client.tech_intent().job("replay").expect("id");
+                        $read.await
+                    }
+                    _ => {
+                        let $job = client.lookalike().job("replay").expect("id");
+                        $read.await
+                    }
+                };
+                assert_eq!(count, rows);
+            }};
+        }
+        let sdk = cpu_per_round(|| async { replayed!(|job| count(job.rows())) }).await;
         // The SDK's page stream keeps each row's text; its row stream does not.
-        let sdk_pages = || async {
-            let count = match kind {
-                JobType::TechIntent => {
-                    jsonl_from_pages(
-                        client.tech_intent().job("replay").expect("id").pages(),
-                        false,
-                    )
-                    .await
-                }
-                _ => {
-                    jsonl_from_pages(client.lookalike().job("replay").expect("id").pages(), false)
-                        .await
-                }
-            };
-            assert_eq!(count, rows);
-        };
+        let sdk_pages = || async { replayed!(|job| jsonl_from_pages(job.pages(), false)) };
+        let sdk_rows = || async { replayed!(|job| count(job.rows())) };
         // The CLI's JSONL path, after (each row's text from `pages()`) and
         // before (each typed row from `rows()`, serialised).
-        let jsonl_after = || async {
-            let count = match kind {
-                JobType::TechIntent => {
-                    jsonl_from_pages(
-                        client.tech_intent().job("replay").expect("id").pages(),
-                        true,
-                    )
-                    .await
-                }
-                _ => {
-                    jsonl_from_pages(client.lookalike().job("replay").expect("id").pages(), true)
-                        .await
-                }
-            };
-            assert_eq!(count, rows);
-        };
-        let jsonl_before = || async {
-            let count = match kind {
-                JobType::TechIntent => {
-                    jsonl_from_rows(client.tech_intent().job("replay").expect("id").rows()).await
-                }
-                _ => jsonl_from_rows(client.lookalike().job("replay").expect("id").rows()).await,
-            };
-            assert_eq!(count, rows);
-        };
-        let sdk_rows = || async {
-            let count = match kind {
-                JobType::TechIntent => {
-                    count(client.tech_intent().job("replay").expect("id").rows()).await
-                }
-                _ => count(client.lookalike().job("replay").expect("id").rows()).await,
-            };
-            assert_eq!(count, rows);
-        };
+        let jsonl_after = || async { replayed!(|job| jsonl_from_pages(job.pages(), true)) };
+        let jsonl_before = || async { replayed!(|job| jsonl_from_rows(job.rows())) };
         let (sdk_pages, sdk_rows) = cpu_pair(sdk_pages, sdk_rows).await;
         let (jsonl_after, jsonl_before) = cpu_pair(jsonl_after, jsonl_before).await;
         let raw =

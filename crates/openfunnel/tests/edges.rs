@@ -9,6 +9,25 @@ use httpmock::prelude::*;
 use openfunnel::{Error, PollPolicy, RetryPolicy, TimeLimit};
 use std::time::{Duration, Instant};
 
+/// Answers every poll of the fixture job with `status` (and a `Retry-After`
+/// of `retry_after`, when given).
+async fn answer_every_poll<'a>(
+    server: &'a MockServer,
+    status: u16,
+    retry_after: Option<&str>,
+) -> httpmock::Mock<'a> {
+    let retry_after = retry_after.map(str::to_string);
+    server
+        .mock_async(move |when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            let then = then.status(status);
+            if let Some(wait) = retry_after {
+                then.header("retry-after", wait);
+            }
+        })
+        .await
+}
+
 /// Every extreme a duration setting can take.
 const EXTREMES: [Duration; 5] = [
     Duration::ZERO,
@@ -115,12 +134,7 @@ async fn every_duration_setting_at_every_extreme_neither_panics_nor_hangs() {
         }
         for (name, retry) in retry_policies(value) {
             let server = MockServer::start_async().await;
-            let failing = server
-                .mock_async(|when, then| {
-                    when.method(GET).path(LOOKALIKE_PATH);
-                    then.status(503);
-                })
-                .await;
+            let failing = answer_every_poll(&server, 503, None).await;
             let timer = VirtualTimer::new();
             let client = builder(&server, &timer)
                 .with_retry_policy(retry)
@@ -150,12 +164,7 @@ async fn a_server_asking_for_an_endless_wait_cannot_crash_or_hang_the_client() {
     for status in [503, 429] {
         for header in ["99999999999999999999", "18446744073709551615"] {
             let server = MockServer::start_async().await;
-            server
-                .mock_async(|when, then| {
-                    when.method(GET).path(LOOKALIKE_PATH);
-                    then.status(status).header("retry-after", header);
-                })
-                .await;
+            answer_every_poll(&server, status, Some(header)).await;
             let timer = VirtualTimer::new();
             let client = builder(&server, &timer)
                 .with_retry_policy(
@@ -188,12 +197,7 @@ async fn a_server_asking_for_an_endless_wait_cannot_crash_or_hang_the_client() {
 #[tokio::test]
 async fn a_503_asking_for_a_longer_wait_than_allowed_carries_the_wait_it_asked_for() {
     let server = MockServer::start_async().await;
-    let failing = server
-        .mock_async(|when, then| {
-            when.method(GET).path(LOOKALIKE_PATH);
-            then.status(503).header("retry-after", "600");
-        })
-        .await;
+    let failing = answer_every_poll(&server, 503, Some("600")).await;
     let timer = VirtualTimer::new();
     let client = common::client(&server, &timer);
     let error = lookalike_job(&client).poll().await.unwrap_err();
@@ -209,12 +213,7 @@ async fn a_503_asking_for_a_longer_wait_than_allowed_carries_the_wait_it_asked_f
     );
     // And a 503 retried within the cap keeps the wait it asked for too.
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(GET).path(LOOKALIKE_PATH);
-            then.status(503).header("retry-after", "2");
-        })
-        .await;
+    answer_every_poll(&server, 503, Some("2")).await;
     let client = common::client(&server, &timer);
     let error = lookalike_job(&client).poll().await.unwrap_err();
     assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
@@ -345,12 +344,7 @@ async fn a_stream_until_caught_up_ends_where_it_would_wait_and_fails_where_a_req
 
     // A server failing every request: an error, never an early end.
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(GET).path(LOOKALIKE_PATH);
-            then.status(503);
-        })
-        .await;
+    answer_every_poll(&server, 503, None).await;
     let client = common::client(&server, &timer);
     let error = futures_util::TryStreamExt::try_collect::<Vec<_>>(
         lookalike_job(&client).rows().until_caught_up(),
