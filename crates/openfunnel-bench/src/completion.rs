@@ -36,7 +36,7 @@ pub async fn run(run_time: Duration) -> Vec<Line> {
             }
         }
     );
-    let max_delay = openfunnel::PollPolicy::default().max_delay();
+    let max_delay = openfunnel::PollPolicy::default().backoff().max();
     let ratio = f64::from(policy.0) / f64::from(fixed.0);
     vec![
         Line::new(format!(

@@ -28,11 +28,14 @@ pub async fn run(run_time: Duration) -> Vec<Line> {
     let started = Instant::now();
     let (stream_first, wait_first) = tokio::join!(
         async {
-            let mut rows = streamed.rows().on_progress(move |progress| {
-                if let Ok(mut polls) = seen.lock() {
-                    polls.push(progress.elapsed);
-                }
-            });
+            let mut rows = streamed
+                .stream()
+                .on_progress(move |progress| {
+                    if let Ok(mut polls) = seen.lock() {
+                        polls.push(progress.elapsed);
+                    }
+                })
+                .rows();
             rows.try_next().await.expect("a row").expect("not empty");
             started.elapsed()
         },

@@ -164,9 +164,10 @@ pub async fn demo(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
         .with_api_key("of_demo_key")
         .with_base_url(sim.base_url())
         .with_poll_policy(
-            openfunnel::PollPolicy::default()
-                .with_initial_delay(Duration::from_millis(200))
-                .with_max_delay(Duration::from_secs(1)),
+            openfunnel::PollPolicy::default().with_backoff(
+                openfunnel::Backoff::new(Duration::from_millis(200), Duration::from_secs(1))
+                    .with_jitter(openfunnel::Jitter::Equal),
+            ),
         )
         .build()?;
     let search = LookalikeSearch::default()

@@ -184,15 +184,16 @@ pub async fn export<K: ExportKind>(
         .then(|| state.checkpoint.cursor().map(str::to_string))
         .flatten();
     let observer = reporter.clone();
-    let mut pages = job
-        .pages()
+    let mut stream = job
+        .stream()
         .with_policy(policy)
         .resume_from(state.checkpoint.clone())
         .on_progress(move |progress| observer.update(progress));
     if options.no_wait {
         // Read what is written; never wait for what is not.
-        pages = pages.until_caught_up();
+        stream = stream.until_caught_up();
     }
+    let mut pages = stream.pages();
 
     let mut state = state;
     let mut summary = ExportSummary::default();

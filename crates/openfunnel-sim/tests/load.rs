@@ -3,7 +3,7 @@
 //! and no task left behind once the client is dropped.
 
 use futures_util::TryStreamExt;
-use openfunnel::{Client, PollPolicy, RetryPolicy};
+use openfunnel::{Backoff, Client, Jitter, PollPolicy, RetryPolicy};
 use openfunnel_sim::{Fault, JobProfile, JobType, SimConfig, Simulator};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -41,14 +41,17 @@ async fn a_hundred_faulty_jobs_through_one_client_lose_nothing_and_leak_nothing(
         .with_api_key("of_load")
         .with_base_url(sim.base_url())
         .with_poll_policy(
-            PollPolicy::default()
-                .with_initial_delay(Duration::from_millis(50))
-                .with_max_delay(Duration::from_millis(200)),
+            PollPolicy::default().with_backoff(
+                Backoff::new(Duration::from_millis(50), Duration::from_millis(200))
+                    .with_jitter(Jitter::Equal),
+            ),
         )
         .with_retry_policy(
-            RetryPolicy::default()
-                .with_max_attempts(8)
-                .with_initial_backoff(Duration::from_millis(10)),
+            RetryPolicy::default().with_max_attempts(8).with_backoff(
+                RetryPolicy::default()
+                    .backoff()
+                    .with_initial(Duration::from_millis(10)),
+            ),
         )
         .build()
         .unwrap();

@@ -3,8 +3,8 @@
 
 use futures_util::TryStreamExt;
 use openfunnel::{
-    Client, Error, Job, JobKind, JobStatus, LookalikeSearch, PollPolicy, RetryPolicy,
-    TechIntentSearch,
+    Backoff, Client, Error, Jitter, Job, JobKind, JobStatus, LookalikeSearch, PollPolicy,
+    RetryPolicy, TechIntentSearch,
 };
 use openfunnel_sim::{Fault, JobProfile, JobType, SimConfig, Simulator};
 use std::collections::HashSet;
@@ -16,13 +16,19 @@ fn client(sim: &Simulator) -> Client {
         .with_base_url(sim.base_url())
         .with_poll_policy(
             PollPolicy::default()
-                .with_initial_delay(Duration::from_millis(20))
-                .with_max_delay(Duration::from_millis(80))
+                .with_backoff(
+                    Backoff::new(Duration::from_millis(20), Duration::from_millis(80))
+                        .with_jitter(Jitter::Equal),
+                )
                 .with_deadline(Duration::from_secs(30)),
         )
         .with_retry_policy(
             RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(5))
+                .with_backoff(
+                    RetryPolicy::default()
+                        .backoff()
+                        .with_initial(Duration::from_millis(5)),
+                )
                 .with_max_retry_after(Duration::from_secs(2)),
         )
         .build()

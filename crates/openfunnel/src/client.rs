@@ -1,8 +1,11 @@
 //! Client configuration: the key, the base URL, timeouts and policies.
 
+use crate::context::{Context, Shared};
 use crate::error::Error;
 use crate::job::Jobs;
 use crate::kind::JobKind;
+use crate::kind::lookalike::Lookalike;
+use crate::kind::tech_intent::TechIntent;
 use crate::policy::{JitterSource, PollPolicy, RetryPolicy};
 use crate::timer::{Timer, TokioTimer};
 use crate::transport::Transport;
@@ -41,24 +44,18 @@ const USER_AGENT: &str = concat!("openfunnel-rs/", env!("CARGO_PKG_VERSION"));
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<ClientInner>,
-}
-
-pub(crate) struct ClientInner {
-    pub(crate) transport: Transport,
-    pub(crate) base_url: String,
-    pub(crate) poll_policy: PollPolicy,
-    pub(crate) page_concurrency: usize,
+    context: Shared,
+    base_url: Arc<str>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &self.base_url)
             .field("api_key", &"[redacted]")
-            .field("poll_policy", &self.inner.poll_policy)
-            .field("retry_policy", &self.inner.transport.retry)
-            .field("page_concurrency", &self.inner.page_concurrency)
+            .field("poll_policy", &self.context.poll_policy)
+            .field("retry_policy", &self.context.transport.retry)
+            .field("page_concurrency", &self.context.page_concurrency)
             .finish()
     }
 }
@@ -96,8 +93,36 @@ impl Client {
     }
 
     /// Jobs of any kind `K`.
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// let jobs = client.jobs::<openfunnel::Lookalike>();
+    /// assert!(jobs.job("d8a1bddb").is_ok());
+    /// ```
     pub fn jobs<K: JobKind>(&self) -> Jobs<K> {
-        Jobs::new(self.clone())
+        Jobs::new(self.context.clone())
+    }
+
+    /// Bulk lookalike jobs: submit, open by id, cancel.
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// let job = client.lookalike().job("d8a1bddb").unwrap();
+    /// assert_eq!(job.id(), "d8a1bddb");
+    /// ```
+    pub fn lookalike(&self) -> Jobs<Lookalike> {
+        self.jobs()
+    }
+
+    /// Tech-stack-with-intent jobs: submit and open by id.
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// let job = client.tech_intent().job("5f0c").unwrap();
+    /// assert_eq!(job.id(), "5f0c");
+    /// ```
+    pub fn tech_intent(&self) -> Jobs<TechIntent> {
+        self.jobs()
     }
 
     /// The base URL requests go to, without a trailing `/`.
@@ -111,7 +136,7 @@ impl Client {
     /// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
     /// ```
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        &self.base_url
     }
 
     /// The default poll policy of this client's jobs.
@@ -121,16 +146,18 @@ impl Client {
     /// assert!(client.poll_policy().idle_timeout().is_some());
     /// ```
     pub fn poll_policy(&self) -> &PollPolicy {
-        &self.inner.poll_policy
+        &self.context.poll_policy
     }
 
     /// The generated client underneath, for operations this crate does not wrap.
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// let raw: &openfunnel::raw::Client = client.raw();
+    /// # let _ = raw;
+    /// ```
     pub fn raw(&self) -> &openfunnel_api::Client {
-        &self.inner.transport.api
-    }
-
-    pub(crate) fn inner(&self) -> &ClientInner {
-        &self.inner
+        &self.context.transport.api
     }
 }
 
@@ -385,9 +412,9 @@ impl ClientBuilder {
             max_response_bytes: self.max_response_bytes,
         };
         Ok(Client {
-            inner: Arc::new(ClientInner {
+            base_url: Arc::from(base),
+            context: Arc::new(Context {
                 transport,
-                base_url: base,
                 poll_policy: self.poll_policy,
                 page_concurrency: self.page_concurrency,
             }),

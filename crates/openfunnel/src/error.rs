@@ -1,7 +1,7 @@
 //! The one error type of the SDK.
 
 use crate::error_body::{DecodeError, ErrorBody};
-use crate::raw_shapes::JobManifest;
+use crate::manifest::Manifest;
 use crate::status::JobStatus;
 use std::time::Duration;
 
@@ -127,7 +127,7 @@ pub enum Error {
         /// The server's reason.
         error_message: Option<String>,
         /// The partial manifest, when the server sent one.
-        manifest: Option<Box<dyn JobManifest>>,
+        manifest: Option<Box<Manifest>>,
     },
     /// The job was cancelled. Rows it wrote before stopping were still delivered.
     #[error("job `{job_id}` was cancelled; rows it wrote before stopping were delivered")]
@@ -135,7 +135,7 @@ pub enum Error {
         /// The job.
         job_id: String,
         /// The partial manifest, when the server sent one.
-        manifest: Option<Box<dyn JobManifest>>,
+        manifest: Option<Box<Manifest>>,
     },
     /// A job was submitted, but the id the server returned cannot be used in
     /// a request (empty, too long, or with characters a path cannot carry).
@@ -342,13 +342,6 @@ impl Error {
         self.error_body()?.details.as_ref()
     }
 
-    /// How long the server asked to wait, for a rate limit.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let error = openfunnel::Error::RateLimited { retry_after: Some(Duration::from_secs(3)), body: Default::default() };
-    /// assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
-    /// ```
     /// How long the server asked to wait (`Retry-After`, or the body's
     /// `details.retry_after_seconds`), on a 429 and on any other status
     /// that carried it (a 503 whose wait was longer than
@@ -692,13 +685,12 @@ mod tests {
 
     #[test]
     fn a_decode_error_shows_the_start_of_the_body_or_says_it_was_empty() {
-        let key = openfunnel_api::ApiKey::new("of_unit_test_key").unwrap();
         let decode = |body: &str| {
             let source = serde_json::from_str::<serde_json::Value>(body).unwrap_err();
             Error::Decode {
                 operation: "poll",
                 body: body.to_string(),
-                source: DecodeError::new(&source, &key),
+                source: DecodeError::new(&source),
             }
             .to_string()
         };

@@ -1,7 +1,6 @@
 //! What an unsuccessful response said, decoded after its status was
-//! classified, and with the API key removed from everything kept of it.
+//! classified (the key is removed by `redact`, which reads every body).
 
-use openfunnel_api::ApiKey;
 use serde_json::Value;
 
 /// The body of an error response: a short excerpt, and the fields of the
@@ -53,36 +52,21 @@ impl ErrorBody {
     /// assert_eq!(body.excerpt, "<html>Bad gateway</html>");
     /// ```
     pub fn parse(bytes: &[u8]) -> ErrorBody {
-        ErrorBody::read(bytes, None)
-    }
-
-    /// [`ErrorBody::parse`], with `api_key` removed from every part kept.
-    pub(crate) fn scrubbed(bytes: &[u8], api_key: &ApiKey) -> ErrorBody {
-        ErrorBody::read(bytes, Some(api_key))
-    }
-
-    fn read(bytes: &[u8], api_key: Option<&ApiKey>) -> ErrorBody {
-        let scrub = |text: &str| match api_key {
-            Some(key) => key.scrub(text).into_owned(),
-            None => text.to_string(),
-        };
-        let mut body = ErrorBody {
-            excerpt: excerpt(bytes, api_key),
-            ..ErrorBody::default()
-        };
+        let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_string);
+        let excerpt = excerpt(&String::from_utf8_lossy(bytes));
         let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(bytes) else {
-            return body;
+            return ErrorBody {
+                excerpt,
+                ..ErrorBody::default()
+            };
         };
-        body.code = object.get("error_code").and_then(Value::as_str).map(scrub);
-        body.details = object.get("details").map(|details| {
-            let mut details = details.clone();
-            if let Some(key) = api_key {
-                scrub_value(&mut details, key);
-            }
-            details
-        });
-        body.detail = object.get("detail").and_then(Value::as_str).map(scrub);
-        body
+        ErrorBody {
+            excerpt,
+            code: text(object.get("error_code")),
+            details: object.get("details").cloned(),
+            detail: text(object.get("detail")),
+            retry_after: None,
+        }
     }
 
     /// `details.retry_after_seconds`: a finite, non-negative number of
@@ -136,15 +120,15 @@ impl std::fmt::Display for ErrorBody {
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct DecodeError {
-    message: String,
+    pub(crate) message: String,
     line: usize,
     column: usize,
 }
 
 impl DecodeError {
-    pub(crate) fn new(error: &serde_json::Error, api_key: &ApiKey) -> DecodeError {
+    pub(crate) fn new(error: &serde_json::Error) -> DecodeError {
         DecodeError {
-            message: api_key.scrub(&error.to_string()).into_owned(),
+            message: error.to_string(),
             line: error.line(),
             column: error.column(),
         }
@@ -173,17 +157,11 @@ impl DecodeError {
     }
 }
 
-/// Shortens a response body for an error message (at most 512 bytes, on a
-/// character boundary), removing the API key should a server echo it. The
-/// key is removed before the cut, so no part of it survives at the edge.
-pub(crate) fn excerpt(body: &[u8], api_key: Option<&ApiKey>) -> String {
-    const MAX: usize = 512;
-    let text = String::from_utf8_lossy(body);
-    let text = match api_key {
-        Some(key) => key.scrub(&text).into_owned(),
-        None => text.into_owned(),
-    };
-    cut(&text, MAX)
+/// Shortens a response body's text for an error message (at most 512
+/// bytes, on a character boundary). Redact the key before the cut
+/// (`redact::excerpt`), so no part of it survives at the edge.
+pub(crate) fn excerpt(text: &str) -> String {
+    cut(text, 512)
 }
 
 /// `text` cut to at most `max` bytes on a character boundary, with `…` when cut.
@@ -199,41 +177,16 @@ fn cut(text: &str, max: usize) -> String {
     shown
 }
 
-/// Removes the key from every string (and object key) of `value`.
-fn scrub_value(value: &mut Value, api_key: &ApiKey) {
-    match value {
-        Value::String(text) => *text = api_key.scrub(text).into_owned(),
-        Value::Array(items) => items.iter_mut().for_each(|item| scrub_value(item, api_key)),
-        Value::Object(object) => {
-            let entries = std::mem::take(object);
-            for (name, mut item) in entries {
-                scrub_value(&mut item, api_key);
-                object.insert(api_key.scrub(&name).into_owned(), item);
-            }
-        }
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn key() -> ApiKey {
-        ApiKey::new("of_secret_key").unwrap()
-    }
-
     #[test]
-    fn excerpts_are_short_cut_on_characters_and_never_hold_the_key() {
+    fn excerpts_are_short_and_cut_on_characters() {
         let long = "é".repeat(400);
-        let shown = excerpt(long.as_bytes(), Some(&key()));
+        let shown = excerpt(&long);
         assert!(shown.len() <= 512 + '…'.len_utf8());
         assert!(shown.ends_with('…'));
-        let echoed = excerpt(b"{\"header\":\"of_secret_key\"}", Some(&key()));
-        assert_eq!(echoed, "{\"header\":\"[redacted]\"}");
-        // The key is removed even when it straddles the cut-off point.
-        let padded = format!("{}of_secret_key", "x".repeat(505));
-        assert!(!excerpt(padded.as_bytes(), Some(&key())).contains("of_sec"));
     }
 
     #[test]
@@ -249,23 +202,8 @@ mod tests {
     #[test]
     fn a_decode_error_keeps_the_line_and_column_of_the_failure() {
         let source = serde_json::from_str::<Value>("{\n  \"rows\": [1,\n  x]}").unwrap_err();
-        let error = DecodeError::new(&source, &key());
+        let error = DecodeError::new(&source);
         assert_eq!((error.line(), error.column()), (3, 3));
-    }
-
-    #[test]
-    fn the_documented_body_is_read_and_scrubbed_everywhere() {
-        let body = ErrorBody::scrubbed(
-            br#"{"error_code": "BAD of_secret_key", "details": {"of_secret_key": ["x of_secret_key"]}, "detail": "of_secret_key"}"#,
-            &key(),
-        );
-        assert_eq!(body.code.as_deref(), Some("BAD [redacted]"));
-        assert_eq!(
-            body.details,
-            Some(serde_json::json!({"[redacted]": ["x [redacted]"]}))
-        );
-        assert_eq!(body.detail.as_deref(), Some("[redacted]"));
-        assert!(!format!("{body:?} {body}").contains("of_secret"));
     }
 
     #[test]

@@ -1,21 +1,10 @@
 //! One poll request for one page, shared by job handles and the walk.
 
-use crate::client::Client;
+use crate::context::Context;
 use crate::error::Error;
 use crate::kind::JobKind;
-use crate::page::Page;
-use crate::transport::{Idempotency, Operation};
-use crate::waiting::Limits;
-
-/// Whether a page keeps each row's JSON text ([`Page::json_rows`]). Keeping
-/// it costs a second scan of the rows (about a quarter of their typed
-/// decode for lookalike rows): pages handed to a caller keep it, a row
-/// stream (typed rows only) and `wait()` do not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RowTexts {
-    Keep,
-    Skip,
-}
+use crate::page::{Page, RowTexts};
+use crate::transport::{Idempotency, Limits, Operation};
 
 /// Requests the page of job `job_id` at `cursor` (`None`: the first page),
 /// retried per the client's [`crate::RetryPolicy`] within `limits` (those of
@@ -23,13 +12,13 @@ pub(crate) enum RowTexts {
 ///
 /// An empty `next_cursor` is read as none: it cannot be sent back.
 pub(crate) async fn page<K: JobKind>(
-    client: &Client,
+    context: &Context,
     job_id: &str,
     cursor: Option<&str>,
     limits: Limits,
     texts: RowTexts,
 ) -> Result<Page<K>, Error> {
-    let transport = &client.inner().transport;
+    let transport = &context.transport;
     let operation = Operation {
         name: K::POLL_OPERATION,
         job_id: Some(job_id),

@@ -1,21 +1,22 @@
-//! Job handles: submit, open by id, wait, cancel. Paging lives in [`crate::pages`].
+//! Job handles: submit, open by id, poll, wait, cancel. Streams live in
+//! [`crate::stream`]. Every public operation returns through
+//! `redact::guarded`, so no error carries the key.
 
-use crate::client::Client;
+use crate::context::Shared;
 use crate::error::Error;
-use crate::fetch::{self, RowTexts};
-use crate::kind::{Cancellable, JobKind};
-use crate::page::Page;
-use crate::pages::Pages;
+use crate::fetch;
+use crate::kind::{Acknowledgement, Cancellable, JobKind};
+use crate::outcome::{Cancellation, Outcome, Progress};
+use crate::page::{Page, RowTexts};
 use crate::policy::PollPolicy;
-use crate::raw_shapes::Acknowledgement;
-use crate::rows::Rows;
+use crate::redact;
 use crate::status::JobStatus;
-use crate::transport::{Idempotency, Operation};
+use crate::stream::{Pages, Rows, StreamBuilder};
+use crate::transport::{Idempotency, Limits, Operation};
 use crate::validate;
-use crate::waiting::{Limits, Progress, Waiting};
+use crate::waiting::Waiting;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Jobs of one kind, from [`Client::lookalike`] or [`Client::tech_intent`].
 ///
@@ -28,20 +29,33 @@ use std::time::Duration;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug)]
 pub struct Jobs<K> {
-    client: Client,
+    context: Shared,
     kind: PhantomData<fn() -> K>,
 }
 
-impl<K: JobKind> Jobs<K> {
-    pub(crate) fn new(client: Client) -> Self {
+impl<K> std::fmt::Debug for Jobs<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jobs").finish_non_exhaustive()
+    }
+}
+
+impl<K> Clone for Jobs<K> {
+    fn clone(&self) -> Self {
+        Jobs::new(self.context.clone())
+    }
+}
+
+impl<K> Jobs<K> {
+    pub(crate) fn new(context: Shared) -> Self {
         Jobs {
-            client,
+            context,
             kind: PhantomData,
         }
     }
+}
 
+impl<K: JobKind> Jobs<K> {
     /// Checks `request` against the documented limits, then submits it and
     /// returns the new job. Nothing is sent when the check fails. The submit
     /// is retried only when it provably never reached the server.
@@ -57,34 +71,32 @@ impl<K: JobKind> Jobs<K> {
     /// # }
     /// ```
     pub async fn submit(&self, request: K::Request) -> Result<Job<K>, Error> {
-        self.client.scrub(self.submit_unscrubbed(request).await)
-    }
-
-    async fn submit_unscrubbed(&self, request: K::Request) -> Result<Job<K>, Error> {
-        K::validate(&request)?;
-        let inner = self.client.inner();
-        let operation = Operation {
-            name: K::SUBMIT_OPERATION,
-            job_id: None,
-            cursor: None,
-            idempotency: Idempotency::CreatesJob,
-            limits: Limits::default(),
-        };
-        let submitted = inner
-            .transport
-            .send(operation, || K::submit(&inner.transport.api, &request))
-            .await?;
-        let job_id = submitted.job_id().unwrap_or_default().to_string();
-        if let Some(problem) = validate::job_id_problem(&job_id) {
-            return Err(Error::UnusableJobId {
-                job_id: job_id.escape_default().to_string(),
-                problem,
-            });
-        }
-        tracing::info!(job_id = %job_id, kind = K::NAME, "job submitted");
-        let mut job = Job::new(self.client.clone(), job_id);
-        job.submitted = Some(Arc::new(submitted));
-        Ok(job)
+        let transport = &self.context.transport;
+        redact::guarded(&transport.api_key, async {
+            K::validate(&request)?;
+            let operation = Operation {
+                name: K::SUBMIT_OPERATION,
+                job_id: None,
+                cursor: None,
+                idempotency: Idempotency::CreatesJob,
+                limits: Limits::default(),
+            };
+            let submitted = transport
+                .send(operation, || K::submit(&transport.api, &request))
+                .await?;
+            let job_id = submitted.job_id().unwrap_or_default().to_string();
+            if let Some(problem) = validate::job_id_problem(&job_id) {
+                return Err(Error::UnusableJobId {
+                    job_id: job_id.escape_default().to_string(),
+                    problem,
+                });
+            }
+            tracing::info!(job_id = %job_id, kind = K::NAME, "job submitted");
+            let mut job = Job::new(self.context.clone(), job_id);
+            job.submitted = Some(Arc::new(submitted));
+            Ok(job)
+        })
+        .await
     }
 
     /// A handle for an existing job. The id is checked (not empty, no `/`,
@@ -97,8 +109,9 @@ impl<K: JobKind> Jobs<K> {
     /// ```
     pub fn job(&self, id: impl Into<String>) -> Result<Job<K>, Error> {
         let id = id.into();
-        self.client.scrub(validate::job_id(&id))?;
-        Ok(Job::new(self.client.clone(), id))
+        validate::job_id(&id)
+            .map_err(|error| redact::error(error, &self.context.transport.api_key))?;
+        Ok(Job::new(self.context.clone(), id))
     }
 }
 
@@ -117,17 +130,27 @@ impl<K: JobKind> Jobs<K> {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Job<K: JobKind> {
-    pub(crate) client: Client,
-    pub(crate) id: Arc<str>,
+    context: Shared,
+    id: Arc<str>,
     submitted: Option<Arc<K::Submitted>>,
 }
 
+impl<K: JobKind> std::fmt::Debug for Job<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("kind", &K::NAME)
+            .field("id", &self.id)
+            .field("submitted", &self.submitted)
+            .finish()
+    }
+}
+
 impl<K: JobKind> Job<K> {
-    fn new(client: Client, id: String) -> Self {
+    fn new(context: Shared, id: String) -> Self {
         Job {
-            client,
+            context,
             id: Arc::from(id),
             submitted: None,
         }
@@ -169,28 +192,23 @@ impl<K: JobKind> Job<K> {
     /// # }
     /// ```
     pub async fn poll(&self) -> Result<Page<K>, Error> {
-        self.client.scrub(self.fetch(None).await)
+        self.page(None).await
     }
 
     /// One request for the page at `cursor` (`None`: the first page). The
     /// cursor is opaque: pass a `next_cursor` exactly as the server returned
     /// it; it is sent percent-encoded, byte for byte.
     pub async fn page(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
-        if let Some(cursor) = cursor {
-            self.client.scrub(validate::cursor(cursor))?;
-        }
-        self.client.scrub(self.fetch(cursor).await)
+        redact::guarded(&self.context.transport.api_key, async {
+            cursor.map_or(Ok(()), validate::cursor)?;
+            self.fetch(cursor).await
+        })
+        .await
     }
 
-    pub(crate) async fn fetch(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
-        fetch::page(
-            &self.client,
-            &self.id,
-            cursor,
-            Limits::default(),
-            RowTexts::Keep,
-        )
-        .await
+    async fn fetch(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
+        let limits = Limits::default();
+        fetch::page(&self.context, &self.id, cursor, limits, RowTexts::Keep).await
     }
 
     /// Waits until the job is terminal, with the client's [`PollPolicy`].
@@ -206,8 +224,7 @@ impl<K: JobKind> Job<K> {
     /// # }
     /// ```
     pub async fn wait(&self) -> Result<Outcome<K>, Error> {
-        let policy = self.client.poll_policy().clone();
-        self.wait_with(&policy, |_| {}).await
+        self.wait_with(&self.context.poll_policy, |_| {}).await
     }
 
     /// Waits with `policy`, calling `on_progress` after every poll (for a
@@ -229,48 +246,56 @@ impl<K: JobKind> Job<K> {
     pub async fn wait_with(
         &self,
         policy: &PollPolicy,
-        on_progress: impl FnMut(&Progress) + Send,
-    ) -> Result<Outcome<K>, Error> {
-        self.client
-            .scrub(self.wait_unscrubbed(policy, on_progress).await)
-    }
-
-    async fn wait_unscrubbed(
-        &self,
-        policy: &PollPolicy,
         mut on_progress: impl FnMut(&Progress) + Send,
     ) -> Result<Outcome<K>, Error> {
-        let mut waiting = Waiting::new(self.client.clone(), self.id.clone(), policy.clone());
-        loop {
-            let page = fetch::page(
-                &self.client,
-                &self.id,
-                None,
-                waiting.limits(),
-                RowTexts::Skip,
-            )
-            .await
-            .map_err(|error| waiting.with_wait_state(error))?;
-            waiting.observed(&page);
-            on_progress(&waiting.progress::<K>(&page, 0, 0));
-            match page.status {
-                JobStatus::Completed => {
-                    return Ok(Outcome {
-                        job_id: page.job_id,
-                        status: page.status,
-                        manifest: page.manifest,
-                        polls: waiting.polls,
-                        elapsed: waiting.elapsed(),
-                    });
+        let mut waiting = Waiting::new(self.context.clone(), self.id.clone(), policy.clone());
+        redact::guarded(&self.context.transport.api_key, async {
+            loop {
+                let limits = waiting.limits();
+                let page = fetch::page(&self.context, &self.id, None, limits, RowTexts::Skip)
+                    .await
+                    .map_err(|error| waiting.with_wait_state(error))?;
+                waiting.observed(&page);
+                on_progress(&waiting.progress::<K>(&page, 0, 0));
+                match page.status {
+                    JobStatus::Completed => {
+                        return Ok(Outcome {
+                            job_id: page.job_id,
+                            status: page.status,
+                            manifest: page.manifest,
+                            polls: waiting.polls,
+                            elapsed: waiting.elapsed(),
+                        });
+                    }
+                    JobStatus::Failed | JobStatus::Cancelled => {
+                        return Err(page.into_terminal_error());
+                    }
+                    _ => waiting.pause().await?,
                 }
-                JobStatus::Failed | JobStatus::Cancelled => return Err(page.into_terminal_error()),
-                _ => waiting.pause().await?,
             }
-        }
+        })
+        .await
+    }
+
+    /// The settings of a page or row stream of this job (resume point,
+    /// policy, concurrency, progress), given before it starts. See
+    /// [`StreamBuilder`].
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>, saved: openfunnel::Checkpoint) -> Result<(), openfunnel::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let rest: Vec<_> = job.stream().resume_from(saved).with_concurrency(4).rows().try_collect().await?;
+    /// # let _ = rest;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stream(&self) -> StreamBuilder<K> {
+        StreamBuilder::new(self.context.clone(), self.id.clone())
     }
 
     /// Every row, each exactly once and in server order, yielded as soon as
-    /// its page is written (while the job still runs). See [`Rows`].
+    /// its page is written (while the job still runs), with the client's
+    /// defaults (`job.stream().rows()`). See [`Rows`].
     ///
     /// ```no_run
     /// # async fn example(job: openfunnel::Job<openfunnel::TechIntent>) -> Result<(), openfunnel::Error> {
@@ -281,14 +306,11 @@ impl<K: JobKind> Job<K> {
     /// # }
     /// ```
     pub fn rows(&self) -> Rows<K> {
-        Rows::new(Pages::new(
-            self.client.clone(),
-            self.id.clone(),
-            RowTexts::Skip,
-        ))
+        self.stream().rows()
     }
 
-    /// Every page, in order, as soon as it is written. See [`Pages`].
+    /// Every page, in order, as soon as it is written, with the client's
+    /// defaults (`job.stream().pages()`). See [`Pages`].
     ///
     /// ```no_run
     /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
@@ -301,7 +323,7 @@ impl<K: JobKind> Job<K> {
     /// # }
     /// ```
     pub fn pages(&self) -> Pages<K> {
-        Pages::new(self.client.clone(), self.id.clone(), RowTexts::Keep)
+        self.stream().pages()
     }
 }
 
@@ -322,92 +344,45 @@ impl<K: Cancellable> Job<K> {
     /// # }
     /// ```
     pub async fn cancel(&self) -> Result<Cancellation, Error> {
-        self.client.scrub(self.cancel_unscrubbed().await)
-    }
-
-    async fn cancel_unscrubbed(&self) -> Result<Cancellation, Error> {
-        let transport = &self.client.inner().transport;
-        let operation = Operation {
-            name: K::CANCEL_OPERATION,
-            job_id: Some(&self.id),
-            cursor: None,
-            idempotency: Idempotency::Idempotent,
-            limits: Limits::default(),
-        };
-        let sent = transport
-            .send_counted(operation, || K::cancel(&transport.api, &self.id))
-            .await;
-        match sent.result {
-            Ok(response) => Ok(Cancellation {
-                status: response.status(),
-                message: response.message().map(str::to_string),
-                already_finished: false,
-            }),
-            // A 409 to a retried cancel may answer our own earlier attempt,
-            // whose response was lost: the job's status says which.
-            Err(Error::Http { status: 409, body }) if sent.attempts > 1 => {
-                let status = self.fetch(None).await?.status;
-                Ok(Cancellation {
-                    already_finished: !matches!(
-                        status,
-                        JobStatus::Cancelling | JobStatus::Cancelled
-                    ),
-                    status: Some(status),
+        let transport = &self.context.transport;
+        redact::guarded(&transport.api_key, async {
+            let operation = Operation {
+                name: K::CANCEL_OPERATION,
+                job_id: Some(&self.id),
+                cursor: None,
+                idempotency: Idempotency::Idempotent,
+                limits: Limits::default(),
+            };
+            let sent = transport
+                .send_counted(operation, || K::cancel(&transport.api, &self.id))
+                .await;
+            match sent.result {
+                Ok(response) => Ok(Cancellation {
+                    status: response.status(),
+                    message: response.message().map(str::to_string),
+                    already_finished: false,
+                }),
+                // A 409 to a retried cancel may answer our own earlier attempt,
+                // whose response was lost: the job's status says which.
+                Err(Error::Http { status: 409, body }) if sent.attempts > 1 => {
+                    let status = self.fetch(None).await?.status;
+                    Ok(Cancellation {
+                        already_finished: !matches!(
+                            status,
+                            JobStatus::Cancelling | JobStatus::Cancelled
+                        ),
+                        status: Some(status),
+                        message: Some(body.to_string()),
+                    })
+                }
+                Err(Error::Http { status: 409, body }) => Ok(Cancellation {
+                    status: None,
                     message: Some(body.to_string()),
-                })
+                    already_finished: true,
+                }),
+                Err(error) => Err(error),
             }
-            Err(Error::Http { status: 409, body }) => Ok(Cancellation {
-                status: None,
-                message: Some(body.to_string()),
-                already_finished: true,
-            }),
-            Err(error) => Err(error),
-        }
+        })
+        .await
     }
-}
-
-/// A completed job: its terminal status and manifest.
-///
-/// ```no_run
-/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
-/// let outcome = job.wait().await?;
-/// if let Some(manifest) = &outcome.manifest {
-///     println!("{:?} rows, {:?} credits", manifest.count, manifest.credits_consumed);
-/// }
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Outcome<K: JobKind> {
-    /// The job.
-    pub job_id: String,
-    /// The terminal status ([`JobStatus::Completed`]).
-    pub status: JobStatus,
-    /// The final manifest.
-    pub manifest: Option<K::Manifest>,
-    /// Poll requests made while waiting.
-    pub polls: u32,
-    /// Time spent waiting.
-    pub elapsed: Duration,
-}
-
-/// The answer to [`Job::cancel`].
-///
-/// ```no_run
-/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
-/// let cancellation = job.cancel().await?;
-/// println!("{:?} {}", cancellation.status, cancellation.already_finished);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Cancellation {
-    /// The status after the request, normally [`JobStatus::Cancelling`].
-    pub status: Option<JobStatus>,
-    /// The server's message.
-    pub message: Option<String>,
-    /// True when the job had already finished (HTTP 409): nothing to cancel.
-    pub already_finished: bool,
 }

@@ -46,10 +46,10 @@
 //! | configuration: key, base URL, timeouts, policies | [`Client`], [`ClientBuilder`] |
 //! | submitting and opening jobs | [`Jobs::submit`], [`Jobs::job`] with [`LookalikeSearch`], [`TechIntentSearch`] |
 //! | waiting, with progress | [`Job::wait`], [`Job::wait_with`], [`PollPolicy`], [`Progress`] |
-//! | rows and pages as streams, resumable | [`Job::rows`], [`Job::pages`], [`Checkpoint`] |
+//! | rows and pages as streams, resumable | [`Job::rows`], [`Job::pages`], [`Job::stream`], [`Checkpoint`] |
 //! | how a stream ended | [`Rows::outcome`], [`StreamOutcome`] |
 //! | cancelling (lookalike jobs only, checked by the compiler) | [`Job::cancel`] |
-//! | retries of failed requests | [`RetryPolicy`] |
+//! | retries of failed requests | [`RetryPolicy`], [`Backoff`] |
 //! | everything that can go wrong | [`Error`] |
 //!
 //! # Guarantees
@@ -62,23 +62,20 @@
 #![deny(missing_docs)]
 
 mod client;
+mod context;
 mod error;
 mod error_body;
 mod fetch;
 mod job;
 mod kind;
-mod lookalikes;
+mod manifest;
 mod outcome;
 mod page;
-mod pages;
 mod policy;
 mod prefetch;
-mod raw_shapes;
-mod rows;
-mod scrub;
-mod setters;
+mod redact;
 mod status;
-mod tech_intent;
+mod stream;
 mod timer;
 mod transport;
 mod validate;
@@ -91,25 +88,23 @@ pub use client::{
 };
 pub use error::{Error, TimeLimit, ValidationIssue};
 pub use error_body::{DecodeError, ErrorBody};
-pub use job::{Cancellation, Job, Jobs, Outcome};
-pub use kind::{Cancellable, JobKind};
-pub use lookalikes::{
+pub use job::{Job, Jobs};
+pub use kind::lookalike::{
     Lookalike, LookalikeManifest, LookalikeRow, LookalikeSearch, MAX_LOOKALIKE_LIMIT,
     MAX_SEED_DOMAINS,
 };
-pub use outcome::{ManifestMismatch, StreamOutcome};
-pub use page::{Checkpoint, Page};
-pub use pages::Pages;
-pub use policy::{Jitter, PollPolicy, RetryPolicy};
-pub use raw_shapes::{Acknowledgement, JobManifest};
-pub use rows::{PartialRows, Rows};
-pub use status::JobStatus;
-pub use tech_intent::{
+pub use kind::tech_intent::{
     MAX_TECH_INTENT_LIMIT, TECH_INTENT_CREDITS_PER_ROW, TechIntent, TechIntentManifest,
     TechIntentRow, TechIntentSearch,
 };
+pub use kind::{Acknowledgement, Cancellable, JobKind};
+pub use manifest::{JobManifest, Manifest};
+pub use outcome::{Cancellation, ManifestMismatch, Outcome, PartialRows, Progress, StreamOutcome};
+pub use page::{Checkpoint, Page};
+pub use policy::{Backoff, Jitter, PollPolicy, RetryPolicy};
+pub use status::JobStatus;
+pub use stream::{Pages, Rows, StreamBuilder};
 pub use timer::{Sleep, Timer, TokioTimer};
-pub use waiting::Progress;
 
 /// The generated raw client, for operations and types this crate does not wrap.
 pub use openfunnel_api as raw;

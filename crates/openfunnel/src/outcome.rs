@@ -1,8 +1,11 @@
-//! How a page or row stream ended: the job's final state as the last page
-//! reported it, and what the walk observed on the way.
+//! What the SDK's operations hand back besides rows: how a wait, a stream
+//! or a cancel ended, and the progress reported on the way.
 
+use crate::error::Error;
 use crate::kind::JobKind;
+use crate::page::Checkpoint;
 use crate::status::JobStatus;
+use std::time::Duration;
 
 /// How a [`crate::Pages`] or [`crate::Rows`] stream ended, available once it
 /// has ended because the job reached a terminal status (completed: after the
@@ -71,4 +74,103 @@ impl std::fmt::Display for ManifestMismatch {
             self.manifest_pages, self.chain_pages
         )
     }
+}
+
+/// A completed job: its terminal status and manifest.
+///
+/// ```no_run
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
+/// let outcome = job.wait().await?;
+/// if let Some(manifest) = &outcome.manifest {
+///     println!("{:?} rows, {:?} credits", manifest.count, manifest.credits_consumed);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Outcome<K: JobKind> {
+    /// The job.
+    pub job_id: String,
+    /// The terminal status ([`JobStatus::Completed`]).
+    pub status: JobStatus,
+    /// The final manifest.
+    pub manifest: Option<K::Manifest>,
+    /// Poll requests made while waiting.
+    pub polls: u32,
+    /// Time spent waiting.
+    pub elapsed: Duration,
+}
+
+/// The answer to [`Job::cancel`].
+///
+/// ```no_run
+/// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
+/// let cancellation = job.cancel().await?;
+/// println!("{:?} {}", cancellation.status, cancellation.already_finished);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Cancellation {
+    /// The status after the request, normally [`JobStatus::Cancelling`].
+    pub status: Option<JobStatus>,
+    /// The server's message.
+    pub message: Option<String>,
+    /// True when the job had already finished (HTTP 409): nothing to cancel.
+    pub already_finished: bool,
+}
+
+/// What a progress observer sees after each poll.
+///
+/// ```
+/// fn render(progress: &openfunnel::Progress) -> String {
+///     format!("{} {} rows, {} pages, {:.0?}", progress.status, progress.rows, progress.pages, progress.elapsed)
+/// }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Progress {
+    /// The job.
+    pub job_id: String,
+    /// The status of the last response.
+    pub status: JobStatus,
+    /// Companies delivered so far, as the server counts them (lookalike jobs).
+    pub processed: Option<i64>,
+    /// A coarse stage label, e.g. `qualifying_companies` (lookalike jobs).
+    pub stage: Option<String>,
+    /// Pages the manifest says exist, once the job is terminal. An estimate
+    /// for a progress bar: the walk itself follows `next_cursor` to the end.
+    pub total_pages: Option<i64>,
+    /// Pages delivered to the caller so far (row streams only).
+    pub pages: u64,
+    /// Rows delivered to the caller so far (row streams only).
+    pub rows: u64,
+    /// Requests made.
+    pub polls: u32,
+    /// Time since waiting started.
+    pub elapsed: Duration,
+}
+
+/// The rows gathered before an error, the error, and where to resume.
+///
+/// ```
+/// fn report(partial: openfunnel::PartialRows<openfunnel::LookalikeRow>) {
+///     eprintln!("{partial}");
+///     let kept = partial.rows; // not lost
+///     # let _ = kept;
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{error} ({} rows were gathered before it and are kept)", rows.len())]
+#[non_exhaustive]
+pub struct PartialRows<Row: std::fmt::Debug> {
+    /// Every row received before the error, in order.
+    pub rows: Vec<Row>,
+    /// What stopped the stream.
+    #[source]
+    pub error: Error,
+    /// Where to resume to get the rest.
+    pub checkpoint: Checkpoint,
 }

@@ -1,9 +1,8 @@
 //! One page of a job's results, and the resumable position between pages.
 
 use crate::error::Error;
-use crate::fetch::RowTexts;
 use crate::kind::JobKind;
-use crate::raw_shapes::PollResponse;
+use crate::kind::PollResponse;
 use crate::status::JobStatus;
 use serde_json::value::RawValue;
 
@@ -127,13 +126,64 @@ impl<K: JobKind> Page<K> {
     /// # }
     /// ```
     pub fn checkpoint(&self) -> Checkpoint {
-        match &self.next_cursor {
-            Some(next) => Checkpoint::new::<K>(&self.job_id, Some(next.clone()), 0),
-            None => Checkpoint::new::<K>(
-                &self.job_id,
-                self.cursor.clone(),
-                self.skipped + self.rows.len(),
-            ),
+        self.checkpoint_after(self.rows.len())
+    }
+
+    /// Where to resume once the first `handled` rows of [`Page::rows`] have
+    /// been handled (at most all of them).
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
+    /// let page = job.poll().await?;
+    /// let after_ten = page.checkpoint_after(10); // rows 11.. come again on resume
+    /// # let _ = after_ten;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn checkpoint_after(&self, handled: usize) -> Checkpoint {
+        self.position().after(handled)
+    }
+
+    /// What this page's checkpoints are made of.
+    pub(crate) fn position(&self) -> PagePosition {
+        PagePosition {
+            job_id: self.job_id.clone(),
+            kind: K::NAME,
+            cursor: self.cursor.clone(),
+            skipped: self.skipped,
+            rows: self.rows.len(),
+            next_cursor: self.next_cursor.clone(),
+        }
+    }
+}
+
+/// Where a page sits in its job's chain: all a checkpoint within or after
+/// it needs, kept by a row stream while it hands out the page's rows.
+#[derive(Clone, Debug)]
+pub(crate) struct PagePosition {
+    job_id: String,
+    kind: &'static str,
+    cursor: Option<String>,
+    skipped: usize,
+    rows: usize,
+    next_cursor: Option<String>,
+}
+
+impl PagePosition {
+    /// The checkpoint after the first `handled` rows: the next page once
+    /// every row is handled and the chain names one, else this page with
+    /// the rows before skipped.
+    pub(crate) fn after(&self, handled: usize) -> Checkpoint {
+        let handled = handled.min(self.rows);
+        let (cursor, rows_delivered) = match &self.next_cursor {
+            Some(next) if handled == self.rows => (Some(next.clone()), 0),
+            _ => (self.cursor.clone(), self.skipped + handled),
+        };
+        Checkpoint {
+            job_id: Some(self.job_id.clone()),
+            kind: Some(self.kind.to_string()),
+            cursor,
+            rows_delivered,
         }
     }
 }
@@ -180,9 +230,7 @@ impl<K: JobKind> Page<K> {
 
     /// The error for a failed or cancelled job, built from its terminal page.
     pub(crate) fn into_terminal_error(self) -> Error {
-        let manifest = self
-            .manifest
-            .map(|m| Box::new(m) as Box<dyn crate::raw_shapes::JobManifest>);
+        let manifest = self.manifest.map(|manifest| Box::new(manifest.into()));
         match self.status {
             JobStatus::Cancelled => Error::JobCancelled {
                 job_id: self.job_id,
@@ -247,6 +295,16 @@ fn row_texts<Row: serde::Serialize>(body: Option<&[u8]>, rows: &[Row]) -> Vec<Bo
     rows.iter()
         .filter_map(|row| serde_json::value::to_raw_value(row).ok())
         .collect()
+}
+
+/// Whether a page keeps each row's JSON text ([`Page::json_rows`]). Keeping
+/// it costs a second scan of the rows (about a quarter of their typed
+/// decode for lookalike rows): pages handed to a caller keep it, a row
+/// stream (typed rows only) and `wait()` do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RowTexts {
+    Keep,
+    Skip,
 }
 
 /// A resumable position in a job's rows: the job and its kind, the page to
@@ -315,19 +373,6 @@ impl Checkpoint {
     /// ```
     pub fn job_id(&self) -> Option<&str> {
         self.job_id.as_deref()
-    }
-
-    pub(crate) fn new<K: JobKind>(
-        job_id: &str,
-        cursor: Option<String>,
-        rows_delivered: usize,
-    ) -> Self {
-        Checkpoint {
-            job_id: Some(job_id.to_string()),
-            kind: Some(K::NAME.to_string()),
-            cursor,
-            rows_delivered,
-        }
     }
 
     /// Refuses a checkpoint taken from another job, or from a job of another

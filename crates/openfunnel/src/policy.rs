@@ -2,8 +2,174 @@
 
 use std::time::Duration;
 
-/// How a job is polled until it finishes: exponential backoff with jitter
-/// between an initial and a maximum delay, bounded by two limits.
+/// Exponential backoff: delays grow from `initial` by `multiplier` up to
+/// `max`, each randomised as its [`Jitter`] says. The one delay shape of
+/// both policies: between polls ([`PollPolicy::with_backoff`]) and between
+/// retries ([`RetryPolicy::with_backoff`]).
+///
+/// ```
+/// use openfunnel::{Backoff, Jitter};
+/// use std::time::Duration;
+///
+/// let backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5)).with_jitter(Jitter::Equal);
+/// assert_eq!(backoff.delay(0), Duration::from_millis(250));
+/// assert_eq!(backoff.delay(2), Duration::from_secs(1));
+/// assert_eq!(backoff.delay(100), Duration::from_secs(5));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Backoff {
+    initial: Duration,
+    max: Duration,
+    multiplier: f64,
+    jitter: Jitter,
+}
+
+impl Backoff {
+    /// Doubling from `initial` up to `max`, with [`Jitter::Full`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let backoff = openfunnel::Backoff::new(Duration::from_secs(1), Duration::from_secs(8));
+    /// assert_eq!((backoff.initial(), backoff.max()), (Duration::from_secs(1), Duration::from_secs(8)));
+    /// ```
+    pub fn new(initial: Duration, max: Duration) -> Self {
+        Backoff {
+            initial,
+            max,
+            multiplier: 2.0,
+            jitter: Jitter::Full,
+        }
+    }
+
+    /// The same delay every time, without jitter (for tests and fixed
+    /// schedules).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let fixed = openfunnel::Backoff::fixed(Duration::from_millis(10));
+    /// assert_eq!(fixed.delay(7), Duration::from_millis(10));
+    /// assert_eq!(fixed.jitter(), openfunnel::Jitter::None);
+    /// ```
+    pub fn fixed(delay: Duration) -> Self {
+        Backoff::new(delay, delay).without_jitter()
+    }
+
+    /// The same backoff starting at `initial`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let policy = openfunnel::PollPolicy::default();
+    /// let sooner = policy.backoff().with_initial(Duration::from_millis(100));
+    /// assert_eq!(sooner.initial(), Duration::from_millis(100));
+    /// ```
+    pub fn with_initial(mut self, initial: Duration) -> Self {
+        self.initial = initial;
+        self
+    }
+
+    /// The same backoff capped at `max`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let capped = openfunnel::RetryPolicy::default().backoff().with_max(Duration::from_secs(1));
+    /// assert_eq!(capped.delay(10), Duration::from_secs(1));
+    /// ```
+    pub fn with_max(mut self, max: Duration) -> Self {
+        self.max = max;
+        self
+    }
+
+    /// The growth factor between delays (default 2; values below 1, and
+    /// non-finite ones, count as 1).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let flat = openfunnel::Backoff::new(Duration::from_secs(1), Duration::from_secs(9)).with_multiplier(0.5);
+    /// assert_eq!(flat.delay(3), Duration::from_secs(1));
+    /// ```
+    pub fn with_multiplier(mut self, multiplier: f64) -> Self {
+        self.multiplier = if multiplier.is_finite() {
+            multiplier.max(1.0)
+        } else {
+            1.0
+        };
+        self
+    }
+
+    /// How delays are randomised.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use openfunnel::{Backoff, Jitter};
+    /// let equal = Backoff::new(Duration::from_secs(1), Duration::from_secs(8)).with_jitter(Jitter::Equal);
+    /// assert_eq!(equal.jitter(), Jitter::Equal);
+    /// ```
+    pub fn with_jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Every delay exactly as computed (`with_jitter(Jitter::None)`).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let exact = openfunnel::Backoff::new(Duration::from_secs(1), Duration::from_secs(8)).without_jitter();
+    /// assert_eq!(exact.jitter(), openfunnel::Jitter::None);
+    /// ```
+    pub fn without_jitter(self) -> Self {
+        self.with_jitter(Jitter::None)
+    }
+
+    /// The first delay.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// assert_eq!(openfunnel::Backoff::fixed(Duration::from_secs(2)).initial(), Duration::from_secs(2));
+    /// ```
+    pub fn initial(&self) -> Duration {
+        self.initial
+    }
+
+    /// The longest delay (also the worst detection delay of a poll).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// assert_eq!(openfunnel::Backoff::fixed(Duration::from_secs(2)).max(), Duration::from_secs(2));
+    /// ```
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// How delays are randomised.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let backoff = openfunnel::Backoff::new(Duration::from_secs(1), Duration::from_secs(2));
+    /// assert_eq!(backoff.jitter(), openfunnel::Jitter::Full);
+    /// ```
+    pub fn jitter(&self) -> Jitter {
+        self.jitter
+    }
+
+    /// The `n`-th delay (from 0), before jitter.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let backoff = openfunnel::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    /// let delays: Vec<u128> = (0..6).map(|n| backoff.delay(n).as_millis()).collect();
+    /// assert_eq!(delays, [200, 400, 800, 1600, 3200, 5000]);
+    /// ```
+    pub fn delay(&self, n: u32) -> Duration {
+        let factor = self.multiplier.powi(n.min(64) as i32);
+        let secs = (self.initial.as_secs_f64() * factor).min(self.max.as_secs_f64());
+        Duration::try_from_secs_f64(secs)
+            .unwrap_or(self.max)
+            .min(self.max)
+    }
+}
+
+/// How a job is polled until it finishes: a [`Backoff`] between polls,
+/// bounded by two limits.
 ///
 /// * The **idle timeout** (on by default: one hour) bounds *waiting without
 ///   progress*: it ends a wait or a stream when an hour passes with no new
@@ -20,29 +186,27 @@ use std::time::Duration;
 /// [`PollPolicy::without_deadline`]). Any duration is accepted, up to
 /// `Duration::MAX` (which means "never").
 ///
-/// Delays grow from `initial_delay` by `multiplier` up to `max_delay`, and go
-/// back to `initial_delay` whenever a new page lands. With [`Jitter::Equal`]
-/// (the default) each delay is drawn from `[d/2, d]`, so many clients polling
-/// one job do not march in step; the detection delay stays at most `max_delay`.
+/// The delays grow from 500 ms, doubling, up to 8 s, and go back to the
+/// first one whenever a new page lands. With [`Jitter::Equal`] (the
+/// default) each delay is drawn from `[d/2, d]`, so many clients polling one
+/// job do not march in step; the detection delay stays at most the backoff's
+/// `max`.
 ///
 /// ```
-/// use openfunnel::PollPolicy;
+/// use openfunnel::{Backoff, Jitter, PollPolicy};
 /// use std::time::Duration;
 ///
 /// let policy = PollPolicy::default()
-///     .with_initial_delay(Duration::from_millis(250))
-///     .with_max_delay(Duration::from_secs(5))
+///     .with_backoff(Backoff::new(Duration::from_millis(250), Duration::from_secs(5)).with_jitter(Jitter::Equal))
 ///     .with_deadline(Duration::from_secs(15 * 60));
 /// assert_eq!(policy.deadline(), Some(Duration::from_secs(900)));
 /// assert_eq!(policy.idle_timeout(), Some(Duration::from_secs(3600)));
+/// assert_eq!(policy.backoff().max(), Duration::from_secs(5));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct PollPolicy {
-    initial_delay: Duration,
-    max_delay: Duration,
-    multiplier: f64,
-    jitter: Jitter,
+    backoff: Backoff,
     deadline: Option<Duration>,
     idle_timeout: Option<Duration>,
 }
@@ -50,10 +214,8 @@ pub struct PollPolicy {
 impl Default for PollPolicy {
     fn default() -> Self {
         PollPolicy {
-            initial_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(8),
-            multiplier: 2.0,
-            jitter: Jitter::Equal,
+            backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(8))
+                .with_jitter(Jitter::Equal),
             deadline: None,
             idle_timeout: Some(Duration::from_secs(60 * 60)),
         }
@@ -61,61 +223,18 @@ impl Default for PollPolicy {
 }
 
 impl PollPolicy {
-    /// The first delay (default 500 ms).
+    /// The delays between polls (default: 500 ms doubling to 8 s, with
+    /// [`Jitter::Equal`]).
     ///
     /// ```
     /// # use std::time::Duration;
-    /// let policy = openfunnel::PollPolicy::default().with_initial_delay(Duration::from_secs(1));
-    /// assert_eq!(policy.initial_delay(), Duration::from_secs(1));
+    /// use openfunnel::{Backoff, PollPolicy};
+    /// let policy = PollPolicy::default().with_backoff(Backoff::fixed(Duration::from_secs(1)));
+    /// assert_eq!(policy.backoff().initial(), Duration::from_secs(1));
     /// ```
-    pub fn with_initial_delay(mut self, delay: Duration) -> Self {
-        self.initial_delay = delay;
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
         self
-    }
-
-    /// The longest delay (default 8 s); also the worst detection delay.
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let policy = openfunnel::PollPolicy::default().with_max_delay(Duration::from_secs(30));
-    /// assert_eq!(policy.max_delay(), Duration::from_secs(30));
-    /// ```
-    pub fn with_max_delay(mut self, delay: Duration) -> Self {
-        self.max_delay = delay;
-        self
-    }
-
-    /// The growth factor between delays (default 2; values below 1 count as 1).
-    pub fn with_multiplier(mut self, multiplier: f64) -> Self {
-        self.multiplier = if multiplier.is_finite() {
-            multiplier.max(1.0)
-        } else {
-            1.0
-        };
-        self
-    }
-
-    /// How delays are randomised (default [`Jitter::Equal`]).
-    ///
-    /// ```
-    /// use openfunnel::{Jitter, PollPolicy};
-    /// let policy = PollPolicy::default().with_jitter(Jitter::Full);
-    /// assert_eq!(policy.jitter(), Jitter::Full);
-    /// ```
-    pub fn with_jitter(mut self, jitter: Jitter) -> Self {
-        self.jitter = jitter;
-        self
-    }
-
-    /// Turns jitter off: every delay is exactly the backoff value
-    /// (the same as `with_jitter(Jitter::None)`).
-    ///
-    /// ```
-    /// let exact = openfunnel::PollPolicy::default().without_jitter();
-    /// assert_eq!(exact.jitter(), openfunnel::Jitter::None);
-    /// ```
-    pub fn without_jitter(self) -> Self {
-        self.with_jitter(Jitter::None)
     }
 
     /// Bounds the whole call (off by default): a `wait()` or a stream ends
@@ -170,22 +289,15 @@ impl PollPolicy {
         self
     }
 
-    /// The first delay.
+    /// The delays between polls.
     ///
     /// ```
-    /// assert_eq!(openfunnel::PollPolicy::default().initial_delay().as_millis(), 500);
+    /// let backoff = openfunnel::PollPolicy::default().backoff();
+    /// assert_eq!((backoff.initial().as_millis(), backoff.max().as_secs()), (500, 8));
+    /// assert_eq!(backoff.jitter(), openfunnel::Jitter::Equal);
     /// ```
-    pub fn initial_delay(&self) -> Duration {
-        self.initial_delay
-    }
-
-    /// The longest delay.
-    ///
-    /// ```
-    /// assert_eq!(openfunnel::PollPolicy::default().max_delay().as_secs(), 8);
-    /// ```
-    pub fn max_delay(&self) -> Duration {
-        self.max_delay
+    pub fn backoff(&self) -> Backoff {
+        self.backoff
     }
 
     /// The bound on the whole call, if any (none by default).
@@ -205,20 +317,6 @@ impl PollPolicy {
     pub fn idle_timeout(&self) -> Option<Duration> {
         self.idle_timeout
     }
-
-    /// How delays are randomised.
-    ///
-    /// ```
-    /// assert_eq!(openfunnel::PollPolicy::default().jitter(), openfunnel::Jitter::Equal);
-    /// ```
-    pub fn jitter(&self) -> Jitter {
-        self.jitter
-    }
-
-    /// The `n`-th delay (from 0) before jitter.
-    pub(crate) fn backoff(&self, n: u32) -> Duration {
-        exponential(self.initial_delay, self.multiplier, self.max_delay, n)
-    }
 }
 
 /// How failed requests are retried: GETs (and cancel) on transport errors,
@@ -226,7 +324,7 @@ impl PollPolicy {
 /// server (a connect error), because a duplicate submit is a duplicate bill.
 /// 401, 403, 404 and 422 are never retried.
 ///
-/// Between attempts the backoff doubles from 200 ms up to 5 s, with
+/// Between attempts the [`Backoff`] doubles from 200 ms up to 5 s, with
 /// [`Jitter::Full`] by default: each wait is drawn from `[0, backoff]`, so
 /// many requests failing at once (8 page fetches, 100 jobs on one client) do
 /// not retry in lockstep. A `Retry-After` header (whole seconds or an HTTP
@@ -240,10 +338,12 @@ impl PollPolicy {
 /// accepted, up to `Duration::MAX`.
 ///
 /// ```
-/// use openfunnel::RetryPolicy;
+/// use openfunnel::{Backoff, RetryPolicy};
 /// use std::time::Duration;
 ///
-/// let retries = RetryPolicy::default().with_max_attempts(3).with_max_backoff(Duration::from_secs(2));
+/// let retries = RetryPolicy::default()
+///     .with_max_attempts(3)
+///     .with_backoff(Backoff::new(Duration::from_millis(100), Duration::from_secs(2)));
 /// assert_eq!(retries.max_attempts(), 3);
 /// let none = RetryPolicy::never();
 /// assert_eq!(none.max_attempts(), 1);
@@ -252,20 +352,16 @@ impl PollPolicy {
 #[non_exhaustive]
 pub struct RetryPolicy {
     max_attempts: u32,
-    initial_backoff: Duration,
-    max_backoff: Duration,
+    backoff: Backoff,
     max_retry_after: Duration,
-    jitter: Jitter,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 5,
-            initial_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(5),
+            backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
             max_retry_after: Duration::from_secs(120),
-            jitter: Jitter::Full,
         }
     }
 }
@@ -277,10 +373,7 @@ impl RetryPolicy {
     /// assert_eq!(openfunnel::RetryPolicy::never().max_attempts(), 1);
     /// ```
     pub fn never() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        }
+        RetryPolicy::default().with_max_attempts(1)
     }
 
     /// Attempts per request, the first included (default 5; at least 1).
@@ -293,55 +386,30 @@ impl RetryPolicy {
         self
     }
 
-    /// The first backoff (default 200 ms), doubling per retry.
-    pub fn with_initial_backoff(mut self, backoff: Duration) -> Self {
-        self.initial_backoff = backoff;
-        self
-    }
-
-    /// The longest backoff (default 5 s).
-    pub fn with_max_backoff(mut self, backoff: Duration) -> Self {
-        self.max_backoff = backoff;
+    /// The waits between attempts (default: 200 ms doubling to 5 s, with
+    /// [`Jitter::Full`]). A wait the server asked for is never randomised.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use openfunnel::{Backoff, RetryPolicy};
+    /// let exact = RetryPolicy::default().with_backoff(Backoff::new(Duration::from_millis(200), Duration::from_secs(5)).without_jitter());
+    /// assert_eq!(exact.backoff().jitter(), openfunnel::Jitter::None);
+    /// ```
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
         self
     }
 
     /// The longest server-requested wait honoured (default 120 s).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let patient = openfunnel::RetryPolicy::default().with_max_retry_after(Duration::from_secs(600));
+    /// assert_eq!(patient.max_retry_after(), Duration::from_secs(600));
+    /// ```
     pub fn with_max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
         self
-    }
-
-    /// How backoffs are randomised (default [`Jitter::Full`]). A wait the
-    /// server asked for is never randomised.
-    ///
-    /// ```
-    /// use openfunnel::{Jitter, RetryPolicy};
-    /// let retries = RetryPolicy::default().with_jitter(Jitter::Equal);
-    /// assert_eq!(retries.jitter(), Jitter::Equal);
-    /// ```
-    pub fn with_jitter(mut self, jitter: Jitter) -> Self {
-        self.jitter = jitter;
-        self
-    }
-
-    /// Turns jitter off: every backoff is exactly 200 ms, 400 ms, 800 ms…
-    /// (the same as `with_jitter(Jitter::None)`).
-    ///
-    /// ```
-    /// let exact = openfunnel::RetryPolicy::default().without_jitter();
-    /// assert_eq!(exact.jitter(), openfunnel::Jitter::None);
-    /// ```
-    pub fn without_jitter(self) -> Self {
-        self.with_jitter(Jitter::None)
-    }
-
-    /// How backoffs are randomised.
-    ///
-    /// ```
-    /// assert_eq!(openfunnel::RetryPolicy::default().jitter(), openfunnel::Jitter::Full);
-    /// ```
-    pub fn jitter(&self) -> Jitter {
-        self.jitter
     }
 
     /// Attempts per request, the first included.
@@ -353,32 +421,34 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    pub(crate) fn backoff(&self, retry: u32) -> Duration {
-        exponential(self.initial_backoff, 2.0, self.max_backoff, retry)
+    /// The waits between attempts.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryPolicy::default().backoff().jitter(), openfunnel::Jitter::Full);
+    /// ```
+    pub fn backoff(&self) -> Backoff {
+        self.backoff
     }
 
-    pub(crate) fn max_retry_after(&self) -> Duration {
+    /// The longest server-requested wait honoured.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryPolicy::default().max_retry_after().as_secs(), 120);
+    /// ```
+    pub fn max_retry_after(&self) -> Duration {
         self.max_retry_after
     }
 }
 
-fn exponential(initial: Duration, multiplier: f64, max: Duration, n: u32) -> Duration {
-    let factor = multiplier.powi(n.min(64) as i32);
-    let secs = (initial.as_secs_f64() * factor).min(max.as_secs_f64());
-    Duration::try_from_secs_f64(secs).unwrap_or(max).min(max)
-}
-
-/// How a delay is randomised, for polls ([`PollPolicy::with_jitter`]) and
-/// retries ([`RetryPolicy::with_jitter`]) alike. Draws come from one random
+/// How a [`Backoff`]'s delays are randomised, for polls and retries alike. Draws come from one random
 /// source per client, so concurrent requests of one client draw different
 /// delays (seed it with [`crate::ClientBuilder::with_jitter_seed`] for a
 /// reproducible schedule).
 ///
 /// ```
 /// use openfunnel::{Jitter, PollPolicy, RetryPolicy};
-/// let polls = PollPolicy::default().with_jitter(Jitter::Equal); // [d/2, d]
-/// let retries = RetryPolicy::default().with_jitter(Jitter::Full); // [0, d]
-/// # let _ = (polls, retries);
+/// assert_eq!(PollPolicy::default().backoff().jitter(), Jitter::Equal); // [d/2, d]
+/// assert_eq!(RetryPolicy::default().backoff().jitter(), Jitter::Full); // [0, d]
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -430,8 +500,12 @@ impl JitterSource {
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// `delay`, randomised as `jitter` says.
-    pub(crate) fn apply(&self, jitter: Jitter, delay: Duration) -> Duration {
+    /// The `n`-th delay of `backoff`, randomised as its jitter says.
+    pub(crate) fn delay(&self, backoff: &Backoff, n: u32) -> Duration {
+        self.apply(backoff.jitter, backoff.delay(n))
+    }
+
+    fn apply(&self, jitter: Jitter, delay: Duration) -> Duration {
         match jitter {
             Jitter::None => delay,
             Jitter::Equal => crate::timer::scaled(delay, 0.5 + 0.5 * self.next_unit()),
@@ -446,10 +520,10 @@ mod tests {
 
     #[test]
     fn poll_backoff_grows_then_caps() {
-        let policy = PollPolicy::default();
-        let delays: Vec<u128> = (0..7).map(|n| policy.backoff(n).as_millis()).collect();
+        let backoff = PollPolicy::default().backoff();
+        let delays: Vec<u128> = (0..7).map(|n| backoff.delay(n).as_millis()).collect();
         assert_eq!(delays, [500, 1000, 2000, 4000, 8000, 8000, 8000]);
-        assert_eq!(policy.backoff(10_000), Duration::from_secs(8));
+        assert_eq!(backoff.delay(10_000), Duration::from_secs(8));
     }
 
     #[test]
@@ -506,8 +580,8 @@ mod tests {
 
     #[test]
     fn retry_backoff_doubles_from_the_initial_value() {
-        let retries = RetryPolicy::default();
-        let delays: Vec<u128> = (0..6).map(|n| retries.backoff(n).as_millis()).collect();
+        let retries = RetryPolicy::default().backoff();
+        let delays: Vec<u128> = (0..6).map(|n| retries.delay(n).as_millis()).collect();
         assert_eq!(delays, [200, 400, 800, 1600, 3200, 5000]);
     }
 }

@@ -11,16 +11,18 @@
 //! fetched instead. Predictions therefore change how fast pages arrive, never
 //! which pages are delivered.
 
-use crate::client::Client;
+use crate::context::Shared;
 use crate::error::Error;
-use crate::fetch::{self, RowTexts};
+use crate::fetch;
 use crate::kind::JobKind;
-use crate::page::Page;
-use crate::waiting::Limits;
+use crate::page::{Page, RowTexts};
+use crate::redact;
+use crate::transport::Limits;
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesOrdered;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::task::Poll;
 
 /// Consecutive discarded prefetches after which prediction is switched off
 /// for the rest of the walk (the server's cursors do not follow a pattern).
@@ -90,21 +92,9 @@ impl Predictor {
 
 type PageFuture<K> = BoxFuture<'static, Result<Page<K>, Error>>;
 
-/// A request in the window: running, or answered and waiting to be used.
-enum Fetch<K: JobKind> {
-    Running(PageFuture<K>),
-    Answered(Box<Result<Page<K>, Error>>),
-}
-
-struct Slot<K: JobKind> {
-    cursor: String,
-    predicted: bool,
-    fetch: Fetch<K>,
-}
-
 /// The requests made ahead of the chain, in chain order.
 pub(crate) struct Prefetch<K: JobKind> {
-    client: Client,
+    context: Shared,
     job_id: Arc<str>,
     /// The limits of the walk's wait when the chain last asked: no request
     /// is retried past them.
@@ -115,7 +105,10 @@ pub(crate) struct Prefetch<K: JobKind> {
     predictor: Option<Predictor>,
     /// Requests still worth making (from the manifest), if known.
     budget: Option<u64>,
-    window: VecDeque<Slot<K>>,
+    /// The requests in flight, answered in the order they were made…
+    window: FuturesOrdered<PageFuture<K>>,
+    /// …and, in the same order, their cursors and whether each was predicted.
+    cursors: VecDeque<(String, bool)>,
     discarded: u64,
     misses_in_a_row: u32,
     gave_up: bool,
@@ -123,20 +116,21 @@ pub(crate) struct Prefetch<K: JobKind> {
 
 impl<K: JobKind> Prefetch<K> {
     pub(crate) fn new(
-        client: Client,
+        context: Shared,
         job_id: Arc<str>,
         concurrency: usize,
         texts: RowTexts,
     ) -> Self {
         Prefetch {
-            client,
+            context,
             job_id,
             limits: Limits::default(),
             texts,
             concurrency: concurrency.max(1),
             predictor: None,
             budget: None,
-            window: VecDeque::new(),
+            window: FuturesOrdered::new(),
+            cursors: VecDeque::new(),
             discarded: 0,
             misses_in_a_row: 0,
             gave_up: false,
@@ -152,10 +146,10 @@ impl<K: JobKind> Prefetch<K> {
         }
     }
 
-    /// Caps the requests still worth making (e.g. the pages the manifest
-    /// says remain). Only ever sizes the window: the chain's own cursors are
+    /// Caps the requests still worth making (the pages the manifest says
+    /// remain). Only ever sizes the window: the chain's own cursors are
     /// requested regardless, and the chain decides the end.
-    pub(crate) fn limit(&mut self, pages: u64) {
+    pub(crate) fn set_budget(&mut self, pages: u64) {
         self.budget = Some(pages);
     }
 
@@ -169,77 +163,67 @@ impl<K: JobKind> Prefetch<K> {
     /// after it are requested, up to `concurrency` in flight, under `limits`.
     pub(crate) async fn page(&mut self, cursor: &str, limits: Limits) -> Result<Page<K>, Error> {
         self.limits = limits;
-        while let Some(front) = self.window.front() {
-            if front.cursor == cursor {
-                break;
+        if self
+            .cursors
+            .front()
+            .is_some_and(|(front, _)| front != cursor)
+        {
+            // Every prediction in the window was made from the one before:
+            // past a miss, none can be right.
+            self.window = FuturesOrdered::new();
+            for (missed, _) in std::mem::take(&mut self.cursors) {
+                self.count_discard(&missed, "the chain went elsewhere");
             }
-            self.discard_front("the chain went elsewhere");
         }
-        if self.window.is_empty() {
+        if self.cursors.is_empty() {
             self.push(cursor.to_string(), false);
         }
         self.top_up();
-        let Some((predicted, answer)) = self.front_answered().await else {
-            return fetch::page(
-                &self.client,
-                &self.job_id,
-                Some(cursor),
-                self.limits,
-                self.texts,
-            )
-            .await;
-        };
-        match answer {
-            Ok(page) => {
+        let predicted = self
+            .cursors
+            .pop_front()
+            .is_some_and(|(_, predicted)| predicted);
+        match self.window.next().await {
+            Some(Ok(page)) => {
                 if predicted {
                     self.misses_in_a_row = 0;
                 }
                 Ok(page)
             }
-            Err(error) if predicted => {
-                self.count_discard(cursor, &format!("the prefetch failed: {error}"));
-                fetch::page(
-                    &self.client,
-                    &self.job_id,
-                    Some(cursor),
-                    self.limits,
-                    self.texts,
-                )
-                .await
+            Some(Err(error)) if !predicted => Err(error),
+            failed => {
+                if let Some(Err(error)) = failed {
+                    self.count_discard(cursor, &format!("the prefetch failed: {error}"));
+                }
+                self.request(cursor.to_string()).await
             }
-            Err(error) => Err(error),
         }
+    }
+
+    /// A request for `cursor` under the limits of the chain's last ask.
+    fn request(&self, cursor: String) -> PageFuture<K> {
+        let (context, job_id) = (self.context.clone(), self.job_id.clone());
+        let (limits, texts) = (self.limits, self.texts);
+        Box::pin(async move { fetch::page(&context, &job_id, Some(&cursor), limits, texts).await })
     }
 
     /// Requests `cursor` (each request spends one page of the budget: the
     /// chain's own cursor too, since it is one of the pages that remain).
     fn push(&mut self, cursor: String, predicted: bool) {
         self.budget = self.budget.map(|left| left.saturating_sub(1));
-        let client = self.client.clone();
-        let job_id = self.job_id.clone();
-        let requested = cursor.clone();
-        let (limits, texts) = (self.limits, self.texts);
-        let future: PageFuture<K> = Box::pin(async move {
-            fetch::page(&client, &job_id, Some(&requested), limits, texts).await
-        });
-        self.window.push_back(Slot {
-            cursor,
-            predicted,
-            fetch: Fetch::Running(future),
-        });
+        self.window.push_back(self.request(cursor.clone()));
+        self.cursors.push_back((cursor, predicted));
     }
 
     /// Adds predictions after the last cursor in the window, lazily, one from
     /// the one before, until `concurrency` requests are outstanding.
     fn top_up(&mut self) {
-        while self.window.len() < self.concurrency && self.budget != Some(0) {
-            let Some(predictor) = &self.predictor else {
-                return;
-            };
+        while self.cursors.len() < self.concurrency && self.budget != Some(0) {
             let Some(next) = self
-                .window
-                .back()
-                .and_then(|slot| predictor.after(&slot.cursor))
+                .predictor
+                .as_ref()
+                .zip(self.cursors.back())
+                .and_then(|(predictor, (last, _))| predictor.after(last))
             else {
                 return;
             };
@@ -247,50 +231,10 @@ impl<K: JobKind> Prefetch<K> {
         }
     }
 
-    /// Drives every request in the window until the front one is answered,
-    /// then takes it out: whether it was predicted, and its answer.
-    async fn front_answered(&mut self) -> Option<(bool, Result<Page<K>, Error>)> {
-        let window = &mut self.window;
-        std::future::poll_fn(|cx| {
-            for slot in window.iter_mut() {
-                if let Fetch::Running(future) = &mut slot.fetch
-                    && let Poll::Ready(answer) = future.as_mut().poll(cx)
-                {
-                    slot.fetch = Fetch::Answered(Box::new(answer));
-                }
-            }
-            let answered = matches!(
-                window.front(),
-                Some(Slot {
-                    fetch: Fetch::Answered(_),
-                    ..
-                })
-            );
-            if !answered && !window.is_empty() {
-                return Poll::Pending;
-            }
-            Poll::Ready(match window.pop_front() {
-                Some(Slot {
-                    predicted,
-                    fetch: Fetch::Answered(answer),
-                    ..
-                }) => Some((predicted, *answer)),
-                _ => None,
-            })
-        })
-        .await
-    }
-
-    fn discard_front(&mut self, reason: &str) {
-        if let Some(slot) = self.window.pop_front() {
-            self.count_discard(&slot.cursor, reason);
-        }
-    }
-
     fn count_discard(&mut self, cursor: &str, reason: &str) {
         self.discarded += 1;
         self.misses_in_a_row += 1;
-        let cursor = self.client.scrub_text(cursor);
+        let cursor = redact::text(&self.context.transport.api_key, cursor);
         tracing::debug!(job_id = %self.job_id, cursor = %cursor, reason, discarded = self.discarded, "discarded a prefetched page");
         if self.misses_in_a_row >= GIVE_UP_AFTER_MISSES && !self.gave_up {
             self.gave_up = true;

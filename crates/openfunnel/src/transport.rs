@@ -1,10 +1,10 @@
 //! The one place requests are sent: retries, error classification and tracing.
 
 use crate::error::{Error, ValidationIssue};
-use crate::error_body::{self, DecodeError, ErrorBody};
+use crate::error_body::{DecodeError, ErrorBody};
 use crate::policy::{JitterSource, RetryPolicy};
+use crate::redact;
 use crate::timer::{Timer, later};
-use crate::waiting::Limits;
 use openfunnel_api::ApiKey;
 use openfunnel_api::types::HttpValidationError;
 use std::future::Future;
@@ -23,6 +23,15 @@ pub(crate) enum Idempotency {
     Idempotent,
     /// A submit: repeat only if it provably never reached the server.
     CreatesJob,
+}
+
+/// The instants a request of a wait must respect: retries stop at
+/// `retry_until` (the earlier of the idle timeout and the deadline), and a
+/// request still in flight at `cut_off` (the deadline) is abandoned.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Limits {
+    pub retry_until: Option<Instant>,
+    pub cut_off: Option<Instant>,
 }
 
 /// Describes one logical request, for retries, errors and traces.
@@ -60,16 +69,6 @@ pub(crate) struct Transport {
 struct Failure {
     error: Error,
     retry: Retry,
-}
-
-impl Failure {
-    /// The same failure, its error without the key (before it is logged).
-    fn scrubbed(self, key: &ApiKey) -> Failure {
-        Failure {
-            error: self.error.scrubbed(key),
-            retry: self.retry,
-        }
-    }
 }
 
 enum Retry {
@@ -130,7 +129,9 @@ impl Transport {
         F: Fn() -> Fut,
         Fut: Future<Output = RawResult<T>>,
     {
-        let cursor = operation.cursor.map(|cursor| self.api_key.scrub(cursor));
+        let cursor = operation
+            .cursor
+            .map(|cursor| redact::text(&self.api_key, cursor));
         let span = tracing::debug_span!(
             "openfunnel.request",
             operation = operation.name,
@@ -166,7 +167,12 @@ impl Transport {
                             attempts: attempt,
                         };
                     }
-                    Err(error) => self.classify(error, operation).await.scrubbed(&self.api_key),
+                    Err(error) => self.classify(error, operation).await,
+                };
+                // Logged below, before any wrapper sees it.
+                let failure = Failure {
+                    error: redact::error(failure.error, &self.api_key),
+                    ..failure
                 };
                 drop(permit);
                 let status = failure.error.status();
@@ -226,10 +232,7 @@ impl Transport {
         match server_asked {
             Some(asked) if asked > self.retry.max_retry_after() => None,
             Some(asked) => Some(asked),
-            None => Some(
-                self.jitter
-                    .apply(self.retry.jitter(), self.retry.backoff(attempt - 1)),
-            ),
+            None => Some(self.jitter.delay(&self.retry.backoff(), attempt - 1)),
         }
     }
 
@@ -262,24 +265,24 @@ impl Transport {
             Raw::InvalidResponsePayload(body, source) => Failure::retried_if(
                 Error::Decode {
                     operation: operation.name,
-                    body: error_body::excerpt(&body, Some(&self.api_key)),
-                    source: DecodeError::new(&source, &self.api_key),
+                    body: redact::excerpt(&body, &self.api_key),
+                    source: DecodeError::new(&source),
                 },
                 idempotent,
             ),
             // A 422 of the spec's shape, decoded by the generated client: its
             // bytes are gone, so it is read back from its re-serialised JSON
             // (same content, keys in order) by the one reader every 422
-            // goes through, which scrubs the key from each issue.
+            // goes through.
             Raw::ErrorResponse(response) => {
                 let bytes = serde_json::to_vec(&*response).unwrap_or_default();
-                let body = Box::new(ErrorBody::scrubbed(&bytes, &self.api_key));
+                let body = Box::new(redact::body(&bytes, &self.api_key));
                 Failure::fatal(self.unprocessable(&bytes, body, operation))
             }
             Raw::UnexpectedResponse(response) => self.classify_status(response, operation).await,
-            Raw::InvalidRequest(message) | Raw::Custom(message) => Failure::fatal(
-                Error::InvalidInput(self.api_key.scrub(&message).into_owned()),
-            ),
+            Raw::InvalidRequest(message) | Raw::Custom(message) => {
+                Failure::fatal(Error::InvalidInput(message))
+            }
         }
     }
 
@@ -301,7 +304,7 @@ impl Transport {
             Ok(bytes) => bytes,
             Err(source) => return Failure::retried_if(Error::Transport { source }, idempotent),
         };
-        let body = Box::new(ErrorBody::scrubbed(&bytes, &self.api_key));
+        let body = Box::new(redact::body(&bytes, &self.api_key));
         let job_id = operation.job_id.unwrap_or_default().to_string();
         match status {
             300..=399 => Failure::fatal(self.redirect(status, location, body)),
@@ -346,7 +349,7 @@ impl Transport {
     /// request that carried one (the lookalike endpoint documents 422, not
     /// 400, for a bad query parameter), otherwise a validation error.
     fn unprocessable(&self, bytes: &[u8], body: Box<ErrorBody>, operation: Operation<'_>) -> Error {
-        let issues = validation_issues(bytes, &self.api_key);
+        let issues = validation_issues(bytes);
         match operation.cursor {
             Some(cursor) if issues.iter().any(ValidationIssue::names_the_cursor) => {
                 Error::UnknownCursor {
@@ -393,13 +396,13 @@ fn timed_out(operation: Operation<'_>, last_error: Option<Error>) -> Error {
 
 /// The issues of a 422, whatever its body: the spec's `HTTPValidationError`
 /// list, FastAPI's `{"detail": "text"}` (one issue without a location), or a
-/// list of any looser shape (what can be read of each). Every text is
-/// scrubbed of the key: FastAPI quotes the input it refused.
-fn validation_issues(body: &[u8], api_key: &ApiKey) -> Vec<ValidationIssue> {
+/// list of any looser shape (what can be read of each). FastAPI quotes the
+/// input it refused: the issues are redacted with the rest of the error.
+fn validation_issues(body: &[u8]) -> Vec<ValidationIssue> {
     let text = |value: Option<&serde_json::Value>| match value {
-        Some(serde_json::Value::String(text)) => api_key.scrub(text).into_owned(),
+        Some(serde_json::Value::String(text)) => text.clone(),
         Some(serde_json::Value::Null) | None => String::new(),
-        Some(other) => api_key.scrub(&other.to_string()).into_owned(),
+        Some(other) => other.to_string(),
     };
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return Vec::new();
@@ -407,7 +410,7 @@ fn validation_issues(body: &[u8], api_key: &ApiKey) -> Vec<ValidationIssue> {
     match value.get("detail") {
         Some(serde_json::Value::String(message)) => vec![ValidationIssue {
             location: String::new(),
-            message: api_key.scrub(message).into_owned(),
+            message: message.clone(),
             kind: String::new(),
         }],
         Some(serde_json::Value::Array(items)) => items

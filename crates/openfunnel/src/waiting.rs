@@ -1,57 +1,19 @@
 //! The pacing of polls while a job runs: backoff with jitter under the
 //! [`PollPolicy`]'s idle timeout and deadline, and the [`Progress`] reported after each poll.
 
-use crate::client::Client;
-use crate::error::Error;
-use crate::error::TimeLimit;
+use crate::context::Shared;
+use crate::error::{Error, TimeLimit};
 use crate::kind::JobKind;
+use crate::manifest::JobManifest;
+use crate::outcome::Progress;
 use crate::page::Page;
 use crate::policy::PollPolicy;
-use crate::raw_shapes::JobManifest;
+use crate::redact;
 use crate::status::JobStatus;
 use crate::timer::later;
+use crate::transport::Limits;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// What a progress observer sees after each poll.
-///
-/// ```
-/// fn render(progress: &openfunnel::Progress) -> String {
-///     format!("{} {} rows, {} pages, {:.0?}", progress.status, progress.rows, progress.pages, progress.elapsed)
-/// }
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Progress {
-    /// The job.
-    pub job_id: String,
-    /// The status of the last response.
-    pub status: JobStatus,
-    /// Companies delivered so far, as the server counts them (lookalike jobs).
-    pub processed: Option<i64>,
-    /// A coarse stage label, e.g. `qualifying_companies` (lookalike jobs).
-    pub stage: Option<String>,
-    /// Pages the manifest says exist, once the job is terminal. An estimate
-    /// for a progress bar: the walk itself follows `next_cursor` to the end.
-    pub total_pages: Option<i64>,
-    /// Pages delivered to the caller so far (row streams only).
-    pub pages: u64,
-    /// Rows delivered to the caller so far (row streams only).
-    pub rows: u64,
-    /// Requests made.
-    pub polls: u32,
-    /// Time since waiting started.
-    pub elapsed: Duration,
-}
-
-/// The instants a request of a wait must respect: retries stop at
-/// `retry_until` (the earlier of the idle timeout and the deadline), and a
-/// request still in flight at `cut_off` (the deadline) is abandoned.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Limits {
-    pub retry_until: Option<Instant>,
-    pub cut_off: Option<Instant>,
-}
 
 /// What a poll said that counts as progress when it changes.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,7 +26,7 @@ struct Seen {
 /// Backoff between polls of a job that has nothing new yet, under the
 /// policy's idle timeout and deadline.
 pub(crate) struct Waiting {
-    client: Client,
+    context: Shared,
     job_id: Arc<str>,
     policy: PollPolicy,
     started: Instant,
@@ -78,10 +40,10 @@ pub(crate) struct Waiting {
 }
 
 impl Waiting {
-    pub(crate) fn new(client: Client, job_id: Arc<str>, policy: PollPolicy) -> Self {
-        let started = client.inner().transport.timer.now();
+    pub(crate) fn new(context: Shared, job_id: Arc<str>, policy: PollPolicy) -> Self {
+        let started = context.now();
         Waiting {
-            client,
+            context,
             job_id,
             policy,
             started,
@@ -93,7 +55,7 @@ impl Waiting {
     }
 
     fn now(&self) -> Instant {
-        self.client.inner().transport.timer.now()
+        self.context.now()
     }
 
     /// Records a response. A status, stage or `processed` that changed is
@@ -110,7 +72,7 @@ impl Waiting {
         let status = page.status.as_str();
         let entered = self.last.as_ref().map(|last| last.status.as_str()) != Some(status);
         if !K::STATUSES.contains(&status) && entered {
-            let status = self.client.scrub_text(status);
+            let status = redact::text(&self.context.transport.api_key, status);
             tracing::warn!(job_id = %self.job_id, status = %status, kind = K::NAME, "undocumented job status; treated as not terminal");
         }
         if self.last.as_ref() != Some(&seen) {
@@ -212,10 +174,12 @@ impl Waiting {
     /// first limit, and a wait that reaches it is [`Error::TimedOut`] (at
     /// the deadline at once; at the idle timeout after one last poll).
     pub(crate) async fn pause(&mut self) -> Result<(), Error> {
-        let transport = &self.client.inner().transport;
-        let mut delay = transport
+        let timer = &self.context.transport.timer;
+        let mut delay = self
+            .context
+            .transport
             .jitter
-            .apply(self.policy.jitter(), self.policy.backoff(self.step));
+            .delay(&self.policy.backoff(), self.step);
         self.step = self.step.saturating_add(1);
         if let Some((end, limit)) = self.first_limit() {
             let left = end.saturating_duration_since(self.now());
@@ -225,13 +189,13 @@ impl Waiting {
             if delay >= left && matches!(limit, TimeLimit::Deadline(_)) {
                 // A poll sent at the deadline would be cut off at once: the
                 // call ends when the deadline does.
-                self.client.inner().transport.timer.sleep(left).await;
+                timer.sleep(left).await;
                 return Err(self.timed_out(None));
             }
             // At the idle timeout's end, one last poll may still see progress.
             delay = delay.min(left);
         }
-        self.client.inner().transport.timer.sleep(delay).await;
+        timer.sleep(delay).await;
         Ok(())
     }
 }

@@ -17,7 +17,7 @@
 //!      │  └──────────────┘                                      │
 //!      │ next_cursor, job terminal                               │ next_cursor, terminal
 //!      ▼                                                        ▼
-//!   Prefetch { cursor } ── next_cursor ──▶ Prefetch { next }
+//!   Follow { next, terminal } (read through the prefetch window)
 //!      │ next_cursor null (terminal)
 //!      ▼
 //!   Done (completed) / Failing(JobFailed | JobCancelled) ──▶ Done
@@ -26,17 +26,17 @@
 //! Any state may end in `Failing` on an error; rows delivered before it stay
 //! valid.
 
-use crate::client::Client;
+use crate::context::Shared;
 use crate::error::Error;
-use crate::fetch::{self, RowTexts};
+use crate::fetch;
 use crate::kind::JobKind;
-use crate::outcome::{ManifestMismatch, StreamOutcome};
-use crate::page::{Checkpoint, Page};
+use crate::manifest::JobManifest;
+use crate::outcome::{ManifestMismatch, Progress, StreamOutcome};
+use crate::page::{Checkpoint, Page, RowTexts};
 use crate::policy::PollPolicy;
 use crate::prefetch::Prefetch;
-use crate::raw_shapes::JobManifest;
 use crate::validate;
-use crate::waiting::{Progress, Waiting};
+use crate::waiting::Waiting;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -45,7 +45,7 @@ pub(crate) type Observer = Arc<dyn Fn(&Progress) + Send + Sync>;
 
 /// The settings of a walk, fixed when the stream is first polled.
 pub(crate) struct WalkConfig {
-    pub client: Client,
+    pub context: Shared,
     pub job_id: Arc<str>,
     pub start: Checkpoint,
     pub policy: PollPolicy,
@@ -62,9 +62,12 @@ pub(crate) struct WalkConfig {
 enum State {
     /// Read the page at `cursor` (`None`: the first page) and deliver it once
     /// it is written, skipping `skip` rows delivered before a checkpoint.
+    /// Once the job is `terminal` its pages no longer change: they are read
+    /// through the prefetch window.
     Follow {
         cursor: Option<String>,
         skip: usize,
+        terminal: bool,
     },
     /// The page at `cursor` was delivered (`delivered` of its rows, counting
     /// any skipped at a checkpoint); the job runs and the next page has not
@@ -73,11 +76,6 @@ enum State {
     AwaitNext {
         cursor: Option<String>,
         delivered: usize,
-    },
-    /// The job is terminal: read the page at `cursor`, fetched ahead where
-    /// the cursors are predictable.
-    Prefetch {
-        cursor: String,
     },
     /// Hand out this error, then stop.
     Failing(Error),
@@ -91,10 +89,12 @@ struct Chain {
     names: HashSet<String>,
     /// Pages of the chain read (a page with rows, a name, or both).
     pages: u64,
+    /// Rows delivered.
+    rows: u64,
 }
 
 pub(crate) struct Walk<K: JobKind> {
-    client: Client,
+    context: Shared,
     job_id: Arc<str>,
     state: State,
     waiting: Waiting,
@@ -105,10 +105,8 @@ pub(crate) struct Walk<K: JobKind> {
     chain: Chain,
     /// The walk started at the first page, so the chain length is known.
     from_start: bool,
-    /// The manifest has sized the prefetch window already.
+    /// The manifest has set the prefetch budget already.
     budgeted: bool,
-    pages: u64,
-    rows: u64,
     outcome: Option<StreamOutcome<K>>,
 }
 
@@ -123,18 +121,19 @@ impl<K: JobKind> Walk<K> {
             Ok(()) => State::Follow {
                 cursor: start.cursor().map(str::to_string),
                 skip: start.rows_delivered(),
+                terminal: false,
             },
         };
-        let waiting = Waiting::new(config.client.clone(), config.job_id.clone(), config.policy);
+        let waiting = Waiting::new(config.context.clone(), config.job_id.clone(), config.policy);
         Walk {
             prefetch: Prefetch::new(
-                config.client.clone(),
+                config.context.clone(),
                 config.job_id.clone(),
                 config.concurrency,
                 config.texts,
             ),
             waiting,
-            client: config.client,
+            context: config.context,
             job_id: config.job_id,
             state,
             observer: config.observer,
@@ -143,10 +142,13 @@ impl<K: JobKind> Walk<K> {
             chain: Chain::default(),
             from_start: start.cursor().is_none(),
             budgeted: false,
-            pages: 0,
-            rows: 0,
             outcome: None,
         }
+    }
+
+    /// What the walk shares with its client.
+    pub(crate) fn context(&self) -> &Shared {
+        &self.context
     }
 
     /// How the walk ended, once the job was seen terminal at the chain's end.
@@ -154,22 +156,19 @@ impl<K: JobKind> Walk<K> {
         self.outcome.take()
     }
 
-    /// The next page with rows, `None` at the end, or the error that ends it
-    /// (the key removed from it).
+    /// The next page with rows, `None` at the end, or the error that ends it.
     pub(crate) async fn next(&mut self) -> Option<Result<Page<K>, Error>> {
         self.waiting.resume();
-        let item = self.step().await?;
-        Some(self.client.scrub(item))
-    }
-
-    async fn step(&mut self) -> Option<Result<Page<K>, Error>> {
         loop {
             let item = match std::mem::replace(&mut self.state, State::Done) {
                 State::Done => return None,
                 State::Failing(error) => return Some(Err(error)),
-                State::Follow { cursor, skip } => self.follow(cursor, skip).await,
+                State::Follow {
+                    cursor,
+                    skip,
+                    terminal,
+                } => self.follow(cursor, skip, terminal).await,
                 State::AwaitNext { cursor, delivered } => self.await_next(cursor, delivered).await,
-                State::Prefetch { cursor } => self.prefetched(cursor).await,
             };
             if item.is_some() {
                 return item;
@@ -181,15 +180,21 @@ impl<K: JobKind> Walk<K> {
         &mut self,
         cursor: Option<String>,
         skip: usize,
+        terminal: bool,
     ) -> Option<Result<Page<K>, Error>> {
-        let page = match self.read(cursor.as_deref()).await {
+        let page = match self.read(cursor.as_deref(), terminal).await {
             Ok(page) => page,
             Err(error) => return Some(Err(error)),
         };
-        self.waiting.observed(&page);
         if !page.is_written() {
+            // Not written yet, or a terminal job the server says runs again:
+            // wait as for any running job.
             self.report(&page);
-            self.state = State::Follow { cursor, skip };
+            self.state = State::Follow {
+                cursor,
+                skip,
+                terminal: false,
+            };
             return self.pause().await;
         }
         self.deliver(page, skip)
@@ -200,11 +205,10 @@ impl<K: JobKind> Walk<K> {
         cursor: Option<String>,
         delivered: usize,
     ) -> Option<Result<Page<K>, Error>> {
-        let mut page = match self.read(cursor.as_deref()).await {
+        let mut page = match self.read(cursor.as_deref(), false).await {
             Ok(page) => page,
             Err(error) => return Some(Err(error)),
         };
-        self.waiting.observed(&page);
         if page.rows.len() < delivered {
             return Some(Err(self.inconsistent(format!(
                 "page `{}` held {delivered} rows and now holds {}",
@@ -217,7 +221,7 @@ impl<K: JobKind> Walk<K> {
         let grown = !page.rows.is_empty();
         if grown {
             self.waiting.reset();
-            self.rows += page.rows.len() as u64;
+            self.chain.rows += page.rows.len() as u64;
         }
         self.report(&page);
         self.after(&page);
@@ -228,24 +232,6 @@ impl<K: JobKind> Walk<K> {
             return self.pause().await;
         }
         None
-    }
-
-    async fn prefetched(&mut self, cursor: String) -> Option<Result<Page<K>, Error>> {
-        let page = match self.prefetch.page(&cursor, self.waiting.limits()).await {
-            Ok(page) => page,
-            Err(error) => return Some(Err(self.waiting.with_wait_state(error))),
-        };
-        self.waiting.observed(&page);
-        if !page.is_written() {
-            // The server says the job runs again: wait as for any running job.
-            self.report(&page);
-            self.state = State::Follow {
-                cursor: Some(cursor),
-                skip: 0,
-            };
-            return self.pause().await;
-        }
-        self.deliver(page, 0)
     }
 
     /// Hands out a newly read link of the chain and decides what follows it.
@@ -270,8 +256,7 @@ impl<K: JobKind> Walk<K> {
         self.chain.cursors.extend(page.cursor.iter().cloned());
         page.skip(skip);
         self.waiting.reset();
-        self.pages += 1;
-        self.rows += page.rows.len() as u64;
+        self.chain.rows += page.rows.len() as u64;
         self.report(&page);
         self.after(&page);
         (!page.rows.is_empty()).then_some(Ok(page))
@@ -309,18 +294,15 @@ impl<K: JobKind> Walk<K> {
         if let Some(from) = page.cursor.as_deref().or(page.name.as_deref()) {
             self.prefetch.learn(from, &next);
         }
-        if page.status.is_terminal() {
-            State::Prefetch { cursor: next }
-        } else {
-            State::Follow {
-                cursor: Some(next),
-                skip: 0,
-            }
+        State::Follow {
+            cursor: Some(next),
+            skip: 0,
+            terminal: page.status.is_terminal(),
         }
     }
 
-    /// Sizes the prefetch window from the manifest, once: never more
-    /// predictions than the pages it says remain.
+    /// Sets the prefetch budget from the manifest, once: never more
+    /// requests than the pages it says remain.
     fn budget_from(&mut self, page: &Page<K>) {
         if self.budgeted || !self.from_start {
             return;
@@ -328,7 +310,8 @@ impl<K: JobKind> Walk<K> {
         self.budgeted = true;
         if let Some(pages) = page.manifest.as_ref().and_then(JobManifest::pages) {
             let pages = u64::try_from(pages).unwrap_or(0);
-            self.prefetch.limit(pages.saturating_sub(self.chain.pages));
+            self.prefetch
+                .set_budget(pages.saturating_sub(self.chain.pages));
         }
     }
 
@@ -349,13 +332,13 @@ impl<K: JobKind> Walk<K> {
         if let Some(mismatch) = &manifest_mismatch {
             tracing::warn!(job_id = %self.job_id, manifest_pages = mismatch.manifest_pages, chain_pages = mismatch.chain_pages, "the manifest's page count differs from the next_cursor chain; delivered the chain's rows");
         }
-        tracing::debug!(job_id = %self.job_id, pages = self.pages, rows = self.rows, discarded_prefetches = self.prefetch.discarded(), "walk finished");
+        tracing::debug!(job_id = %self.job_id, pages = self.chain.pages, rows = self.chain.rows, discarded_prefetches = self.prefetch.discarded(), "walk finished");
         self.outcome = Some(StreamOutcome {
             job_id: page.job_id.clone(),
             status: page.status.clone(),
             manifest: page.manifest.clone(),
-            pages: self.pages,
-            rows: self.rows,
+            pages: self.chain.pages,
+            rows: self.chain.rows,
             manifest_mismatch,
             discarded_prefetches: self.prefetch.discarded(),
         });
@@ -366,24 +349,24 @@ impl<K: JobKind> Walk<K> {
         }
     }
 
-    /// One request for the page at `cursor`, under the wait's limits.
-    async fn read(&mut self, cursor: Option<&str>) -> Result<Page<K>, Error> {
-        fetch::page::<K>(
-            &self.client,
-            &self.job_id,
-            cursor,
-            self.waiting.limits(),
-            self.texts,
-        )
-        .await
-        .map_err(|error| self.waiting.with_wait_state(error))
+    /// The page at `cursor` (through the prefetch window when the job is
+    /// `terminal`), under the wait's limits, recorded by the wait.
+    async fn read(&mut self, cursor: Option<&str>, terminal: bool) -> Result<Page<K>, Error> {
+        let limits = self.waiting.limits();
+        let read = match cursor {
+            Some(cursor) if terminal => self.prefetch.page(cursor, limits).await,
+            _ => fetch::page(&self.context, &self.job_id, cursor, limits, self.texts).await,
+        };
+        let page = read.map_err(|error| self.waiting.with_wait_state(error))?;
+        self.waiting.observed(&page);
+        Ok(page)
     }
 
     /// Waits for the job to write more, or, when the walk stops once caught
     /// up, ends it here (every page written so far was delivered).
     async fn pause(&mut self) -> Option<Result<Page<K>, Error>> {
         if self.until_caught_up {
-            tracing::debug!(job_id = %self.job_id, pages = self.pages, rows = self.rows, "caught up with the running job; stopping");
+            tracing::debug!(job_id = %self.job_id, pages = self.chain.pages, rows = self.chain.rows, "caught up with the running job; stopping");
             self.state = State::Done;
             return None;
         }
@@ -398,7 +381,11 @@ impl<K: JobKind> Walk<K> {
 
     fn report(&self, page: &Page<K>) {
         if let Some(observer) = &self.observer {
-            observer(&self.waiting.progress(page, self.pages, self.rows));
+            observer(
+                &self
+                    .waiting
+                    .progress(page, self.chain.pages, self.chain.rows),
+            );
         }
     }
 

@@ -18,7 +18,10 @@ async fn read_all(
     client: &openfunnel::Client,
     concurrency: usize,
 ) -> (Vec<String>, StreamOutcome<Lookalike>) {
-    let mut rows = lookalike_job(client).rows().with_concurrency(concurrency);
+    let mut rows = lookalike_job(client)
+        .stream()
+        .with_concurrency(concurrency)
+        .rows();
     let mut names = Vec::new();
     while let Some(row) = rows.try_next().await.expect("every row arrives") {
         names.push(row.name.unwrap_or_default());
@@ -456,8 +459,9 @@ async fn at_most_concurrency_requests_are_in_flight() {
         .lookalike()
         .job(id)
         .unwrap()
-        .rows()
+        .stream()
         .with_concurrency(4)
+        .rows()
         .try_collect()
         .await
         .unwrap();
@@ -543,8 +547,9 @@ async fn a_page_that_grows_while_the_job_runs_delivers_its_new_rows_once() {
 
     // Resuming where the first read of the page stopped delivers the rest once.
     let rest: Vec<String> = lookalike_job(&client)
-        .rows()
+        .stream()
         .resume_from(checkpoints[0].clone())
+        .rows()
         .collect_all()
         .await
         .unwrap()

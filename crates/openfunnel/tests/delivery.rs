@@ -15,7 +15,7 @@ mod common;
 
 use common::VirtualTimer;
 use futures_util::StreamExt;
-use openfunnel::{Client, Error, PollPolicy, RetryPolicy};
+use openfunnel::{Client, Error, RetryPolicy};
 use openfunnel_sim::{
     Clock, CursorScheme, Ending, Fault, JobProfile, JobType, ManifestAccuracy, PageWrites,
     PollFault, Schedule, SimConfig, Simulator, Vocabulary,
@@ -208,11 +208,7 @@ async fn serve(script: &Script) -> (Simulator, String, Client) {
         .with_api_key(common::KEY)
         .with_base_url(sim.base_url())
         .with_timer(VirtualTimer::new())
-        .with_poll_policy(
-            PollPolicy::default()
-                .without_jitter()
-                .with_deadline(Duration::from_secs(3600)),
-        )
+        .with_poll_policy(common::exact_policy().with_deadline(Duration::from_secs(3600)))
         .with_retry_policy(RetryPolicy::default().with_max_attempts(4))
         .with_request_timeout(Duration::from_millis(100))
         .build()
@@ -225,7 +221,7 @@ async fn check(script: Script) -> Result<Verdict, TestCaseError> {
     let job = client.lookalike().job(&job_id).expect("id");
     let expected = sim.final_rows(&job_id).expect("the job exists");
     let mut delivered = Vec::new();
-    let mut rows = job.rows().with_concurrency(4);
+    let mut rows = job.stream().with_concurrency(4).rows();
     let end = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             match rows.next().await {
@@ -426,8 +422,9 @@ async fn worst_delay(mut script: Script) -> Option<u64> {
         .lookalike()
         .job(&job_id)
         .expect("id")
-        .rows()
-        .with_concurrency(1);
+        .stream()
+        .with_concurrency(1)
+        .rows();
     let mut yielded_at = Vec::new();
     while let Some(Ok(_)) = rows.next().await {
         yielded_at.push(sim.requests().polls);

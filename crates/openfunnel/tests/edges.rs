@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use httpmock::prelude::*;
-use openfunnel::{Error, PollPolicy, RetryPolicy, TimeLimit};
+use openfunnel::{Backoff, Error, Jitter, PollPolicy, RetryPolicy, TimeLimit};
 use std::time::{Duration, Instant};
 
 /// Answers every poll of the fixture job with `status` (and a `Retry-After`
@@ -40,49 +40,49 @@ const EXTREMES: [Duration; 5] = [
 /// A poll policy with one setting at `value`.
 fn poll_policies(value: Duration) -> Vec<(&'static str, PollPolicy)> {
     let exact = exact_policy();
+    let backoff = exact.backoff();
     vec![
         ("with_deadline", exact.clone().with_deadline(value)),
         ("with_idle_timeout", exact.clone().with_idle_timeout(value)),
         (
-            "with_initial_delay",
-            exact.clone().with_initial_delay(value),
+            "initial delay",
+            exact.clone().with_backoff(backoff.with_initial(value)),
         ),
-        ("with_max_delay", exact.clone().with_max_delay(value)),
         (
-            "with_initial_delay+max_delay",
-            exact
-                .clone()
-                .with_initial_delay(value)
-                .with_max_delay(value),
+            "max delay",
+            exact.clone().with_backoff(backoff.with_max(value)),
+        ),
+        (
+            "initial and max delay",
+            exact.clone().with_backoff(Backoff::fixed(value)),
         ),
         (
             "equal jitter, both delays",
-            exact
-                .with_jitter(openfunnel::Jitter::Equal)
-                .with_initial_delay(value)
-                .with_max_delay(value),
+            exact.with_backoff(Backoff::new(value, value).with_jitter(Jitter::Equal)),
         ),
     ]
 }
 
 /// A retry policy with one setting at `value`.
 fn retry_policies(value: Duration) -> Vec<(&'static str, RetryPolicy)> {
-    let exact = RetryPolicy::default().without_jitter();
+    let exact = exact_retries();
+    let backoff = exact.backoff();
     vec![
         (
-            "with_initial_backoff",
-            exact.clone().with_initial_backoff(value),
+            "initial backoff",
+            exact.clone().with_backoff(backoff.with_initial(value)),
         ),
-        ("with_max_backoff", exact.clone().with_max_backoff(value)),
+        (
+            "max backoff",
+            exact.clone().with_backoff(backoff.with_max(value)),
+        ),
         (
             "with_max_retry_after",
             exact.clone().with_max_retry_after(value),
         ),
         (
             "full jitter, both backoffs",
-            RetryPolicy::default()
-                .with_initial_backoff(value)
-                .with_max_backoff(value),
+            RetryPolicy::default().with_backoff(Backoff::new(value, value)),
         ),
     ]
 }
@@ -127,7 +127,7 @@ async fn every_duration_setting_at_every_extreme_neither_panics_nor_hangs() {
             let case = format!("{name}({value:?})");
             settled(&case, lookalike_job(&client).wait().await);
             let rows = futures_util::TryStreamExt::try_collect::<Vec<_>>(
-                lookalike_job(&client).rows().with_policy(policy),
+                lookalike_job(&client).stream().with_policy(policy).rows(),
             )
             .await;
             settled(&case, rows);
@@ -167,11 +167,7 @@ async fn a_server_asking_for_an_endless_wait_cannot_crash_or_hang_the_client() {
             answer_every_poll(&server, status, Some(header)).await;
             let timer = VirtualTimer::new();
             let client = builder(&server, &timer)
-                .with_retry_policy(
-                    RetryPolicy::default()
-                        .without_jitter()
-                        .with_max_retry_after(Duration::MAX),
-                )
+                .with_retry_policy(exact_retries().with_max_retry_after(Duration::MAX))
                 .build()
                 .unwrap();
             let waited = lookalike_job(&client).wait().await.unwrap_err();
@@ -238,7 +234,11 @@ async fn the_idle_timeout_restarts_on_progress_so_a_moving_job_is_never_cut_off(
     .await;
     let timer = VirtualTimer::new();
     let policy = exact_policy()
-        .with_initial_delay(Duration::from_secs(2))
+        .with_backoff(
+            exact_policy()
+                .backoff()
+                .with_initial(Duration::from_secs(2)),
+        )
         .with_idle_timeout(Duration::from_secs(10));
     let client = builder(&server, &timer)
         .with_poll_policy(policy.clone())
@@ -330,7 +330,7 @@ async fn a_stream_until_caught_up_ends_where_it_would_wait_and_fails_where_a_req
     .await;
     let timer = VirtualTimer::new();
     let client = common::client(&server, &timer);
-    let mut pages = lookalike_job(&client).pages().until_caught_up();
+    let mut pages = lookalike_job(&client).stream().until_caught_up().pages();
     let mut delivered = Vec::new();
     while let Some(page) = futures_util::TryStreamExt::try_next(&mut pages)
         .await
@@ -347,7 +347,7 @@ async fn a_stream_until_caught_up_ends_where_it_would_wait_and_fails_where_a_req
     answer_every_poll(&server, 503, None).await;
     let client = common::client(&server, &timer);
     let error = futures_util::TryStreamExt::try_collect::<Vec<_>>(
-        lookalike_job(&client).rows().until_caught_up(),
+        lookalike_job(&client).stream().until_caught_up().rows(),
     )
     .await
     .unwrap_err();
@@ -360,7 +360,7 @@ async fn a_stream_until_caught_up_ends_where_it_would_wait_and_fails_where_a_req
     let server = MockServer::start_async().await;
     serve_completed_job(&server, 3).await;
     let client = common::client(&server, &timer);
-    let mut pages = lookalike_job(&client).pages().until_caught_up();
+    let mut pages = lookalike_job(&client).stream().until_caught_up().pages();
     let mut count = 0;
     while let Some(page) = futures_util::TryStreamExt::try_next(&mut pages)
         .await
@@ -441,12 +441,15 @@ async fn each_row_s_json_text_is_kept_as_the_server_sent_it() {
         .unwrap();
     assert_eq!(streamed.json_rows()[0].get(), row);
     let resumed = {
-        let mut pages = lookalike_job(&client).pages().resume_from(
-            serde_json::from_value(serde_json::json!({
-                "job_id": JOB, "kind": "lookalike", "cursor": null, "rows_delivered": 1
-            }))
-            .unwrap(),
-        );
+        let mut pages = lookalike_job(&client)
+            .stream()
+            .resume_from(
+                serde_json::from_value(serde_json::json!({
+                    "job_id": JOB, "kind": "lookalike", "cursor": null, "rows_delivered": 1
+                }))
+                .unwrap(),
+            )
+            .pages();
         futures_util::TryStreamExt::try_next(&mut pages)
             .await
             .unwrap()

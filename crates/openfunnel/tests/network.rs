@@ -123,11 +123,7 @@ async fn a_retry_after_equal_to_the_most_honoured_is_honoured() {
     serve_completed_empty(&server).await;
     let timer = VirtualTimer::new();
     let client = builder(&server, &timer)
-        .with_retry_policy(
-            RetryPolicy::default()
-                .without_jitter()
-                .with_max_retry_after(Duration::from_secs(10)),
-        )
+        .with_retry_policy(exact_retries().with_max_retry_after(Duration::from_secs(10)))
         .build()
         .unwrap();
     lookalike_job(&client)
@@ -281,16 +277,11 @@ async fn retries_stop_at_the_deadline_with_the_last_state_seen() {
         .await;
     let timer = VirtualTimer::new();
     let client = builder(&server, &timer)
-        .with_poll_policy(
-            PollPolicy::default()
-                .without_jitter()
-                .with_deadline(Duration::from_secs(2)),
-        )
+        .with_poll_policy(exact_policy().with_deadline(Duration::from_secs(2)))
         .with_retry_policy(
-            RetryPolicy::default()
-                .without_jitter()
+            exact_retries()
                 .with_max_attempts(10)
-                .with_max_backoff(Duration::from_secs(60)),
+                .with_backoff(exact_retries().backoff().with_max(Duration::from_secs(60))),
         )
         .build()
         .unwrap();
@@ -329,16 +320,16 @@ async fn a_stream_s_retries_stop_at_its_deadline_too() {
     let timer = VirtualTimer::new();
     let client = builder(&server, &timer)
         .with_retry_policy(
-            RetryPolicy::default()
-                .without_jitter()
+            exact_retries()
                 .with_max_attempts(100)
                 .with_max_retry_after(Duration::from_secs(600)),
         )
         .build()
         .unwrap();
     let error = lookalike_job(&client)
-        .rows()
+        .stream()
         .with_policy(PollPolicy::default().with_deadline(Duration::from_secs(3)))
+        .rows()
         .try_collect::<Vec<_>>()
         .await
         .unwrap_err();
@@ -658,8 +649,9 @@ async fn a_checkpoint_from_another_job_is_refused_before_any_request() {
         .job("0b6f3c52-9d7e-4f0a-a2f1-5c1d0e6f7a88")
         .unwrap();
     let error = other
-        .rows()
+        .stream()
         .resume_from(checkpoint.clone())
+        .rows()
         .try_collect::<Vec<_>>()
         .await
         .unwrap_err();
@@ -672,8 +664,9 @@ async fn a_checkpoint_from_another_job_is_refused_before_any_request() {
     // A job of another kind with the same id is another job too.
     let intent = client.tech_intent().job(JOB).unwrap();
     let error = intent
-        .pages()
+        .stream()
         .resume_from(checkpoint.clone())
+        .pages()
         .try_next()
         .await
         .unwrap_err();
@@ -681,8 +674,9 @@ async fn a_checkpoint_from_another_job_is_refused_before_any_request() {
 
     // Its own job resumes from it.
     let rest: Vec<_> = lookalike_job(&client)
-        .rows()
+        .stream()
         .resume_from(checkpoint)
+        .rows()
         .try_collect()
         .await
         .unwrap();
@@ -880,7 +874,7 @@ async fn the_error_a_status_means_does_not_depend_on_its_body() {
     let server = MockServer::start_async().await;
     let timer = VirtualTimer::new();
     let client = builder(&server, &timer)
-        .with_retry_policy(RetryPolicy::default().without_jitter().with_max_attempts(3))
+        .with_retry_policy(exact_retries().with_max_attempts(3))
         .build()
         .unwrap();
     let job = lookalike_job(&client);

@@ -486,7 +486,7 @@ async fn a_submit_that_could_not_connect_is_retried() {
         .with_api_key(KEY)
         .with_base_url(format!("http://127.0.0.1:{port}"))
         .with_timer(timer.clone())
-        .with_retry_policy(RetryPolicy::default().with_max_attempts(3).without_jitter())
+        .with_retry_policy(exact_retries().with_max_attempts(3))
         .build()
         .unwrap();
     let error = client

@@ -195,8 +195,9 @@ async fn concurrency_one_walks_next_cursor_only() {
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
     let rows: Vec<_> = lookalike_job(&client)
-        .rows()
+        .stream()
         .with_concurrency(1)
+        .rows()
         .try_collect()
         .await
         .unwrap();
@@ -366,8 +367,9 @@ async fn cancelling_then_cancelled_delivers_written_rows_then_job_cancelled() {
     let statuses = Arc::new(Mutex::new(Vec::new()));
     let seen = statuses.clone();
     let partial = lookalike_job(&client)
-        .rows()
+        .stream()
         .on_progress(move |progress| seen.lock().unwrap().push(progress.status.clone()))
+        .rows()
         .collect_all()
         .await
         .unwrap_err();
@@ -549,8 +551,9 @@ async fn resuming_from_a_checkpoint_continues_without_duplicates_or_gaps() {
 
     let checkpoint: Checkpoint = serde_json::from_str(&saved).unwrap();
     let rest: Vec<_> = lookalike_job(&client)
-        .rows()
+        .stream()
         .resume_from(checkpoint)
+        .rows()
         .try_collect()
         .await
         .unwrap();
@@ -564,7 +567,7 @@ async fn a_checkpoint_at_a_page_boundary_resumes_at_the_next_page() {
     serve_completed_job(&server, 2).await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let mut rows = lookalike_job(&client).rows().with_concurrency(1);
+    let mut rows = lookalike_job(&client).stream().with_concurrency(1).rows();
     for _ in 0..100 {
         rows.next().await.unwrap().unwrap();
     }
@@ -572,8 +575,9 @@ async fn a_checkpoint_at_a_page_boundary_resumes_at_the_next_page() {
     assert_eq!(checkpoint.cursor(), Some("page_0001"));
     assert_eq!(checkpoint.rows_delivered(), 0);
     let rest: Vec<_> = lookalike_job(&client)
-        .rows()
+        .stream()
         .resume_from(checkpoint)
+        .rows()
         .try_collect()
         .await
         .unwrap();
@@ -596,8 +600,9 @@ async fn pages_carry_checkpoints_for_page_by_page_exports() {
         (Some("page_0002"), 100)
     );
     let after_end: Vec<_> = lookalike_job(&client)
-        .rows()
+        .stream()
         .resume_from(checkpoints[2].clone())
+        .rows()
         .try_collect()
         .await
         .unwrap();
@@ -627,8 +632,9 @@ async fn an_unknown_cursor_in_a_checkpoint_is_a_clear_error_not_retried() {
         let checkpoint: Checkpoint =
             serde_json::from_str(r#"{"cursor":"page_0042","rows_delivered":0}"#).unwrap();
         let error = lookalike_job(&client)
-            .rows()
+            .stream()
             .resume_from(checkpoint)
+            .rows()
             .try_collect::<Vec<_>>()
             .await
             .unwrap_err();
@@ -665,8 +671,9 @@ async fn an_unusable_cursor_in_a_checkpoint_is_refused_before_any_request() {
         let checkpoint: Checkpoint =
             serde_json::from_str(&format!(r#"{{"cursor":{cursor},"rows_delivered":0}}"#)).unwrap();
         let error = lookalike_job(&client)
-            .rows()
+            .stream()
             .resume_from(checkpoint)
+            .rows()
             .try_collect::<Vec<_>>()
             .await
             .unwrap_err();
@@ -696,8 +703,9 @@ async fn a_path_like_cursor_travels_in_the_query_not_the_path() {
     let checkpoint: Checkpoint =
         serde_json::from_str(r#"{"cursor":"../../admin","rows_delivered":0}"#).unwrap();
     let rows: Vec<_> = lookalike_job(&client)
-        .rows()
+        .stream()
         .resume_from(checkpoint)
+        .rows()
         .try_collect()
         .await
         .unwrap();

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use futures_util::TryStreamExt;
 use httpmock::prelude::*;
-use openfunnel::{Client, Error, PollPolicy, RetryPolicy};
+use openfunnel::{Backoff, Client, Error, PollPolicy};
 use std::time::Duration;
 
 #[tokio::test]
@@ -15,13 +15,13 @@ async fn the_poll_policy_s_delays_multiplier_and_cap_shape_the_waits() {
     serve(&server, None, page("running", None, None, vec![]), Some(4)).await;
     serve_completed_empty(&server).await;
     let timer = VirtualTimer::new();
-    let policy = PollPolicy::default()
-        .without_jitter()
-        .with_initial_delay(Duration::from_secs(1))
-        .with_multiplier(3.0)
-        .with_max_delay(Duration::from_secs(5));
-    assert_eq!(policy.initial_delay(), Duration::from_secs(1));
-    assert_eq!(policy.max_delay(), Duration::from_secs(5));
+    let policy = PollPolicy::default().with_backoff(
+        Backoff::new(Duration::from_secs(1), Duration::from_secs(5))
+            .with_multiplier(3.0)
+            .without_jitter(),
+    );
+    assert_eq!(policy.backoff().initial(), Duration::from_secs(1));
+    assert_eq!(policy.backoff().max(), Duration::from_secs(5));
     let client = builder(&server, &timer)
         .with_poll_policy(policy)
         .build()
@@ -46,8 +46,8 @@ fn the_idle_timeout_can_be_set_and_removed() {
     assert_eq!(patient.idle_timeout(), None);
     // Only the idle timeout is removed.
     assert_eq!(
-        patient.initial_delay(),
-        PollPolicy::default().initial_delay()
+        patient.backoff().initial(),
+        PollPolicy::default().backoff().initial()
     );
     assert_ne!(patient, PollPolicy::default());
 }
@@ -65,9 +65,11 @@ async fn retries_back_off_from_the_initial_backoff_set() {
     let timer = VirtualTimer::new();
     let client = builder(&server, &timer)
         .with_retry_policy(
-            RetryPolicy::default()
-                .without_jitter()
-                .with_initial_backoff(Duration::from_millis(300)),
+            exact_retries().with_backoff(
+                exact_retries()
+                    .backoff()
+                    .with_initial(Duration::from_millis(300)),
+            ),
         )
         .build()
         .unwrap();

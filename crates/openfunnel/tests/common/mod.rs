@@ -75,7 +75,12 @@ pub fn proptest_runner() -> proptest::test_runner::TestRunner {
 
 /// The default poll policy minus jitter, so schedules are exact.
 pub fn exact_policy() -> PollPolicy {
-    PollPolicy::default().without_jitter()
+    PollPolicy::default().with_backoff(PollPolicy::default().backoff().without_jitter())
+}
+
+/// The default retry policy minus jitter, so backoffs are exact.
+pub fn exact_retries() -> RetryPolicy {
+    RetryPolicy::default().with_backoff(RetryPolicy::default().backoff().without_jitter())
 }
 
 pub fn client(server: &MockServer, timer: &VirtualTimer) -> Client {
@@ -88,7 +93,7 @@ pub fn builder(server: &MockServer, timer: &VirtualTimer) -> openfunnel::ClientB
         .with_base_url(server.base_url())
         .with_timer(timer.clone())
         .with_poll_policy(exact_policy())
-        .with_retry_policy(RetryPolicy::default().without_jitter())
+        .with_retry_policy(exact_retries())
 }
 
 /// The fixture lookalike job of `client`.

@@ -2,9 +2,9 @@
 //! in a given way. Up to 500 rows; 20 credits per row; not cancellable.
 
 use crate::error::Error;
+use crate::kind::setters::{list_setters, optional_setters};
 use crate::kind::{JobKind, sealed};
-use crate::raw_shapes::{acknowledgement, job_manifest, poll_response};
-use crate::setters::{list_setters, optional_setters};
+use crate::kind::{acknowledgement, poll_response};
 use crate::transport::RawResult;
 use crate::validate;
 use futures_util::future::BoxFuture;
@@ -179,20 +179,12 @@ impl TechIntentSearch {
     }
 }
 
-job_manifest!(types::TechIntentManifest);
 acknowledgement!(types::TechIntentSubmitResponse => |it| Some(it.job_id.as_str()));
 
 poll_response!(
     types::TechIntentJobResponse => (types::TechIntentCompanyRow, types::TechIntentManifest),
     |_it| (None, None)
 );
-
-impl crate::Client {
-    /// Tech-stack-with-intent jobs: submit and open by id.
-    pub fn tech_intent(&self) -> crate::Jobs<TechIntent> {
-        self.jobs()
-    }
-}
 
 impl sealed::Sealed for TechIntent {}
 

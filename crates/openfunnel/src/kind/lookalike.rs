@@ -2,9 +2,9 @@
 //! seed companies. Up to 10,000 rows; 1 credit per row; cancellable.
 
 use crate::error::Error;
+use crate::kind::setters::{list_setters, optional_setters};
 use crate::kind::{Cancellable, JobKind, sealed};
-use crate::raw_shapes::{acknowledgement, job_manifest, poll_response};
-use crate::setters::{list_setters, optional_setters};
+use crate::kind::{acknowledgement, poll_response};
 use crate::transport::RawResult;
 use crate::validate;
 use futures_util::future::BoxFuture;
@@ -159,7 +159,6 @@ impl LookalikeSearch {
     }
 }
 
-job_manifest!(types::BulkLookalikeManifest);
 acknowledgement!(
     types::BulkLookalikeSubmitResponse => |it| Some(it.job_id.as_str()),
     types::BulkLookalikeCancelResponse => |it| it.job_id.as_deref()
@@ -169,13 +168,6 @@ poll_response!(
     types::BulkLookalikeJobResponse => (types::BulkLookalikeResultRow, types::BulkLookalikeManifest),
     |it| (it.processed, it.progress_message)
 );
-
-impl crate::Client {
-    /// Bulk lookalike jobs: submit, open by id, cancel.
-    pub fn lookalike(&self) -> crate::Jobs<Lookalike> {
-        self.jobs()
-    }
-}
 
 impl sealed::Sealed for Lookalike {}
 

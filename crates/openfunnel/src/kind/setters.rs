@@ -7,7 +7,7 @@
 macro_rules! optional_setters {
     ($($(#[doc = $doc:literal])* $field:ident / $set:ident: $ty:ident;)*) => {$(
         $(#[doc = $doc])*
-        pub fn $field(mut self, value: $crate::setters::optional_setters!(@param $ty)) -> Self {
+        pub fn $field(mut self, value: $crate::kind::setters::optional_setters!(@param $ty)) -> Self {
             self.$field = Some(value.into());
             self
         }
