@@ -41,7 +41,8 @@ pub(crate) async fn page<K: JobKind>(
                 openfunnel_api::ResponseValue::new((value.into_inner(), body), status, headers)
             })
         })
-        .await?;
+        .await
+        .result?;
     let mut page =
         Page::<K>::from_response(response, cursor.map(str::to_string), texts, body.as_deref());
     if page.next_cursor.as_deref() == Some("") {

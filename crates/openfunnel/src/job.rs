@@ -83,7 +83,8 @@ impl<K: JobKind> Jobs<K> {
             };
             let submitted = transport
                 .send(operation, || K::submit(&transport.api, &request))
-                .await?;
+                .await
+                .result?;
             let job_id = submitted.job_id().unwrap_or_default().to_string();
             if let Some(problem) = validate::job_id_problem(&job_id) {
                 return Err(Error::UnusableJobId {
@@ -268,7 +269,7 @@ impl<K: JobKind> Job<K> {
                         });
                     }
                     JobStatus::Failed | JobStatus::Cancelled => {
-                        return Err(page.into_terminal_error());
+                        return Err(page.terminal_error());
                     }
                     _ => waiting.pause().await?,
                 }
@@ -354,7 +355,7 @@ impl<K: Cancellable> Job<K> {
                 limits: Limits::default(),
             };
             let sent = transport
-                .send_counted(operation, || K::cancel(&transport.api, &self.id))
+                .send(operation, || K::cancel(&transport.api, &self.id))
                 .await;
             match sent.result {
                 Ok(response) => Ok(Cancellation {

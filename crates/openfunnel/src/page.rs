@@ -229,16 +229,14 @@ impl<K: JobKind> Page<K> {
     }
 
     /// The error for a failed or cancelled job, built from its terminal page.
-    pub(crate) fn into_terminal_error(self) -> Error {
-        let manifest = self.manifest.map(|manifest| Box::new(manifest.into()));
+    pub(crate) fn terminal_error(&self) -> Error {
+        let (job_id, manifest) = (self.job_id.clone(), self.manifest.clone());
+        let manifest = manifest.map(|manifest| Box::new(manifest.into()));
         match self.status {
-            JobStatus::Cancelled => Error::JobCancelled {
-                job_id: self.job_id,
-                manifest,
-            },
+            JobStatus::Cancelled => Error::JobCancelled { job_id, manifest },
             _ => Error::JobFailed {
-                job_id: self.job_id,
-                error_message: self.error_message,
+                job_id,
+                error_message: self.error_message.clone(),
                 manifest,
             },
         }
@@ -253,24 +251,6 @@ impl<K: JobKind> Page<K> {
             || self.name.is_some()
             || self.next_cursor.is_some()
             || self.status.is_terminal()
-    }
-
-    /// The same page without its rows (what the walk keeps of a terminal page).
-    pub(crate) fn header(&self) -> Page<K> {
-        Page {
-            job_id: self.job_id.clone(),
-            status: self.status.clone(),
-            manifest: self.manifest.clone(),
-            error_message: self.error_message.clone(),
-            rows: Vec::new(),
-            name: self.name.clone(),
-            next_cursor: self.next_cursor.clone(),
-            processed: self.processed,
-            progress_message: self.progress_message.clone(),
-            cursor: self.cursor.clone(),
-            skipped: self.skipped,
-            json: Vec::new(),
-        }
     }
 }
 

@@ -65,42 +65,32 @@ pub(crate) struct Transport {
     pub max_response_bytes: u64,
 }
 
-/// A failure, classified: the error to report, and whether to try again.
+/// A failure, classified: the error to report, whether to try again, and
+/// the wait the server asked for (`Retry-After`), if any.
 struct Failure {
     error: Error,
-    retry: Retry,
-}
-
-enum Retry {
-    No,
-    /// After the policy's backoff, or after what the server asked for.
-    Yes {
-        server_asked: Option<Duration>,
-    },
+    retry: bool,
+    server_asked: Option<Duration>,
 }
 
 impl Failure {
-    fn fatal(error: Error) -> Failure {
-        Failure {
-            error,
-            retry: Retry::No,
-        }
-    }
-
-    /// Retried after the backoff when `retry` holds.
     fn retried_if(error: Error, retry: bool) -> Failure {
         Failure {
             error,
-            retry: if retry {
-                Retry::Yes { server_asked: None }
-            } else {
-                Retry::No
-            },
+            retry,
+            server_asked: None,
         }
     }
 }
 
-/// The result of [`Transport::send_counted`]: the answer and the attempts it took.
+impl From<Error> for Failure {
+    /// A failure that is not retried.
+    fn from(error: Error) -> Failure {
+        Failure::retried_if(error, false)
+    }
+}
+
+/// The result of [`Transport::send`]: the answer and the attempts it took.
 pub(crate) struct Sent<T> {
     pub result: Result<T, Error>,
     pub attempts: u32,
@@ -108,23 +98,10 @@ pub(crate) struct Sent<T> {
 
 impl Transport {
     /// Sends `call` until it succeeds, fails for good, the retry budget is
-    /// spent, or the next wait would pass the operation's deadline (then
+    /// spent, or the next wait would pass the operation's limits (then
     /// [`Error::TimedOut`], carrying the failure that was being retried; the
     /// caller adds the job's last status).
-    pub(crate) async fn send<T, F, Fut>(
-        &self,
-        operation: Operation<'_>,
-        call: F,
-    ) -> Result<T, Error>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = RawResult<T>>,
-    {
-        self.send_counted(operation, call).await.result
-    }
-
-    /// [`Transport::send`], also saying how many attempts were made.
-    pub(crate) async fn send_counted<T, F, Fut>(&self, operation: Operation<'_>, call: F) -> Sent<T>
+    pub(crate) async fn send<T, F, Fut>(&self, operation: Operation<'_>, call: F) -> Sent<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = RawResult<T>>,
@@ -138,73 +115,51 @@ impl Transport {
             job_id = operation.job_id,
             cursor = cursor.as_deref(),
         );
-        async move {
-            let mut attempt: u32 = 0;
+        let mut attempts: u32 = 0;
+        let result = async {
             loop {
-                attempt += 1;
+                attempts += 1;
+                let attempt = attempts;
                 // Held while the request and its body are in flight, not while
                 // waiting to retry. The semaphore is never closed.
                 let permit = self.in_flight.acquire().await.ok();
                 let started = Instant::now();
                 let Some(outcome) = self.within_cut_off(operation, call()).await else {
                     tracing::debug!(attempt, "deadline reached during the request");
-                    return Sent {
-                        result: Err(timed_out(operation, None)),
-                        attempts: attempt,
-                    };
+                    break Err(timed_out(operation, None));
                 };
                 let elapsed_ms = started.elapsed().as_millis() as u64;
                 let failure = match outcome {
                     Ok(response) => {
-                        tracing::debug!(
-                            attempt,
-                            status = response.status().as_u16(),
-                            elapsed_ms,
-                            "response"
-                        );
-                        return Sent {
-                            result: Ok(response.into_inner()),
-                            attempts: attempt,
-                        };
+                        let status = response.status().as_u16();
+                        tracing::debug!(attempt, status, elapsed_ms, "response");
+                        break Ok(response.into_inner());
                     }
                     Err(error) => self.classify(error, operation).await,
                 };
-                // Logged below, before any wrapper sees it.
-                let failure = Failure {
-                    error: redact::error(failure.error, &self.api_key),
-                    ..failure
-                };
                 drop(permit);
-                let status = failure.error.status();
-                let Some(wait) = self.wait_before_retry(&failure, attempt) else {
-                    tracing::debug!(attempt, status, elapsed_ms, error = %failure.error, "request failed");
-                    return Sent {
-                        result: Err(failure.error),
-                        attempts: attempt,
-                    };
+                // Logged below, before any wrapper sees it.
+                let error = redact::error(failure.error, &self.api_key);
+                let status = error.status();
+                let Some(wait) = self.wait_before_retry(failure.retry, failure.server_asked, attempt)
+                else {
+                    tracing::debug!(attempt, status, elapsed_ms, error = %error, "request failed");
+                    break Err(error);
                 };
                 if let Some(until) = operation.limits.retry_until
                     && later(self.timer.now(), wait).is_none_or(|resume| resume >= until)
                 {
-                    tracing::debug!(attempt, status, elapsed_ms, error = %failure.error, "time limit reached while retrying");
-                    return Sent {
-                        result: Err(timed_out(operation, Some(failure.error))),
-                        attempts: attempt,
-                    };
+                    tracing::debug!(attempt, status, elapsed_ms, error = %error, "time limit reached while retrying");
+                    break Err(timed_out(operation, Some(error)));
                 }
-                tracing::info!(
-                    attempt,
-                    status,
-                    elapsed_ms,
-                    retry_in_ms = wait.as_millis() as u64,
-                    error = %failure.error,
-                    "retrying"
-                );
+                let retry_in_ms = wait.as_millis() as u64;
+                tracing::info!(attempt, status, elapsed_ms, retry_in_ms, error = %error, "retrying");
                 self.timer.sleep(wait).await;
             }
         }
         .instrument(span)
-        .await
+        .await;
+        Sent { result, attempts }
     }
 
     /// `request`, or `None` when the operation's cut-off (the deadline of
@@ -222,11 +177,13 @@ impl Transport {
     }
 
     /// How long to wait before attempt `attempt + 1`, or `None` to give up.
-    fn wait_before_retry(&self, failure: &Failure, attempt: u32) -> Option<Duration> {
-        let Retry::Yes { server_asked } = failure.retry else {
-            return None;
-        };
-        if attempt >= self.retry.max_attempts() {
+    fn wait_before_retry(
+        &self,
+        retry: bool,
+        server_asked: Option<Duration>,
+        attempt: u32,
+    ) -> Option<Duration> {
+        if !retry || attempt >= self.retry.max_attempts() {
             return None;
         }
         match server_asked {
@@ -244,7 +201,7 @@ impl Transport {
         use openfunnel_api::Error as Raw;
         let idempotent = operation.idempotency == Idempotency::Idempotent;
         if openfunnel_api::is_response_too_large(&error) {
-            return Failure::fatal(Error::ResponseTooLarge {
+            return Failure::from(Error::ResponseTooLarge {
                 operation: operation.name,
                 limit: self.max_response_bytes,
             });
@@ -277,11 +234,11 @@ impl Transport {
             Raw::ErrorResponse(response) => {
                 let bytes = serde_json::to_vec(&*response).unwrap_or_default();
                 let body = Box::new(redact::body(&bytes, &self.api_key));
-                Failure::fatal(self.unprocessable(&bytes, body, operation))
+                Failure::from(self.unprocessable(&bytes, body, operation))
             }
             Raw::UnexpectedResponse(response) => self.classify_status(response, operation).await,
             Raw::InvalidRequest(message) | Raw::Custom(message) => {
-                Failure::fatal(Error::InvalidInput(message))
+                Failure::from(Error::InvalidInput(message))
             }
         }
     }
@@ -307,20 +264,20 @@ impl Transport {
         let body = Box::new(redact::body(&bytes, &self.api_key));
         let job_id = operation.job_id.unwrap_or_default().to_string();
         match status {
-            300..=399 => Failure::fatal(self.redirect(status, location, body)),
-            401 | 403 => Failure::fatal(Error::Unauthorized { status, body }),
+            300..=399 => Failure::from(self.redirect(status, location, body)),
+            401 | 403 => Failure::from(Error::Unauthorized { status, body }),
             // With a cursor, 400 and 404 are about the page (the spec documents
             // 400 for one kind and 404 for the other); without, about the job.
             400 | 404 if let Some(cursor) = operation.cursor => {
-                Failure::fatal(Error::UnknownCursor {
+                Failure::from(Error::UnknownCursor {
                     job_id,
                     cursor: cursor.to_string(),
                     status,
                     body,
                 })
             }
-            404 => Failure::fatal(Error::NotFound { job_id, body }),
-            422 => Failure::fatal(self.unprocessable(&bytes, body, operation)),
+            404 => Failure::from(Error::NotFound { job_id, body }),
+            422 => Failure::from(self.unprocessable(&bytes, body, operation)),
             408 | 429 | 500..=599 => {
                 let server_asked = header_wait.or_else(|| body.details_retry_after());
                 let mut body = body;
@@ -334,14 +291,12 @@ impl Transport {
                     Error::Http { status, body }
                 };
                 // A submit that got an answer reached the server: not resent.
-                let retry = if idempotent {
-                    Retry::Yes { server_asked }
-                } else {
-                    Retry::No
-                };
-                Failure { error, retry }
+                Failure {
+                    server_asked,
+                    ..Failure::retried_if(error, idempotent)
+                }
             }
-            _ => Failure::fatal(Error::Http { status, body }),
+            _ => Failure::from(Error::Http { status, body }),
         }
     }
 

@@ -345,7 +345,7 @@ impl<K: JobKind> Walk<K> {
         if page.status == crate::JobStatus::Completed {
             State::Done
         } else {
-            State::Failing(page.header().into_terminal_error())
+            State::Failing(page.terminal_error())
         }
     }
 
