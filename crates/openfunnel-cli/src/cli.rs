@@ -46,6 +46,7 @@ pub enum Command {
     #[command(subcommand, alias = "intent")]
     TechIntent(TechIntentCommand),
     /// Run a lookalike job against a built-in simulator: no key, no network.
+    #[cfg(feature = "demo")]
     #[command(
         after_help = "EXAMPLES:\n  openfunnel demo\n  openfunnel demo --rows 5000 --format csv --output demo.csv"
     )]
@@ -203,6 +204,7 @@ pub struct ResultsArgs {
     pub idle_timeout: u64,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Write to FILE instead of stdout.

@@ -1,13 +1,13 @@
 //! The subcommands.
 
-use crate::cli::{DemoArgs, LookalikeSubmitArgs, ResultsArgs, TechIntentSubmitArgs};
+use crate::cli::{LookalikeSubmitArgs, ResultsArgs, TechIntentSubmitArgs};
 use crate::exit::CliError;
 use crate::export::{ExportKind, ExportOptions, ExportSummary, export};
 use crate::progress::Reporter;
 use openfunnel::{Client, Job, JobKind, JobManifest, Lookalike, LookalikeSearch, TechIntentSearch};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub fn lookalike_search(args: &LookalikeSubmitArgs) -> Result<LookalikeSearch, CliError> {
     let search = LookalikeSearch::default()
@@ -107,24 +107,26 @@ pub async fn results<K: ExportKind>(
     args: &ResultsArgs,
     reporter: Arc<Reporter>,
 ) -> Result<(), CliError> {
-    let outcome = export(
-        job,
-        &export_options(args),
-        client.poll_policy().clone(),
-        reporter.clone(),
-    )
-    .await;
-    match outcome {
-        Ok(summary) => {
-            reporter.finish_with(summary.rows, summary.pages);
-            report_done(&reporter, &summary, args.no_wait);
-            Ok(())
-        }
-        Err(error) => {
-            reporter.finish();
-            Err(error)
-        }
+    let options = export_options(args);
+    let summary = finished_export(job, &options, client, reporter.clone()).await?;
+    report_done(&reporter, &summary, args.no_wait);
+    Ok(())
+}
+
+/// Exports `job` with `options`, then ends the progress bar: at the rows
+/// and pages written, or where an error stopped it.
+pub async fn finished_export<K: ExportKind>(
+    job: &Job<K>,
+    options: &ExportOptions,
+    client: &Client,
+    reporter: Arc<Reporter>,
+) -> Result<ExportSummary<K>, CliError> {
+    let outcome = export(job, options, client.poll_policy().clone(), reporter.clone()).await;
+    match &outcome {
+        Ok(summary) => reporter.finish_with(summary.rows, summary.pages),
+        Err(_) => reporter.finish(),
     }
+    outcome
 }
 
 fn report_done<K: JobKind>(reporter: &Reporter, summary: &ExportSummary<K>, no_wait: bool) {
@@ -140,88 +142,4 @@ fn report_done<K: JobKind>(reporter: &Reporter, summary: &ExportSummary<K>, no_w
         "openfunnel: wrote {} {what} from {} pages",
         summary.rows, summary.pages
     ));
-}
-
-/// `demo`: the whole flow against an in-process simulator.
-pub async fn demo(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
-    use openfunnel_sim::{JobProfile, SimConfig, Simulator};
-    let reporter = Arc::new(Reporter::new(quiet).expecting_rows(Some(args.rows.into())));
-    let profile = JobProfile::default()
-        .with_rows(args.rows)
-        .with_pending_for(Duration::from_millis(400))
-        .with_run_time(Duration::from_secs(4));
-    let config = SimConfig::default()
-        .with_profile(profile)
-        .with_latency(Duration::from_millis(20));
-    let sim = Simulator::start_with(config)
-        .await
-        .map_err(CliError::io("cannot start the built-in simulator"))?;
-    reporter.say(&format!(
-        "openfunnel demo: simulator listening on {} (no key, no network)",
-        sim.base_url()
-    ));
-    let client = Client::builder()
-        .with_api_key("of_demo_key")
-        .with_base_url(sim.base_url())
-        .with_poll_policy(
-            openfunnel::PollPolicy::default().with_backoff(
-                openfunnel::Backoff::new(Duration::from_millis(200), Duration::from_secs(1))
-                    .with_jitter(openfunnel::Jitter::Equal),
-            ),
-        )
-        .build()?;
-    let search = LookalikeSearch::default()
-        .query("observability platforms for engineering teams")
-        .limit(args.rows);
-    let started = Instant::now();
-    let job = client.lookalike().submit(search).await?;
-    reporter.say(&format!(
-        "openfunnel demo: submitted lookalike job {}",
-        job.id()
-    ));
-    let options = ExportOptions {
-        format: args.format,
-        raw_csv: false,
-        output: args.output.clone(),
-        resume: false,
-        no_wait: false,
-        timeout: Some(Duration::from_secs(120)),
-        idle_timeout: None,
-    };
-    let summary = export(
-        &job,
-        &options,
-        client.poll_policy().clone(),
-        reporter.clone(),
-    )
-    .await;
-    let summary = match summary {
-        Ok(summary) => {
-            reporter.finish_with(summary.rows, summary.pages);
-            summary
-        }
-        Err(error) => {
-            reporter.finish();
-            return Err(error);
-        }
-    };
-    let credits = summary
-        .outcome
-        .as_ref()
-        .and_then(|outcome| outcome.manifest.as_ref()?.credits_consumed)
-        .unwrap_or_default();
-    let requests = sim.requests();
-    reporter.say(&format!(
-        "openfunnel demo: {} rows from {} pages in {:.1} s; {} requests ({} polls); {} credits (simulated)",
-        summary.rows,
-        summary.pages,
-        started.elapsed().as_secs_f64(),
-        requests.submits + requests.polls + requests.cancels,
-        requests.polls,
-        credits
-    ));
-    if let Some(path) = &args.output {
-        reporter.say(&format!("openfunnel demo: rows are in {}", path.display()));
-    }
-    Ok(())
 }

@@ -342,13 +342,11 @@ fn open<K: ExportKind>(
     target: &Target,
 ) -> Result<(Output, ExportState, Digest), CliError> {
     let fresh = ExportState {
-        job_id: job.id().to_string(),
-        kind: K::NAME.to_string(),
         format: options.format,
         bytes: 0,
         digest: Digest::default().hex(),
         rows: 0,
-        checkpoint: openfunnel::Checkpoint::start(),
+        checkpoint: job.start_checkpoint(),
         complete: false,
     };
     match target {
@@ -422,12 +420,18 @@ fn resume_file(
         }
         return Ok(None);
     };
-    if saved.job_id != fresh.job_id || saved.kind != fresh.kind || saved.format != fresh.format {
+    // The checkpoint names its own job and kind (refused before the file
+    // is touched).
+    let (job_id, kind) = (fresh.checkpoint.job_id(), fresh.checkpoint.kind());
+    let foreign = saved
+        .checkpoint
+        .check_belongs_to(job_id.unwrap_or_default(), kind.unwrap_or_default());
+    if foreign.is_err() || saved.format != fresh.format {
         return Err(CliError::Usage(format!(
             "{} holds a {} export of job {} as {}, not this one; choose another --output or drop --resume",
             path.display(),
-            saved.kind,
-            saved.job_id,
+            saved.checkpoint.kind().unwrap_or("an unnamed"),
+            saved.checkpoint.job_id().unwrap_or("unknown"),
             saved.format.name()
         )));
     }

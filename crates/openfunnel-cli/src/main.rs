@@ -8,6 +8,8 @@
 
 mod cli;
 mod commands;
+#[cfg(feature = "demo")]
+mod demo;
 mod digest;
 mod exit;
 mod export;
@@ -90,7 +92,8 @@ fn client(cli: &Cli) -> Result<Client, CliError> {
 async fn run(cli: &Cli) -> Result<(), CliError> {
     let reporter = |limit: Option<u64>| Arc::new(Reporter::new(cli.quiet).expecting_rows(limit));
     match &cli.command {
-        Command::Demo(args) => commands::demo(args, cli.quiet).await,
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => demo::run(args, cli.quiet).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -18,8 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// What a resumed export needs to know.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExportState {
-    pub job_id: String,
-    pub kind: String,
     pub format: Format,
     /// Length of the output file after the last complete page.
     pub bytes: u64,
@@ -27,7 +25,7 @@ pub struct ExportState {
     pub digest: String,
     /// Rows in those bytes.
     pub rows: u64,
-    /// Where the job's rows continue.
+    /// Where the job's rows continue; it names the job and its kind.
     pub checkpoint: openfunnel::Checkpoint,
     /// The job completed and every row is in the file.
     pub complete: bool,
@@ -111,8 +109,6 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("rows.jsonl.checkpoint.json");
         let mut state = ExportState {
-            job_id: "j".into(),
-            kind: "lookalike".into(),
             format: Format::Jsonl,
             bytes: 0,
             digest: crate::digest::Digest::default().hex(),

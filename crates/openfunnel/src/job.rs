@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::fetch;
 use crate::kind::{Acknowledgement, Cancellable, JobKind};
 use crate::outcome::{Cancellation, Outcome, Progress};
-use crate::page::{Page, RowTexts};
+use crate::page::{Checkpoint, Page, RowTexts};
 use crate::policy::PollPolicy;
 use crate::redact;
 use crate::status::JobStatus;
@@ -181,6 +181,19 @@ impl<K: JobKind> Job<K> {
     /// ```
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The beginning of this job's rows, as a checkpoint bound to the job
+    /// (resuming another job from it is refused, see
+    /// [`Checkpoint::check_belongs_to`]).
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// let start = client.tech_intent().job("j1").unwrap().start_checkpoint();
+    /// assert_eq!((start.job_id(), start.cursor(), start.rows_delivered()), (Some("j1"), None, 0));
+    /// ```
+    pub fn start_checkpoint(&self) -> Checkpoint {
+        Checkpoint::start_of::<K>(&self.id)
     }
 
     /// One request: the job's status now, with its first page.

@@ -318,13 +318,23 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// The beginning of the job's rows.
+    /// The beginning of any job's rows (bound to no job; see
+    /// [`crate::Job::start_checkpoint`] for one bound to its job).
     ///
     /// ```
     /// assert_eq!(openfunnel::Checkpoint::start().rows_delivered(), 0);
     /// ```
     pub fn start() -> Self {
         Checkpoint::default()
+    }
+
+    /// The beginning of the rows of job `job_id` of kind `K`.
+    pub(crate) fn start_of<K: JobKind>(job_id: &str) -> Self {
+        Checkpoint {
+            job_id: Some(job_id.to_string()),
+            kind: Some(K::NAME.to_string()),
+            ..Checkpoint::default()
+        }
     }
 
     /// The cursor of the page to read next (`None`: the first page).
@@ -355,9 +365,32 @@ impl Checkpoint {
         self.job_id.as_deref()
     }
 
-    /// Refuses a checkpoint taken from another job, or from a job of another
-    /// kind.
-    pub(crate) fn check_belongs_to(&self, job_id: &str, kind: &str) -> Result<(), Error> {
+    /// The kind of job the checkpoint was taken from (`None` for
+    /// [`Checkpoint::start`]).
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// let start = client.lookalike().job("j1").unwrap().start_checkpoint();
+    /// assert_eq!((start.job_id(), start.kind()), (Some("j1"), Some("lookalike")));
+    /// ```
+    pub fn kind(&self) -> Option<&str> {
+        self.kind.as_deref()
+    }
+
+    /// Refuses ([`crate::Error::InvalidInput`]) a checkpoint taken from
+    /// another job, or from a job of another kind: its cursor and row count
+    /// mean nothing there. Streams check this before their first request;
+    /// call it to check a saved checkpoint before anything else is touched.
+    ///
+    /// ```
+    /// # let client = openfunnel::Client::new("of_0123abcd").unwrap();
+    /// let saved = client.lookalike().job("j1").unwrap().start_checkpoint();
+    /// assert!(saved.check_belongs_to("j1", "lookalike").is_ok());
+    /// assert!(saved.check_belongs_to("j2", "lookalike").is_err());
+    /// assert!(saved.check_belongs_to("j1", "tech-intent").is_err());
+    /// assert!(openfunnel::Checkpoint::start().check_belongs_to("j2", "tech-intent").is_ok());
+    /// ```
+    pub fn check_belongs_to(&self, job_id: &str, kind: &str) -> Result<(), Error> {
         let foreign_job = self.job_id.as_deref().filter(|saved| *saved != job_id);
         let foreign_kind = self.kind.as_deref().filter(|saved| *saved != kind);
         if foreign_job.is_none() && foreign_kind.is_none() {

@@ -544,7 +544,8 @@ async fn text_a_server_controls_shows_the_key_in_no_error() {
     let server = MockServer::start_async().await;
     let client = builder(&server, &timer)
         .with_retry_policy(RetryPolicy::never())
-        .with_request_timeout(Duration::from_millis(50))
+        // Long enough for the first page on a loaded machine.
+        .with_request_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
     serve(
@@ -559,7 +560,7 @@ async fn text_a_server_controls_shows_the_key_in_no_error() {
             when.method(GET)
                 .path(LOOKALIKE_PATH)
                 .query_param("cursor", &echo);
-            then.status(200).delay(Duration::from_millis(500));
+            then.status(200).delay(Duration::from_secs(10));
         })
         .await;
     let error = lookalike_job(&client)
