@@ -1,7 +1,7 @@
 //! `cargo xtask codegen [--check]`: regenerate the raw client from `openapi/`,
 //! or verify that the checked-in copy is current.
 
-use crate::generate::{GenerateError, generate_client};
+use crate::generate::{GenerateError, generate_client, generate_httpmock};
 use crate::normalise::{NormaliseError, normalise};
 use crate::spec_files::{SpecFileError, load_spec_dir};
 use std::path::{Path, PathBuf};
@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 pub const SPEC_DIR: &str = "openapi";
 /// The generated client source, relative to the repository root.
 pub const GENERATED_CLIENT: &str = "crates/openfunnel-api/src/generated.rs";
+/// The generated typed httpmock helpers, relative to the repository root.
+pub const GENERATED_HTTPMOCK: &str = "crates/openfunnel-httpmock/src/generated.rs";
 /// The normalised document progenitor reads, written for reviewers.
 pub const NORMALISED_DOCUMENT: &str = "crates/openfunnel-api/openapi.normalized.yaml";
 
@@ -78,6 +80,13 @@ pub fn generate(root: &Path) -> Result<Generated, CodegenError> {
         GeneratedFile {
             path: GENERATED_CLIENT,
             contents: format!("{CLIENT_HEADER}{}", prettyplease::unparse(&client)),
+        },
+        GeneratedFile {
+            path: GENERATED_HTTPMOCK,
+            contents: format!(
+                "{CLIENT_HEADER}{}",
+                prettyplease::unparse(&generate_httpmock(&document)?)
+            ),
         },
     ];
     Ok(Generated {

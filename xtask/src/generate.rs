@@ -93,15 +93,27 @@ pub fn generate_client(doc: &Value) -> Result<syn::File, GenerateError> {
     }
 }
 
+/// Generates the typed httpmock helpers for `doc`: for each operation a
+/// `MockServerExt` method whose `when`/`then` take the spec's parameters and
+/// the generated client's types (`openfunnel_api::types`), as oxide.rs's
+/// `sdk-httpmock`.
+pub fn generate_httpmock(doc: &Value) -> Result<syn::File, GenerateError> {
+    let spec = typed_document(doc)?;
+    let tokens = Generator::new(&settings()).httpmock(&spec, "openfunnel_api")?;
+    Ok(syn::parse2(tokens)?)
+}
+
+/// The normalised document as progenitor's input type.
+fn typed_document(doc: &Value) -> Result<openapiv3::OpenAPI, GenerateError> {
+    serde_path_to_error::deserialize(doc.clone()).map_err(|error| GenerateError::InvalidDocument {
+        path: error.path().to_string(),
+        message: error.inner().to_string(),
+    })
+}
+
 /// Runs progenitor once; the inner `Err` is the message of a panic.
 fn run_progenitor(doc: &Value) -> Result<Result<proc_macro2::TokenStream, String>, GenerateError> {
-    let spec: openapiv3::OpenAPI =
-        serde_path_to_error::deserialize(doc.clone()).map_err(|error| {
-            GenerateError::InvalidDocument {
-                path: error.path().to_string(),
-                message: error.inner().to_string(),
-            }
-        })?;
+    let spec = typed_document(doc)?;
     match catch_panic(|| Generator::new(&settings()).generate_tokens(&spec)) {
         Ok(result) => Ok(Ok(result?)),
         Err(message) => Ok(Err(message)),

@@ -9,7 +9,7 @@
 //! trait impls and the limits `FromStr` enforces).
 
 use std::path::{Path, PathBuf};
-use xtask::codegen::{self, GENERATED_CLIENT, NORMALISED_DOCUMENT, SPEC_DIR};
+use xtask::codegen::{self, GENERATED_CLIENT, GENERATED_HTTPMOCK, NORMALISED_DOCUMENT, SPEC_DIR};
 use xtask::outline::api_outline;
 
 fn generated() -> codegen::Generated {
@@ -69,7 +69,7 @@ impl ScratchRepo {
         let _ = std::fs::remove_dir_all(&dir);
         let root = codegen::repository_root();
         copy_dir(&root.join(SPEC_DIR), &dir.join(SPEC_DIR));
-        for file in [GENERATED_CLIENT, NORMALISED_DOCUMENT] {
+        for file in [GENERATED_CLIENT, GENERATED_HTTPMOCK, NORMALISED_DOCUMENT] {
             let target = dir.join(file);
             std::fs::create_dir_all(target.parent().unwrap()).unwrap();
             std::fs::copy(root.join(file), target).unwrap();

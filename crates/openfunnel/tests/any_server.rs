@@ -135,7 +135,9 @@ async fn a_predicted_cursor_answered_400_404_or_422_is_discarded_and_the_chain_f
         // page_0002 answers slowly, so the guesses after it reach the server
         // while the walk waits for it.
         let mut slow = page("completed", Some("page_0002"), Some("tok-d"), rows(4..6));
-        slow["manifest"] = serde_json::json!({"pages": 4, "partial": false});
+        slow.manifest = Some(
+            serde_json::from_value(serde_json::json!({"pages": 4, "partial": false})).unwrap(),
+        );
         server
             .mock_async(|when, then| {
                 when.method(GET)
@@ -143,7 +145,7 @@ async fn a_predicted_cursor_answered_400_404_or_422_is_discarded_and_the_chain_f
                     .query_param("cursor", "page_0002");
                 then.status(200)
                     .delay(std::time::Duration::from_millis(200))
-                    .json_body(slow);
+                    .json_body_obj(&slow);
             })
             .await;
         serve_chain(&server, &links, 4).await;
@@ -387,7 +389,8 @@ async fn the_chains_own_cursor_answered_404_is_one_request_and_a_clear_error() {
     // Cursors: opaque. The terminal chain names `gone`, which answers 404.
     let server = MockServer::start_async().await;
     let mut first = page("completed", Some("first"), Some("gone"), rows(0..2));
-    first["manifest"] = serde_json::json!({"pages": 2, "partial": false});
+    first.manifest =
+        Some(serde_json::from_value(serde_json::json!({"pages": 2, "partial": false})).unwrap());
     serve(&server, None, first, None).await;
     let gone = server
         .mock_async(|when, then| {
@@ -484,7 +487,7 @@ async fn a_completed_job_without_a_manifest_is_read_to_the_end_of_its_chain() {
     for (index, link) in links.iter().enumerate() {
         let next = links.get(index + 1).and_then(|next| next.cursor);
         let body = page("completed", link.name, next, rows(link.rows.clone()));
-        assert!(body["manifest"].is_null());
+        assert!(body.manifest.is_none());
         serve(&server, link.cursor, body, None).await;
     }
     let timer = VirtualTimer::new();

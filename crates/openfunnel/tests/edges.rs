@@ -222,7 +222,7 @@ async fn the_idle_timeout_restarts_on_progress_so_a_moving_job_is_never_cut_off(
     let server = MockServer::start_async().await;
     for processed in 0..20 {
         let mut body = page("running", None, None, vec![]);
-        body["processed"] = processed.into();
+        body.processed = Some(processed);
         serve(&server, None, body, Some(1)).await;
     }
     serve(
@@ -254,7 +254,7 @@ async fn the_idle_timeout_restarts_on_progress_so_a_moving_job_is_never_cut_off(
     // The same job standing still: the idle timeout ends it, naming itself.
     let server = MockServer::start_async().await;
     let mut body = page("running", None, None, vec![]);
-    body["processed"] = 5.into();
+    body.processed = Some(5);
     serve(&server, None, body, None).await;
     let client = builder(&server, &timer)
         .with_poll_policy(policy)
@@ -278,7 +278,7 @@ async fn a_deadline_cuts_off_a_request_in_flight_not_only_the_waits_between() {
             when.method(GET).path(LOOKALIKE_PATH);
             then.status(200)
                 .delay(Duration::from_secs(5))
-                .json_body(page("running", None, None, vec![]));
+                .json_body_obj(&page("running", None, None, vec![]));
         })
         .await;
     let client = openfunnel::Client::builder()

@@ -22,7 +22,10 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
             let name = relative.to_string_lossy().replace('/', "::");
             let name = name.trim_end_matches("::mod").to_string();
             if name != "lib" {
-                texts.insert(name, production_code(&std::fs::read_to_string(&path).unwrap()));
+                texts.insert(
+                    name,
+                    production_code(&std::fs::read_to_string(&path).unwrap()),
+                );
             }
         }
     }

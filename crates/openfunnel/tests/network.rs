@@ -356,7 +356,7 @@ async fn a_key_echoed_in_a_field_of_the_wrong_type_is_shown_nowhere() {
     let trace = common::capture_trace();
     let server = MockServer::start_async().await;
     // `processed` must be an integer: serde_json's complaint quotes the string.
-    let mut body = page("running", None, None, vec![]);
+    let mut body = serde_json::to_value(page("running", None, None, vec![])).unwrap();
     body["processed"] = json!(KEY);
     let echoed = server
         .mock_async(|when, then| {
@@ -423,7 +423,10 @@ async fn a_key_echoed_in_a_field_of_the_wrong_type_is_shown_nowhere() {
 /// (cursor → body; `None` is the first page).
 async fn stream_error(
     timer: &VirtualTimer,
-    pages: Vec<(Option<&str>, serde_json::Value)>,
+    pages: Vec<(
+        Option<&str>,
+        openfunnel::raw::types::BulkLookalikeJobResponse,
+    )>,
 ) -> Error {
     let server = MockServer::start_async().await;
     for (cursor, body) in pages {
@@ -456,7 +459,7 @@ async fn text_a_server_controls_shows_the_key_in_no_error() {
     // A failed job's reason, by `wait` and by the row stream.
     let server = MockServer::start_async().await;
     let mut failed = page("failed", Some("p0"), None, rows(0..1));
-    failed["error_message"] = json!(format!("key {KEY} was revoked"));
+    failed.error_message = Some(format!("key {KEY} was revoked"));
     serve(&server, None, failed, None).await;
     let job = lookalike_job(&client(&server, &timer));
     assert_scrubbed("failed, wait", &job.wait().await.unwrap_err());
@@ -524,7 +527,8 @@ async fn text_a_server_controls_shows_the_key_in_no_error() {
             next.map(numbered).as_deref(),
             rows(name..name + 1),
         );
-        body["manifest"] = json!({"pages": 3, "partial": false});
+        body.manifest =
+            Some(serde_json::from_value(json!({"pages": 3, "partial": false})).unwrap());
         serve(&server, cursor.map(numbered).as_deref(), body, None).await;
     }
     let all = lookalike_job(&client).rows().collect_all().await.unwrap();

@@ -140,7 +140,7 @@ async fn an_unknown_status_keeps_waiting_and_the_time_out_names_it() {
 async fn wait_reports_failed_and_cancelled_as_typed_errors() {
     let server = MockServer::start_async().await;
     let mut failed = terminal("failed", Some("page_0000"), None, rows(0..1), 1);
-    failed["error_message"] = "quota exceeded".into();
+    failed.error_message = Some("quota exceeded".into());
     serve(&server, None, failed, None).await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
@@ -179,8 +179,8 @@ async fn wait_reports_failed_and_cancelled_as_typed_errors() {
 async fn the_progress_observer_sees_status_processed_and_stage() {
     let server = MockServer::start_async().await;
     let mut running = page("running", None, None, vec![]);
-    running["processed"] = 120.into();
-    running["progress_message"] = "qualifying_companies".into();
+    running.processed = Some(120);
+    running.progress_message = Some("qualifying_companies".into());
     serve(&server, None, running, Some(1)).await;
     serve_completed_empty(&server).await;
     let timer = VirtualTimer::new();
@@ -685,7 +685,7 @@ async fn a_slow_response_hits_the_request_timeout_not_the_job_deadline() {
         .mock_async(|when, then| {
             when.method(GET).path(LOOKALIKE_PATH);
             then.status(200)
-                .json_body(terminal("completed", None, None, vec![], 0))
+                .json_body_obj(&terminal("completed", None, None, vec![], 0))
                 .delay(Duration::from_secs(3));
         })
         .await;
@@ -717,7 +717,7 @@ async fn ids_that_look_hostile_but_pass_are_sent_encoded_and_stay_in_the_jobs_pa
             when.method(GET)
                 .path_matches(r"^/api/v1/account/search-lookalikes-bulk/[^/]+$");
             then.status(200)
-                .json_body(terminal("completed", None, None, vec![], 0));
+                .json_body_obj(&terminal("completed", None, None, vec![], 0));
         })
         .await;
     let escaped = server

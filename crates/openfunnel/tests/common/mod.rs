@@ -104,21 +104,24 @@ pub fn lookalike_job(client: &Client) -> openfunnel::Job<openfunnel::Lookalike> 
         .expect("the fixture id is valid")
 }
 
-/// Lookalike rows `first..last`, as the server would send them.
-pub fn rows(range: std::ops::Range<u32>) -> Vec<Value> {
+/// Lookalike rows `first..last`.
+pub fn rows(range: std::ops::Range<u32>) -> Vec<types::BulkLookalikeResultRow> {
     range
-        .map(|i| json!({"name": format!("Company {i}"), "domain": format!("c{i}.example"), "employee_count": i}))
+        .map(|i| {
+            serde_json::from_value(json!({"name": format!("Company {i}"), "domain": format!("c{i}.example"), "employee_count": i}))
+                .expect("a lookalike row")
+        })
         .collect()
 }
 
-/// A lookalike poll response, built from the generated type so the spec
-/// shapes it (`helpers_conform.rs` checks every helper's bodies against it).
-pub fn page(status: &str, name: Option<&str>, next: Option<&str>, rows: Vec<Value>) -> Value {
-    let rows: Vec<types::BulkLookalikeResultRow> = rows
-        .into_iter()
-        .map(|row| serde_json::from_value(row).expect("a lookalike row"))
-        .collect();
-    let response = types::BulkLookalikeJobResponse {
+/// A lookalike poll response, of the generated type: the spec shapes it.
+pub fn page(
+    status: &str,
+    name: Option<&str>,
+    next: Option<&str>,
+    rows: Vec<types::BulkLookalikeResultRow>,
+) -> types::BulkLookalikeJobResponse {
+    types::BulkLookalikeJobResponse {
         count: rows.len() as i64,
         error_message: None,
         job_id: JOB.into(),
@@ -130,14 +133,13 @@ pub fn page(status: &str, name: Option<&str>, next: Option<&str>, rows: Vec<Valu
         rows,
         status: status.into(),
         extra: Default::default(),
-    };
-    serde_json::to_value(response).expect("a response serialises")
+    }
 }
 
 /// A lookalike manifest: `count` rows (only once completed) over `pages` pages.
-pub fn manifest(status: &str, count: usize, pages: i64) -> Value {
+pub fn manifest(status: &str, count: usize, pages: i64) -> types::BulkLookalikeManifest {
     let completed = status == "completed";
-    let manifest = types::BulkLookalikeManifest {
+    types::BulkLookalikeManifest {
         count: completed.then_some(count as i64),
         credits_consumed: Some(count as i64),
         derived_query: None,
@@ -148,8 +150,7 @@ pub fn manifest(status: &str, count: usize, pages: i64) -> Value {
         resolved_seed_domains: None,
         unresolved_seed_domains: None,
         extra: Default::default(),
-    };
-    serde_json::to_value(manifest).expect("a manifest serialises")
+    }
 }
 
 /// A terminal response with a manifest listing `pages` pages.
@@ -157,49 +158,81 @@ pub fn terminal(
     status: &str,
     name: Option<&str>,
     next: Option<&str>,
-    rows: Vec<Value>,
+    rows: Vec<types::BulkLookalikeResultRow>,
     pages: u32,
-) -> Value {
-    let mut body = page(status, name, next, rows);
-    body["manifest"] = manifest(status, pages as usize * 100, i64::from(pages));
-    body
+) -> types::BulkLookalikeJobResponse {
+    types::BulkLookalikeJobResponse {
+        manifest: Some(manifest(status, pages as usize * 100, i64::from(pages))),
+        ..page(status, name, next, rows)
+    }
 }
 
-/// Serves `body` for the lookalike job page at `cursor` (`None`: no cursor
-/// parameter), `times` times when given, else forever. Earlier mocks win.
+/// Serves `body` for the fixture job's lookalike page at `cursor` (`None`:
+/// no cursor parameter), to requests carrying the fixture key, `times`
+/// times when given, else forever. Earlier mocks win. The request and the
+/// answer are pinned with the helpers generated from the spec
+/// (`openfunnel-httpmock`).
 pub async fn serve<'a>(
     server: &'a MockServer,
     cursor: Option<&str>,
-    body: Value,
+    body: types::BulkLookalikeJobResponse,
     times: Option<usize>,
 ) -> httpmock::Mock<'a> {
-    serve_at(server, LOOKALIKE_PATH, cursor, body, times).await
-}
-
-pub async fn serve_at<'a>(
-    server: &'a MockServer,
-    path: &str,
-    cursor: Option<&str>,
-    body: Value,
-    times: Option<usize>,
-) -> httpmock::Mock<'a> {
+    use openfunnel_httpmock::operations::{
+        SearchLookalikesBulkStatusThen as Then, SearchLookalikesBulkStatusWhen as When,
+    };
     let cursor = cursor.map(str::to_string);
-    let path = path.to_string();
     server
         .mock_async(move |when, then| {
-            let when = when.method(GET).path(path).header("x-api-key", KEY);
-            match cursor {
-                Some(cursor) => {
-                    when.query_param("cursor", cursor);
-                }
-                None => {
-                    when.query_param_missing("cursor");
-                }
-            }
-            let then = then.status(200).json_body(body);
+            When::new(when.header("x-api-key", KEY))
+                .job_id(JOB)
+                .cursor(cursor.as_deref());
+            let then = Then::new(then).ok(&body).into_inner();
             if let Some(times) = times {
                 then.up_to_n_times(times);
             }
+        })
+        .await
+}
+
+/// Serves a tech-intent poll response for the fixture job at `cursor`,
+/// pinned like [`serve`].
+pub async fn serve_intent<'a>(
+    server: &'a MockServer,
+    cursor: Option<&str>,
+    body: types::TechIntentJobResponse,
+) -> httpmock::Mock<'a> {
+    use openfunnel_httpmock::operations::{
+        TechIntentSearchStatusThen as Then, TechIntentSearchStatusWhen as When,
+    };
+    let cursor = cursor.map(str::to_string);
+    server
+        .mock_async(move |when, then| {
+            When::new(when.header("x-api-key", KEY))
+                .job_id(JOB)
+                .cursor(cursor.as_deref());
+            Then::new(then).ok(&body);
+        })
+        .await
+}
+
+/// Serves `body` with status 200 for the fixture job's lookalike page at
+/// `cursor`: any JSON, even one no real server may send (a test of hostile
+/// or broken bodies says so where it calls this).
+pub async fn serve_raw<'a>(
+    server: &'a MockServer,
+    cursor: Option<&str>,
+    body: Value,
+) -> httpmock::Mock<'a> {
+    let cursor = cursor.map(str::to_string);
+    server
+        .mock_async(move |when, then| {
+            let when = when.method(GET).path(LOOKALIKE_PATH);
+            match cursor {
+                Some(cursor) => when.query_param("cursor", cursor),
+                None => when.query_param_missing("cursor"),
+            };
+            then.status(200).json_body(body);
         })
         .await
 }
@@ -260,7 +293,7 @@ pub async fn serve_chain<'a>(
         let next = links.get(index + 1).and_then(|next| next.cursor);
         let mut body = page("completed", link.name, next, rows(link.rows.clone()));
         let count = links.iter().map(|l| l.rows.len()).sum::<usize>();
-        body["manifest"] = manifest("completed", count, manifest_pages);
+        body.manifest = Some(manifest("completed", count, manifest_pages));
         mocks.push(serve(server, link.cursor, body, None).await);
     }
     mocks
