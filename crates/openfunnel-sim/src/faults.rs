@@ -1,5 +1,6 @@
 //! Faults injected into poll responses, on a deterministic schedule.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A fault the simulator injects into poll (GET) responses. Counting is per
@@ -44,6 +45,23 @@ pub enum Fault {
         /// Period, in polls.
         every: u64,
     },
+    /// Every poll answers 200 with exactly `body` instead of the job's page:
+    /// bytes no real server should send (malformed, hostile, oversized),
+    /// with a `Content-Length`, or `chunked` without one (its size is then
+    /// only known while reading).
+    Body {
+        /// The bytes sent.
+        body: Arc<[u8]>,
+        /// Sent in 64 KiB chunks, without a `Content-Length`.
+        chunked: bool,
+    },
+    /// Every poll answers 200 with its headers at once, then one byte every
+    /// `interval`, forever: each read makes progress, so only a timeout on
+    /// the whole request (body included) ends it.
+    Drip {
+        /// The pause between two bytes.
+        interval: Duration,
+    },
     /// Poll number `poll` (from 1) meets `fault`: a schedule of faults by
     /// request number, for property tests.
     OnPoll {
@@ -84,8 +102,10 @@ pub enum PollFault {
 }
 
 /// What to do to one poll.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Injected {
+    Body(Arc<[u8]>, bool),
+    Drip(Duration),
     RateLimit(Option<Duration>),
     Status(u16),
     Truncate,
@@ -120,6 +140,8 @@ pub(crate) fn fault_for(faults: &[Fault], n: u64) -> Option<Injected> {
         Fault::DropConnection { every } if every > 0 && n.is_multiple_of(every) => {
             Some(Injected::Drop)
         }
+        Fault::Body { ref body, chunked } => Some(Injected::Body(body.clone(), chunked)),
+        Fault::Drip { interval } => Some(Injected::Drip(interval)),
         _ => None,
     })
 }

@@ -384,7 +384,7 @@ async fn poll(
         return detail(StatusCode::NOT_FOUND, "Job not found");
     };
     let injected = fault_for(&shared.config.faults, n);
-    match injected {
+    match injected.clone() {
         Some(Injected::RateLimit(Some(wait))) => {
             let body = json!({"error_code": "RATE_LIMITED", "details": {"retry_after_seconds": wait.as_secs_f64()}});
             return (
@@ -416,6 +416,8 @@ async fn poll(
                 .body(Body::from_stream(broken))
                 .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
         }
+        Some(Injected::Body(body, chunked)) => return replaced_body(&body, chunked),
+        Some(Injected::Drip(interval)) => return drip(interval),
         Some(Injected::Truncate | Injected::ResetMidBody) | None => {}
     }
     let body = match page_body(&job_id, &job, shared.age(&job), query.cursor.as_deref()) {
@@ -429,6 +431,35 @@ async fn poll(
         _ => {}
     }
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+/// 200 with exactly `body`, with its length or chunked without one.
+fn replaced_body(body: &[u8], chunked: bool) -> Response {
+    let response = Response::builder().header(header::CONTENT_TYPE, "application/json");
+    let body = if chunked {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = body
+            .chunks(64 * 1024)
+            .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
+            .collect();
+        Body::from_stream(futures_util::stream::iter(chunks))
+    } else {
+        Body::from(body.to_vec())
+    };
+    response
+        .body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// 200, then one space every `interval`, forever.
+fn drip(interval: Duration) -> Response {
+    let drip = futures_util::stream::unfold((), move |()| async move {
+        tokio::time::sleep(interval).await;
+        Some((Ok::<_, std::io::Error>(Bytes::from_static(b" ")), ()))
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(drip))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// Half of `bytes`, then a broken connection (the length promises them all).

@@ -4,39 +4,32 @@
 
 mod common;
 
-use axum::body::{Body, Bytes};
 use common::VirtualTimer;
-use openfunnel::{Client, Error, RetryPolicy};
+use openfunnel::{Client, Error, Lookalike, RetryPolicy};
+use openfunnel_sim::{Fault, JobProfile, JobType, SimConfig, Simulator};
 use proptest::prelude::*;
-use std::sync::{Arc, Mutex};
 
-/// A server answering every poll with 200 and the current body.
-async fn serve_body(body: Arc<Mutex<Vec<u8>>>, chunked: bool) -> String {
-    let app = axum::Router::new().fallback(move || {
-        let body = body.lock().map(|b| b.clone()).unwrap_or_default();
-        async move {
-            let response =
-                axum::http::Response::builder().header("content-type", "application/json");
-            if chunked {
-                // No Content-Length: the size is only known while reading.
-                let chunks: Vec<Result<Bytes, std::io::Error>> = body
-                    .chunks(64 * 1024)
-                    .map(|c| Ok(Bytes::copy_from_slice(c)))
-                    .collect();
-                response
-                    .body(Body::from_stream(futures_util::stream::iter(chunks)))
-                    .unwrap()
-            } else {
-                response.body(Body::from(body)).unwrap()
-            }
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{address}")
+/// A simulator whose every poll answers 200 with exactly `body`
+/// ([`Fault::Body`]), and a job of it, read by a client that accepts bodies
+/// of at most `max_bytes`.
+async fn serving(
+    body: &[u8],
+    chunked: bool,
+    max_bytes: u64,
+) -> (Simulator, openfunnel::Job<Lookalike>) {
+    let fault = Fault::Body {
+        body: body.into(),
+        chunked,
+    };
+    let sim = Simulator::start_with(SimConfig::default().with_fault(fault))
+        .await
+        .unwrap();
+    let id = sim.add_job(JobType::Lookalike, JobProfile::completed(1));
+    let job = client(sim.base_url(), max_bytes)
+        .lookalike()
+        .job(id)
+        .unwrap();
+    (sim, job)
 }
 
 fn client(base_url: &str, max_bytes: u64) -> Client {
@@ -101,17 +94,21 @@ fn any_body_gives_a_page_or_a_typed_error_never_a_panic() {
         .enable_all()
         .build()
         .unwrap();
-    let current = Arc::new(Mutex::new(Vec::new()));
-    let base_url = runtime.block_on(serve_body(current.clone(), false));
-    let client = client(&base_url, 8 * 1024 * 1024);
-    let job = client.lookalike().job("j").unwrap();
     let mut runner = common::proptest_runner();
     runner
         .run(&body(), |bytes| {
-            *current.lock().unwrap() = bytes.clone();
-            match runtime.block_on(job.poll()) {
-                Ok(_) => {}
+            let polled = runtime.block_on(async {
+                let (_sim, job) = serving(&bytes, false, 8 * 1024 * 1024).await;
+                job.poll().await
+            });
+            // A page exactly when the bytes are a poll response of the spec.
+            let decodes =
+                serde_json::from_slice::<openfunnel::raw::types::BulkLookalikeJobResponse>(&bytes)
+                    .is_ok();
+            match polled {
+                Ok(_) => prop_assert!(decodes, "accepted {:?}", String::from_utf8_lossy(&bytes)),
                 Err(Error::Decode { body, .. }) => {
+                    prop_assert!(!decodes, "refused a valid page");
                     // The excerpt is the start of what was received.
                     let received = String::from_utf8_lossy(&bytes);
                     prop_assert!(
@@ -143,15 +140,10 @@ fn a_body_over_the_cap_is_refused_with_or_without_a_length() {
     .unwrap();
     assert!(big.len() > 1024 * 1024);
     for chunked in [false, true] {
-        let current = Arc::new(Mutex::new(big.clone()));
-        let base_url = runtime.block_on(serve_body(current, chunked));
-        let refused = runtime.block_on(
-            client(&base_url, 1024 * 1024)
-                .lookalike()
-                .job("j")
-                .unwrap()
-                .poll(),
-        );
+        let refused = runtime.block_on(async {
+            let (_sim, job) = serving(&big, chunked, 1024 * 1024).await;
+            job.poll().await
+        });
         match refused {
             Err(Error::ResponseTooLarge { limit, operation }) => {
                 assert_eq!(limit, 1024 * 1024);
@@ -164,13 +156,11 @@ fn a_body_over_the_cap_is_refused_with_or_without_a_length() {
             Err(other) => panic!("chunked={chunked}: expected ResponseTooLarge, got {other}"),
         }
         // The same body is fine under the default cap.
-        let accepted = runtime.block_on(
-            client(&base_url, openfunnel::raw::DEFAULT_MAX_RESPONSE_BYTES)
-                .lookalike()
-                .job("j")
-                .unwrap()
-                .poll(),
-        );
+        let accepted = runtime.block_on(async {
+            let default_cap = openfunnel::raw::DEFAULT_MAX_RESPONSE_BYTES;
+            let (_sim, job) = serving(&big, chunked, default_cap).await;
+            job.poll().await
+        });
         assert_eq!(accepted.expect("under the default cap").rows.len(), 50_000);
     }
 }

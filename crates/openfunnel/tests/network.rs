@@ -981,37 +981,29 @@ async fn a_refused_submit_is_sent_once_whatever_the_status_and_body() {
 async fn a_body_that_trickles_in_is_cut_off_by_the_request_timeout() {
     // Headers at once, then one byte every 20 ms, forever: each read makes
     // progress, so only a timeout on the whole request (body included) ends it.
-    use axum::body::{Body, Bytes};
-    let app = axum::Router::new().fallback(|| async {
-        let drip = futures_util::stream::unfold((), |()| async {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            Some((Ok::<_, std::io::Error>(Bytes::from_static(b" ")), ()))
-        });
-        axum::http::Response::builder()
-            .header("content-type", "application/json")
-            .body(Body::from_stream(drip))
-            .unwrap()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    use openfunnel_sim::{Fault, JobProfile, JobType, SimConfig, Simulator};
+    let drip = Fault::Drip {
+        interval: Duration::from_millis(20),
+    };
+    let sim = Simulator::start_with(SimConfig::default().with_fault(drip))
+        .await
+        .unwrap();
+    let id = sim.add_job(JobType::Lookalike, JobProfile::completed(1));
     let client = Client::builder()
         .with_api_key(KEY)
-        .with_base_url(format!("http://{address}"))
+        .with_base_url(sim.base_url())
         .with_timer(VirtualTimer::new())
         .with_request_timeout(Duration::from_millis(200))
         .with_retry_policy(RetryPolicy::default().with_max_attempts(2))
         .build()
         .unwrap();
     let started = std::time::Instant::now();
-    let error = tokio::time::timeout(Duration::from_secs(5), lookalike_job(&client).poll())
+    let job = client.lookalike().job(id).unwrap();
+    let error = tokio::time::timeout(Duration::from_secs(5), job.poll())
         .await
         .expect("the request ends")
         .unwrap_err();
     let elapsed = started.elapsed();
-    server.abort();
     match &error {
         Error::Transport { source } => assert!(source.is_timeout(), "{source:?}"),
         other => panic!("expected a transport time-out, got {other:?}"),
