@@ -355,3 +355,56 @@ pub fn capture_trace() -> CapturedTrace {
         _guard: tracing::subscriber::set_default(subscriber),
     }
 }
+
+/// Answers every poll of the fixture job with `status` (and a `Retry-After`
+/// of `retry_after`, when given).
+pub async fn answer_every_poll<'a>(
+    server: &'a MockServer,
+    status: u16,
+    retry_after: Option<&str>,
+) -> httpmock::Mock<'a> {
+    let retry_after = retry_after.map(str::to_string);
+    server
+        .mock_async(move |when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            let then = then.status(status);
+            if let Some(wait) = retry_after {
+                then.header("retry-after", wait);
+            }
+        })
+        .await
+}
+
+/// The outcome is an answer or a typed error: anything but a panic, which
+/// would have unwound through the `.await` and failed the test.
+pub fn settled<T: std::fmt::Debug>(case: &str, result: Result<T, openfunnel::Error>) {
+    match result {
+        Ok(_) | Err(openfunnel::Error::TimedOut { .. }) | Err(openfunnel::Error::Http { .. }) => {}
+        Err(other) => panic!("{case}: unexpected error {other:?}"),
+    }
+}
+
+/// The error variant's name: what a caller matches on.
+pub fn variant(error: &openfunnel::Error) -> &'static str {
+    match error {
+        openfunnel::Error::Unauthorized { .. } => "Unauthorized",
+        openfunnel::Error::NotFound { .. } => "NotFound",
+        openfunnel::Error::UnknownCursor { .. } => "UnknownCursor",
+        openfunnel::Error::Validation { .. } => "Validation",
+        openfunnel::Error::RateLimited { .. } => "RateLimited",
+        openfunnel::Error::Http { .. } => "Http",
+        openfunnel::Error::Decode { .. } => "Decode",
+        other => panic!("an error response became {other:?}"),
+    }
+}
+
+/// Everything a user could print of `error`: Display, Debug, the source chain.
+pub fn everything_shown(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut shown = format!("{error}\n{error:?}");
+    let mut source = error.source();
+    while let Some(next) = source {
+        shown.push_str(&format!("\n{next}\n{next:?}"));
+        source = next.source();
+    }
+    shown
+}

@@ -805,3 +805,172 @@ async fn intent_rows_keep_their_undeclared_firmographics_through_the_stream() {
         assert_eq!(written[field], row[field], "{field} survives");
     }
 }
+
+#[tokio::test]
+async fn a_stream_until_caught_up_ends_where_it_would_wait_and_fails_where_a_request_fails() {
+    // A running job with two written pages: the stream delivers both and
+    // ends without an outcome (the job is not terminal) and without a sleep.
+    let server = MockServer::start_async().await;
+    serve(
+        &server,
+        None,
+        page("running", Some("page_0000"), Some("page_0001"), rows(0..2)),
+        None,
+    )
+    .await;
+    serve(
+        &server,
+        Some("page_0001"),
+        page("running", Some("page_0001"), None, rows(2..4)),
+        None,
+    )
+    .await;
+    let timer = VirtualTimer::new();
+    let client = common::client(&server, &timer);
+    let mut pages = lookalike_job(&client).stream().until_caught_up().pages();
+    let mut delivered = Vec::new();
+    while let Some(page) = futures_util::TryStreamExt::try_next(&mut pages)
+        .await
+        .unwrap()
+    {
+        delivered.extend(names(&page.rows));
+    }
+    assert_eq!(delivered, expected_names(0..4));
+    assert!(pages.outcome().is_none(), "the job still runs");
+    assert!(timer.sleeps().is_empty(), "it never waited for a page");
+
+    // A server failing every request: an error, never an early end.
+    let server = MockServer::start_async().await;
+    answer_every_poll(&server, 503, None).await;
+    let client = common::client(&server, &timer);
+    let error = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+        lookalike_job(&client).stream().until_caught_up().rows(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, Error::Http { status: 503, .. }),
+        "{error:?}"
+    );
+
+    // A completed job is read to its end, with its outcome.
+    let server = MockServer::start_async().await;
+    serve_completed_job(&server, 3).await;
+    let client = common::client(&server, &timer);
+    let mut pages = lookalike_job(&client).stream().until_caught_up().pages();
+    let mut count = 0;
+    while let Some(page) = futures_util::TryStreamExt::try_next(&mut pages)
+        .await
+        .unwrap()
+    {
+        count += page.rows.len();
+    }
+    assert_eq!(count, 300);
+    assert!(pages.outcome().is_some());
+}
+
+#[tokio::test]
+async fn each_row_s_json_text_is_kept_as_the_server_sent_it() {
+    let row = r#"{"org_id": 123456789012345678901234567890, "name": "Caf\u00e9", "headquarters": null, "domain": "a.example", "zeta": 1.50}"#;
+    let body = format!(
+        r#"{{"job_id": "{JOB}", "status": "completed", "page": "page_0000", "next_cursor": null, "manifest": {{"pages": 1, "count": 1, "credits_consumed": 1, "partial": false}}, "rows": [{row}]}}"#
+    );
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(body);
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = common::client(&server, &timer);
+    let page = lookalike_job(&client).poll().await.unwrap();
+    assert_eq!(page.json_rows().len(), 1);
+    assert_eq!(page.json_rows()[0].get(), row, "byte for byte");
+    // The typed row still reads the same row, its unknown field in `extra`
+    // as the nearest f64 (as documented on `Page::json_rows`).
+    assert_eq!(page.rows[0].name.as_deref(), Some("Café"));
+    assert_eq!(
+        page.rows[0].extra["org_id"].as_f64(),
+        Some(123456789012345678901234567890.0)
+    );
+    // Through the page stream too, and a resumed page skips the same rows
+    // in both.
+    let mut pages = lookalike_job(&client).pages();
+    let streamed = futures_util::TryStreamExt::try_next(&mut pages)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(streamed.json_rows()[0].get(), row);
+    let resumed = {
+        let mut pages = lookalike_job(&client)
+            .stream()
+            .resume_from(
+                serde_json::from_value(serde_json::json!({
+                    "job_id": JOB, "kind": "lookalike", "cursor": null, "rows_delivered": 1
+                }))
+                .unwrap(),
+            )
+            .pages();
+        futures_util::TryStreamExt::try_next(&mut pages)
+            .await
+            .unwrap()
+    };
+    assert!(resumed.is_none(), "the one row was delivered before");
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+#[tokio::test]
+async fn a_checkpoint_from_another_job_is_refused_before_any_request() {
+    let server = MockServer::start_async().await;
+    serve_completed_job(&server, 3).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let mut pages = lookalike_job(&client).pages();
+    let first = pages.try_next().await.unwrap().expect("a first page");
+    let checkpoint = first.checkpoint();
+    assert_eq!(checkpoint.job_id(), Some(JOB));
+    // Neither the other job nor the intent path is served: a request would
+    // be a 404 (`NotFound`), not `InvalidInput`.
+
+    let other = client
+        .lookalike()
+        .job("0b6f3c52-9d7e-4f0a-a2f1-5c1d0e6f7a88")
+        .unwrap();
+    let error = other
+        .stream()
+        .resume_from(checkpoint.clone())
+        .rows()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, Error::InvalidInput(_)), "{error:?}");
+    assert!(
+        error.to_string().contains(JOB),
+        "names the job it belongs to: {error}"
+    );
+
+    // A job of another kind with the same id is another job too.
+    let intent = client.tech_intent().job(JOB).unwrap();
+    let error = intent
+        .stream()
+        .resume_from(checkpoint.clone())
+        .pages()
+        .try_next()
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, Error::InvalidInput(_)), "{error:?}");
+
+    // Its own job resumes from it.
+    let rest: Vec<_> = lookalike_job(&client)
+        .stream()
+        .resume_from(checkpoint)
+        .rows()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names(&rest), expected_names(100..300));
+}
