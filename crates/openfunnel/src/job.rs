@@ -18,7 +18,7 @@ use crate::waiting::Waiting;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-/// Jobs of one kind, from [`Client::lookalike`] or [`Client::tech_intent`].
+/// Jobs of one kind, from [`crate::Client::lookalike`] or [`crate::Client::tech_intent`].
 ///
 /// ```no_run
 /// # async fn example(client: openfunnel::Client) -> Result<(), openfunnel::Error> {

@@ -102,7 +102,7 @@ pub struct Outcome<K: JobKind> {
     pub elapsed: Duration,
 }
 
-/// The answer to [`Job::cancel`].
+/// The answer to [`crate::Job::cancel`].
 ///
 /// ```no_run
 /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
