@@ -29,6 +29,7 @@ use std::sync::Arc;
 /// # Ok(())
 /// # }
 /// ```
+#[derive(Clone)]
 pub struct Jobs<K> {
     context: Shared,
     kind: PhantomData<fn() -> K>,
@@ -37,12 +38,6 @@ pub struct Jobs<K> {
 impl<K> std::fmt::Debug for Jobs<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Jobs").finish_non_exhaustive()
-    }
-}
-
-impl<K> Clone for Jobs<K> {
-    fn clone(&self) -> Self {
-        Jobs::new(self.context.clone())
     }
 }
 

@@ -37,7 +37,8 @@ pub struct StreamOutcome<K: JobKind> {
     pub status: JobStatus,
     /// The manifest of the last page.
     pub manifest: Option<K::Manifest>,
-    /// Pages of the chain this stream read (empty trailing pages included).
+    /// Pages of the chain this stream read: each page with rows or a name, once
+    /// (a page that grew counts once; an empty named page counts too).
     pub pages: u64,
     /// Rows this stream delivered.
     pub rows: u64,
@@ -143,9 +144,10 @@ pub struct Progress {
     /// Pages the manifest says exist, once the job is terminal. An estimate
     /// for a progress bar: the walk itself follows `next_cursor` to the end.
     pub total_pages: Option<i64>,
-    /// Pages delivered to the caller so far (row streams only).
+    /// Pages of the chain read so far, counted as [`StreamOutcome::pages`]
+    /// (streams only; 0 for `wait()`).
     pub pages: u64,
-    /// Rows delivered to the caller so far (row streams only).
+    /// Rows delivered so far (streams only; 0 for `wait()`).
     pub rows: u64,
     /// Requests made.
     pub polls: u32,
