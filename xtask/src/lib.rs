@@ -17,10 +17,12 @@
 //!    `--check`, compares, printing a unified diff of each stale file) the
 //!    generated files.
 //!
-//! [`outline`] renders the generated public API for the insta snapshots.
+//! [`outline`] renders the generated public API for the insta snapshots;
+//! [`lines`] counts a crate's production lines one fixed way (`cargo xtask lines`).
 
 pub mod codegen;
 pub mod generate;
+pub mod lines;
 pub mod normalise;
 pub mod outline;
 pub mod schema_walk;

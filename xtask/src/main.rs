@@ -11,6 +11,8 @@ commands:
   codegen --check   fail if the checked-in generated files are stale (CI)
   bench [ARGS]      build the benchmarks and the CLI in release mode and run them
                     (ARGS go to openfunnel-bench: --quick, --write BENCHMARKS.md)
+  lines [DIR]       production lines per file and in all (no blank lines, comments
+                    or in-file tests; DIR defaults to crates/openfunnel/src)
 ";
 
 fn main() -> ExitCode {
@@ -20,6 +22,8 @@ fn main() -> ExitCode {
         ["codegen"] => run_codegen(false),
         ["codegen", "--check"] => run_codegen(true),
         ["bench", rest @ ..] => run_bench(rest),
+        ["lines"] => run_lines("crates/openfunnel/src"),
+        ["lines", dir] => run_lines(dir),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -27,6 +31,24 @@ fn main() -> ExitCode {
         _ => {
             eprint!("unknown or missing command: {args:?}\n\n{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints the production lines of every file under `dir`, then the total.
+fn run_lines(dir: &str) -> ExitCode {
+    match xtask::lines::count_dir(&codegen::repository_root().join(dir)) {
+        Ok(files) => {
+            for (path, lines) in &files {
+                println!("{lines:>6}  {path}");
+            }
+            let total: usize = files.iter().map(|(_, lines)| lines).sum();
+            println!("{total:>6}  total ({dir})");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: cannot read {dir}: {error}");
+            ExitCode::FAILURE
         }
     }
 }
