@@ -122,3 +122,30 @@ impl Manifest {
         self.shared().count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn either_kind_s_manifest_says_what_every_kind_shares() {
+        let fields = serde_json::json!({"pages": 3, "count": 250, "credits_consumed": 5000, "partial": true});
+        let lookalike = Manifest::Lookalike(serde_json::from_value(fields.clone()).unwrap());
+        let intent = Manifest::from(serde_json::from_value::<TechIntentManifest>(fields).unwrap());
+        for manifest in [lookalike, intent] {
+            assert_eq!(manifest.pages(), Some(3));
+            assert_eq!(manifest.count(), Some(250));
+            assert_eq!(manifest.credits_consumed(), Some(5000));
+            assert!(manifest.is_partial());
+        }
+        let empty = Manifest::from(
+            serde_json::from_value::<BulkLookalikeManifest>(serde_json::json!({"partial": false}))
+                .unwrap(),
+        );
+        assert_eq!(
+            (empty.pages(), empty.count(), empty.credits_consumed()),
+            (None, None, None)
+        );
+        assert!(!empty.is_partial());
+    }
+}

@@ -403,3 +403,25 @@ impl Checkpoint {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Lookalike, TechIntent};
+
+    #[test]
+    fn a_job_s_start_names_the_job_and_its_kind_and_fits_only_it() {
+        let start = Checkpoint::start_of::<Lookalike>("j1");
+        assert_eq!(
+            (start.job_id(), start.kind()),
+            (Some("j1"), Some("lookalike"))
+        );
+        assert_eq!((start.cursor(), start.rows_delivered()), (None, 0));
+        assert!(start.check_belongs_to("j1", "lookalike").is_ok());
+        assert!(start.check_belongs_to("j2", "lookalike").is_err());
+        let intent = Checkpoint::start_of::<TechIntent>("j1");
+        assert_eq!(intent.kind(), Some("tech-intent"));
+        assert!(intent.check_belongs_to("j1", "lookalike").is_err());
+        assert_eq!(Checkpoint::start().kind(), None);
+    }
+}

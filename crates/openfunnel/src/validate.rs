@@ -129,6 +129,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_range_holds_both_of_its_ends() {
+        assert!(range("limit", 1, 1, 10).is_ok());
+        assert!(range("limit", 10, 1, 10).is_ok());
+        assert!(range("limit", 0, 1, 10).is_err());
+        assert!(range("limit", 11, 1, 10).is_err());
+    }
+
+    #[test]
     fn hostile_ids_are_refused_with_the_reason() {
         for (id, reason) in [
             ("", "is empty"),

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use futures_util::{StreamExt, TryStreamExt};
 use httpmock::prelude::*;
-use openfunnel::{Checkpoint, Error, JobStatus, Lookalike, Rows};
+use openfunnel::{Checkpoint, Error, JobStatus, Lookalike, RetryPolicy, Rows};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -608,6 +608,55 @@ async fn pages_carry_checkpoints_for_page_by_page_exports() {
         .await
         .unwrap();
     assert!(after_end.is_empty());
+}
+
+#[tokio::test]
+async fn a_page_stream_knows_where_it_stands_before_between_and_after_an_error() {
+    // page_0000 → page_0001, then page_0002 answers 500 for good.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(LOOKALIKE_PATH)
+                .query_param("cursor", "page_0002");
+            then.status(500);
+        })
+        .await;
+    serve_completed_job(&server, 3).await;
+    let timer = VirtualTimer::new();
+    let client = builder(&server, &timer)
+        .with_retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let job = lookalike_job(&client);
+    let start = job.start_checkpoint();
+    let mut pages = job.stream().resume_from(start.clone()).pages();
+    assert_eq!(
+        pages.checkpoint(),
+        start,
+        "before the first page: where it starts"
+    );
+    for _ in 0..2 {
+        let page = pages.try_next().await.unwrap().expect("a page");
+        assert_eq!(
+            pages.checkpoint(),
+            page.checkpoint(),
+            "after each page: past it"
+        );
+    }
+    let error = pages.try_next().await.unwrap_err();
+    assert_eq!(error.status(), Some(500), "{error}");
+    let resume = pages.checkpoint();
+    assert_eq!(
+        (
+            resume.job_id(),
+            resume.kind(),
+            resume.cursor(),
+            resume.rows_delivered()
+        ),
+        (Some(JOB), Some("lookalike"), Some("page_0002"), 0),
+        "after the error: the page it could not read"
+    );
 }
 
 #[tokio::test]
