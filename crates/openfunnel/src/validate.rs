@@ -129,6 +129,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_minimum_may_equal_its_maximum_but_not_exceed_it() {
+        assert!(ordered("min", Some(1), "max", Some(9)).is_ok());
+        assert!(ordered("min", Some(9), "max", Some(9)).is_ok());
+        assert!(ordered("min", Some(10), "max", None).is_ok());
+        let refused = ordered("min", Some(10), "max", Some(9)).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("`min` (10) is greater than `max` (9)"),
+            "{refused}"
+        );
+    }
+
+    #[test]
     fn a_range_holds_both_of_its_ends() {
         assert!(range("limit", 1, 1, 10).is_ok());
         assert!(range("limit", 10, 1, 10).is_ok());
