@@ -232,6 +232,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_worst_case_bill_is_one_credit_a_row_of_the_limit() {
+        let search = LookalikeSearch::default().query("APM");
+        assert_eq!(
+            search.worst_case_credits(),
+            10_000,
+            "no limit: the most a job can return"
+        );
+        assert_eq!(search.limit(7).worst_case_credits(), 7);
+    }
+
+    #[test]
     fn every_documented_limit_is_checked() {
         let refused = [
             (search().query(""), "`query` is empty"),

@@ -230,6 +230,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_worst_case_bill_is_twenty_credits_a_row_of_the_limit() {
+        let search = TechIntentSearch::new("dbt", "x");
+        assert_eq!(
+            search.worst_case_credits(),
+            100 * 20,
+            "the default limit is 100"
+        );
+        assert_eq!(search.limit(7).worst_case_credits(), 140);
+    }
+
+    #[test]
     fn every_documented_limit_is_checked() {
         let base = || TechIntentSearch::new("Snowflake", "migrating");
         let refused = [
