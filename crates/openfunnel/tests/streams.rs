@@ -766,17 +766,19 @@ async fn a_path_like_cursor_travels_in_the_query_not_the_path() {
 #[tokio::test]
 async fn streams_are_lazy_send_and_unpin() {
     fn assert_send_unpin<T: Send + Unpin>(_: &T) {}
+    // Its own job ids: httpmock reuses servers between tests, and a request
+    // another test left in flight must not count here.
     let server = MockServer::start_async().await;
     let any = server
         .mock_async(|when, then| {
-            when.any_request();
+            when.path_includes("lazy-job");
             then.status(500);
         })
         .await;
     let timer = VirtualTimer::new();
     let client = client(&server, &timer);
-    let rows = lookalike_job(&client).rows();
-    let pages = client.tech_intent().job(JOB).unwrap().pages();
+    let rows = client.lookalike().job("lazy-job-1").unwrap().rows();
+    let pages = client.tech_intent().job("lazy-job-2").unwrap().pages();
     assert_send_unpin(&rows);
     assert_send_unpin(&pages);
     tokio::task::yield_now().await;
