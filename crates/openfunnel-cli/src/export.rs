@@ -79,7 +79,8 @@ pub struct ExportOptions {
 #[derive(Clone, Debug)]
 pub struct ExportSummary<K: JobKind> {
     pub rows: u64,
-    /// Pages this run wrote rows from (a page that grew counts once).
+    /// Pages of the job's chain this run read ([`openfunnel::Pages::pages_read`]:
+    /// a page that grew counts once).
     pub pages: u64,
     pub already_complete: bool,
     /// How the job ended (final status, manifest, any manifest/chain
@@ -209,14 +210,9 @@ pub async fn export<K: ExportKind>(
                 if let Err(error) = write_page(&mut sink, &page, &target, &mut state) {
                     break Err(error);
                 }
-                // A page that grew while the job ran comes again with only
-                // its new rows: one page still.
-                if summary.pages == 0 || page.skipped_rows() == 0 {
-                    summary.pages += 1;
-                }
             }
             Some(Err(error))
-                if forgot_the_checkpoint(&error, resumed_at.as_deref(), summary.pages) =>
+                if forgot_the_checkpoint(&error, resumed_at.as_deref(), pages.pages_read()) =>
             {
                 let output = options.output.as_deref().unwrap_or(Path::new("the output"));
                 break Err(CliError::StaleCheckpoint(format!(
@@ -244,6 +240,7 @@ pub async fn export<K: ExportKind>(
         });
     let outcome = outcome.and(closed);
     summary.rows = sink.rows();
+    summary.pages = pages.pages_read();
     summary.outcome = pages.outcome().cloned();
     if let Some(mismatch) = summary
         .outcome

@@ -214,6 +214,7 @@ pub struct Pages<K: JobKind> {
     walk: Option<Box<Walk<K>>>,
     step: Option<BoxFuture<'static, Step<K>>>,
     checkpoint: Checkpoint,
+    pages_read: u64,
     outcome: Option<Box<StreamOutcome<K>>>,
 }
 
@@ -237,6 +238,7 @@ impl<K: JobKind> Pages<K> {
     fn new(config: WalkConfig) -> Self {
         Pages {
             checkpoint: config.start.clone(),
+            pages_read: 0,
             config: Some(Box::new(config)),
             walk: None,
             step: None,
@@ -277,6 +279,24 @@ impl<K: JobKind> Pages<K> {
     pub fn outcome(&self) -> Option<&StreamOutcome<K>> {
         self.outcome.as_deref()
     }
+
+    /// Pages of the job's chain this stream has read so far: each page with
+    /// rows or a name once, however often a running job's page was read
+    /// again while it grew (the count [`StreamOutcome::pages`] ends with).
+    /// 0 until the first page arrives.
+    ///
+    /// ```no_run
+    /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let mut pages = job.stream().until_caught_up().pages();
+    /// while pages.try_next().await?.is_some() {}
+    /// println!("{} pages written so far", pages.pages_read());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pages_read(&self) -> u64 {
+        self.pages_read
+    }
 }
 
 impl<K: JobKind> Stream for Pages<K> {
@@ -301,6 +321,7 @@ impl<K: JobKind> Stream for Pages<K> {
             return Poll::Pending;
         };
         this.step = None;
+        this.pages_read = walk.pages_read();
         Poll::Ready(match item {
             Some(Ok(page)) => {
                 this.checkpoint = page.checkpoint();

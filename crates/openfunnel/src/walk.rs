@@ -151,6 +151,11 @@ impl<K: JobKind> Walk<K> {
         &self.context
     }
 
+    /// Pages of the chain read so far.
+    pub(crate) fn pages_read(&self) -> u64 {
+        self.chain.pages
+    }
+
     /// How the walk ended, once the job was seen terminal at the chain's end.
     pub(crate) fn outcome(&mut self) -> Option<StreamOutcome<K>> {
         self.outcome.take()

@@ -928,12 +928,21 @@ mod pinned {
         let server = MockServer::start_async().await;
         serve_a_growing_first_page(&server).await;
         let again = crate::common::client(&server, &timer);
-        let pages: Vec<_> = lookalike_job(&again).pages().try_collect().await.unwrap();
+        let mut stream = lookalike_job(&again).pages();
+        assert_eq!(stream.pages_read(), 0, "nothing read yet");
+        let mut pages = Vec::new();
+        let mut read = Vec::new();
+        while let Some(page) = stream.try_next().await.expect("every page") {
+            pages.push(page);
+            read.push(stream.pages_read());
+        }
         let shape: Vec<(usize, usize)> = pages
             .iter()
             .map(|page| (page.skipped_rows(), page.rows.len()))
             .collect();
         assert_eq!(shape, [(0, 1), (1, 3), (0, 2)]);
+        assert_eq!(read, [1, 1, 2], "the grown page counts once");
+        assert_eq!(stream.pages_read(), 2);
         let cursors: Vec<Option<&str>> = pages.iter().map(|page| page.cursor()).collect();
         assert_eq!(cursors, [None, None, Some("tok-1")]);
     }
