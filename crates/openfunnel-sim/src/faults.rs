@@ -5,7 +5,8 @@ use std::time::Duration;
 
 /// A fault the simulator injects into poll (GET) responses. Counting is per
 /// server, over all polls, starting at 1; submits and cancels are never
-/// faulted (a faulted submit would make the caller's outcome ambiguous).
+/// faulted (a faulted submit would make the caller's outcome ambiguous),
+/// except by [`Fault::Outage`], which takes the whole service down.
 ///
 /// ```
 /// use openfunnel_sim::{Fault, SimConfig};
@@ -62,6 +63,29 @@ pub enum Fault {
         /// The pause between two bytes.
         interval: Duration,
     },
+    /// The whole service is down from `after` (on the server's clock, from
+    /// its start) for `lasting`: *every* request (submits and cancels too)
+    /// gets `answer`, before its key is checked or its job looked up. Try a
+    /// client against an outage with it.
+    ///
+    /// ```
+    /// use openfunnel_sim::{Fault, OutageAnswer, SimConfig};
+    /// use std::time::Duration;
+    /// let config = SimConfig::default().with_fault(Fault::Outage {
+    ///     after: Duration::from_secs(2),
+    ///     lasting: Duration::from_secs(30),
+    ///     answer: OutageAnswer::Status(503),
+    /// });
+    /// # let _ = config;
+    /// ```
+    Outage {
+        /// When the outage starts.
+        after: Duration,
+        /// How long it lasts.
+        lasting: Duration,
+        /// What every request gets meanwhile.
+        answer: OutageAnswer,
+    },
     /// Poll number `poll` (from 1) meets `fault`: a schedule of faults by
     /// request number, for property tests.
     OnPoll {
@@ -70,6 +94,29 @@ pub enum Fault {
         /// What happens to it.
         fault: PollFault,
     },
+}
+
+/// What every request gets during a [`Fault::Outage`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutageAnswer {
+    /// This status (503, say), with OpenFunnel's error body.
+    Status(u16),
+    /// The connection breaks before any byte of the body (the status line
+    /// says 200; nothing follows).
+    DropConnection,
+}
+
+/// The outage `faults` schedule at `now`, if one is under way.
+pub(crate) fn outage_at(faults: &[Fault], now: Duration) -> Option<OutageAnswer> {
+    faults.iter().find_map(|fault| match *fault {
+        Fault::Outage {
+            after,
+            lasting,
+            answer,
+        } if now >= after && now - after < lasting => Some(answer),
+        _ => None,
+    })
 }
 
 /// What happens to one poll of a [`Fault::OnPoll`] schedule.
@@ -171,6 +218,21 @@ mod tests {
         assert_eq!(schedule[3], limited);
         assert_eq!(schedule[7], limited);
         assert_eq!(schedule[10], Some(Injected::Status(503)));
+    }
+
+    #[test]
+    fn an_outage_covers_its_window_and_nothing_else() {
+        let faults = [Fault::Outage {
+            after: Duration::from_secs(2),
+            lasting: Duration::from_secs(3),
+            answer: OutageAnswer::Status(503),
+        }];
+        let at = |ms| outage_at(&faults, Duration::from_millis(ms));
+        assert_eq!(at(1_999), None);
+        assert_eq!(at(2_000), Some(OutageAnswer::Status(503)));
+        assert_eq!(at(4_999), Some(OutageAnswer::Status(503)));
+        assert_eq!(at(5_000), None, "the end is not part of it");
+        assert_eq!(fault_for(&faults, 1), None, "not a per-poll fault");
     }
 
     #[test]

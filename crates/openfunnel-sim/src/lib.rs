@@ -42,7 +42,7 @@ mod server;
 mod timeline;
 mod variations;
 
-pub use faults::{Fault, PollFault};
+pub use faults::{Fault, OutageAnswer, PollFault};
 pub use server::RequestCounts;
 pub use timeline::{Ending, JobProfile, Schedule};
 pub use variations::{CursorScheme, ManifestAccuracy, PageWrites, Vocabulary, unknown_cursor_body};
@@ -313,6 +313,23 @@ impl Simulator {
     /// ```
     pub fn requests(&self) -> RequestCounts {
         self.shared.counts()
+    }
+
+    /// Requests about job `job_id` (polls and cancels; `""`: submits) that
+    /// an outage ([`Fault::Outage`]) answered.
+    ///
+    /// ```no_run
+    /// # async fn example(sim: openfunnel_sim::Simulator) {
+    /// println!("{} submits met the outage", sim.outage_requests(""));
+    /// # }
+    /// ```
+    pub fn outage_requests(&self, job_id: &str) -> u64 {
+        let hits = self
+            .shared
+            .outage_hits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        hits.get(job_id).copied().unwrap_or(0)
     }
 }
 

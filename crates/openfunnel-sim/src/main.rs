@@ -5,7 +5,8 @@
 
 use clap::{Parser, ValueEnum};
 use openfunnel_sim::{
-    CursorScheme, Fault, JobProfile, ManifestAccuracy, PageWrites, SimConfig, Simulator, Vocabulary,
+    CursorScheme, Fault, JobProfile, ManifestAccuracy, OutageAnswer, PageWrites, SimConfig,
+    Simulator, Vocabulary,
 };
 use std::process::ExitCode;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(
     version,
-    after_help = "EXAMPLES:\n  openfunnel-sim --port 8787 --rows 2000 --run-ms 10000\n  openfunnel-sim --cursors opaque --manifest fewer:2 --unknown-cursor-status 404 --undocumented\n  openfunnel-sim --rate-limit-every 5 --server-errors-every 20 --truncate-every 13"
+    after_help = "EXAMPLES:\n  openfunnel-sim --port 8787 --rows 2000 --run-ms 10000\n  openfunnel-sim --cursors opaque --manifest fewer:2 --unknown-cursor-status 404 --undocumented\n  openfunnel-sim --rate-limit-every 5 --server-errors-every 20 --truncate-every 13\n  openfunnel-sim --outage-after-ms 5000 --outage-ms 30000 --outage-answer 503"
 )]
 struct Args {
     /// The loopback port (0: any free port).
@@ -71,6 +72,18 @@ struct Args {
     /// Every Nth poll has its connection dropped.
     #[arg(long)]
     drop_every: Option<u64>,
+    /// Takes the whole service down (every request, submits and cancels
+    /// too) for this many milliseconds, starting `--outage-after-ms` after
+    /// the server starts.
+    #[arg(long)]
+    outage_ms: Option<u64>,
+    /// When the outage starts, in milliseconds after the server starts.
+    #[arg(long, default_value_t = 0, requires = "outage_ms")]
+    outage_after_ms: u64,
+    /// What requests get during the outage: a status (e.g. 503) or `drop`
+    /// (the connection breaks).
+    #[arg(long, default_value = "503", value_parser = parse_outage_answer, requires = "outage_ms")]
+    outage_answer: OutageAnswer,
     /// Seeds job ids and rows.
     #[arg(long, default_value_t = 0x0F_F0_0F)]
     seed: u64,
@@ -97,6 +110,18 @@ fn parse_unknown_cursor_status(value: &str) -> Result<u16, String> {
     match value {
         "400" | "404" | "422" => value.parse().map_err(|_| value.to_string()),
         _ => Err("use 400, 404 or 422 (what the spec documents for a bad request)".into()),
+    }
+}
+
+fn parse_outage_answer(value: &str) -> Result<OutageAnswer, String> {
+    match value {
+        "drop" => Ok(OutageAnswer::DropConnection),
+        status => match status.parse::<u16>() {
+            Ok(code) if (500..=599).contains(&code) || code == 429 || code == 408 => {
+                Ok(OutageAnswer::Status(code))
+            }
+            _ => Err("use a status of 408, 429 or 5xx (e.g. 503), or drop".into()),
+        },
     }
 }
 
@@ -163,6 +188,11 @@ impl Args {
             self.truncate_every
                 .map(|every| Fault::TruncatedBody { every }),
             self.drop_every.map(|every| Fault::DropConnection { every }),
+            self.outage_ms.map(|lasting| Fault::Outage {
+                after: Duration::from_millis(self.outage_after_ms),
+                lasting: Duration::from_millis(lasting),
+                answer: self.outage_answer,
+            }),
         ];
         for fault in faults.into_iter().flatten() {
             config = config.with_fault(fault);
@@ -230,6 +260,12 @@ mod tests {
             "7",
             "--drop-every",
             "11",
+            "--outage-ms",
+            "1200",
+            "--outage-after-ms",
+            "300",
+            "--outage-answer",
+            "drop",
             "--seed",
             "3",
             "--api-key",
@@ -249,7 +285,12 @@ mod tests {
         assert_eq!(profile.vocabulary, Vocabulary::Grown);
         assert_eq!(profile.page_writes, PageWrites::Growing);
         assert_eq!(config.latency, Duration::from_millis(5));
-        assert_eq!(config.faults.len(), 2);
+        assert_eq!(config.faults.len(), 3);
+        assert!(config.faults.contains(&Fault::Outage {
+            after: Duration::from_millis(300),
+            lasting: Duration::from_millis(1200),
+            answer: OutageAnswer::DropConnection,
+        }));
         assert_eq!(config.seed, 3);
         assert_eq!(config.api_key.as_deref(), Some("of_sim"));
     }
@@ -273,6 +314,7 @@ mod tests {
             ("--cursors", "random"),
             ("--unknown-cursor-status", "500"),
             ("--rows", "-1"),
+            ("--outage-answer", "200"),
         ] {
             let error = Args::try_parse_from(["openfunnel-sim", flag, value]).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{flag} {value}");

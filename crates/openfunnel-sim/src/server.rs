@@ -4,7 +4,7 @@
 // Handlers refuse requests with a ready `Response`, axum's own convention.
 #![allow(clippy::result_large_err)]
 
-use crate::faults::{Injected, fault_for};
+use crate::faults::{Injected, OutageAnswer, fault_for, outage_at};
 use crate::rows;
 use crate::timeline::{JobProfile, Phase, snapshot};
 use crate::variations::unknown_cursor_body;
@@ -59,6 +59,8 @@ pub struct RequestCounts {
     pub cancels: u64,
     /// The most requests that were being answered at the same time.
     pub peak_in_flight: u64,
+    /// Requests (of any operation) answered by a [`crate::Fault::Outage`].
+    pub during_outage: u64,
 }
 
 /// Everything the routes share.
@@ -71,6 +73,9 @@ pub(crate) struct Shared {
     pub cancels: AtomicU64,
     pub in_flight: AtomicU64,
     pub peak_in_flight: AtomicU64,
+    pub during_outage: AtomicU64,
+    /// Requests answered by an outage, by job id (`""` for submits).
+    pub outage_hits: Mutex<HashMap<String, u64>>,
     /// Every request admitted, for [`Clock::PerRequest`].
     pub served: AtomicU64,
     pub started: Instant,
@@ -96,6 +101,8 @@ impl Shared {
             cancels: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             peak_in_flight: AtomicU64::new(0),
+            during_outage: AtomicU64::new(0),
+            outage_hits: Mutex::new(HashMap::new()),
             served: AtomicU64::new(0),
             started: Instant::now(),
         }
@@ -130,6 +137,7 @@ impl Shared {
             polls: self.polls.load(Ordering::Relaxed),
             cancels: self.cancels.load(Ordering::Relaxed),
             peak_in_flight: self.peak_in_flight.load(Ordering::Relaxed),
+            during_outage: self.during_outage.load(Ordering::Relaxed),
         }
     }
 
@@ -202,12 +210,29 @@ fn invalid(location: &[&str], message: &str, kind: &str) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
-/// Latency, then the key check every endpoint makes. The request counts as
-/// in flight while the guard lives.
-async fn admit<'a>(shared: &'a Shared, headers: &HeaderMap) -> Result<InFlight<'a>, Response> {
+/// Latency, an outage if one is under way, then the key check every
+/// endpoint makes. The request (about `job_id`, empty for a submit) counts
+/// as in flight while the guard lives.
+async fn admit<'a>(
+    shared: &'a Shared,
+    headers: &HeaderMap,
+    job_id: &str,
+) -> Result<InFlight<'a>, Response> {
     let guard = shared.enter();
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
+    }
+    if let Some(answer) = outage_at(&shared.config.faults, shared.now()) {
+        shared.during_outage.fetch_add(1, Ordering::Relaxed);
+        let mut hits = shared
+            .outage_hits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *hits.entry(job_id.to_string()).or_default() += 1;
+        return Err(match answer {
+            OutageAnswer::Status(status) => faulted_status(status),
+            OutageAnswer::DropConnection => dropped_connection(),
+        });
     }
     let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) else {
         return Err(invalid(
@@ -230,7 +255,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Respons
 }
 
 async fn submit_lookalikes(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    let _in_flight = match admit(&shared, &headers).await {
+    let _in_flight = match admit(&shared, &headers, "").await {
         Ok(guard) => guard,
         Err(refused) => return refused,
     };
@@ -269,7 +294,7 @@ async fn submit_lookalikes(State(shared): AppState, headers: HeaderMap, body: By
 }
 
 async fn submit_intent(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    let _in_flight = match admit(&shared, &headers).await {
+    let _in_flight = match admit(&shared, &headers, "").await {
         Ok(guard) => guard,
         Err(refused) => return refused,
     };
@@ -315,7 +340,7 @@ async fn cancel(
     headers: HeaderMap,
     Path(job_id): Path<String>,
 ) -> Response {
-    let _in_flight = match admit(&shared, &headers).await {
+    let _in_flight = match admit(&shared, &headers, &job_id).await {
         Ok(guard) => guard,
         Err(refused) => return refused,
     };
@@ -370,7 +395,7 @@ async fn poll(
     Query(query): Query<PollQuery>,
     kind: JobType,
 ) -> Response {
-    let _in_flight = match admit(&shared, &headers).await {
+    let _in_flight = match admit(&shared, &headers, &job_id).await {
         Ok(guard) => guard,
         Err(refused) => return refused,
     };
@@ -400,22 +425,8 @@ async fn poll(
         }
         Some(Injected::UnknownCursor) => return unknown_cursor(&job),
         Some(Injected::Stall(wait)) => tokio::time::sleep(wait).await,
-        Some(Injected::Status(status)) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let body =
-                json!({"error_code": "INTERNAL_ERROR", "details": {"message": "simulated fault"}});
-            return (status, Json(body)).into_response();
-        }
-        Some(Injected::Drop) => {
-            let broken = futures_util::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::other("simulated dropped connection"))
-            });
-            return Response::builder()
-                .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from_stream(broken))
-                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
-        }
+        Some(Injected::Status(status)) => return faulted_status(status),
+        Some(Injected::Drop) => return dropped_connection(),
         Some(Injected::Body(body, chunked)) => return replaced_body(&body, chunked),
         Some(Injected::Drip(interval)) => return drip(interval),
         Some(Injected::Truncate | Injected::ResetMidBody) | None => {}
@@ -431,6 +442,25 @@ async fn poll(
         _ => {}
     }
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+/// `status` (a 5xx) with OpenFunnel's error body.
+fn faulted_status(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let body = json!({"error_code": "INTERNAL_ERROR", "details": {"message": "simulated fault"}});
+    (status, Json(body)).into_response()
+}
+
+/// A status line, then a broken connection before any body byte.
+fn dropped_connection() -> Response {
+    let broken = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("simulated dropped connection"))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(broken))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// 200 with exactly `body`, with its length or chunked without one.

@@ -1,5 +1,6 @@
 //! Client configuration: the key, the base URL, timeouts and policies.
 
+use crate::budget::{Bucket, RetryBudget};
 use crate::context::{Context, Shared};
 use crate::error::Error;
 use crate::job::Jobs;
@@ -185,6 +186,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     poll_policy: PollPolicy,
     retry_policy: RetryPolicy,
+    retry_budget: RetryBudget,
     page_concurrency: usize,
     max_concurrent_requests: usize,
     max_response_bytes: u64,
@@ -202,6 +204,7 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             poll_policy: PollPolicy::default(),
             retry_policy: RetryPolicy::default(),
+            retry_budget: RetryBudget::default(),
             page_concurrency: DEFAULT_PAGE_CONCURRENCY,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             max_response_bytes: openfunnel_api::DEFAULT_MAX_RESPONSE_BYTES,
@@ -220,6 +223,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("poll_policy", &self.poll_policy)
             .field("retry_policy", &self.retry_policy)
+            .field("retry_budget", &self.retry_budget)
             .field("page_concurrency", &self.page_concurrency)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("max_response_bytes", &self.max_response_bytes)
@@ -316,6 +320,23 @@ impl ClientBuilder {
         self
     }
 
+    /// The retries the whole client may make while requests fail, shared by
+    /// every job and stream (see [`RetryBudget`]; the default is the AWS
+    /// SDKs' standard quota).
+    ///
+    /// ```
+    /// let client = openfunnel::Client::builder()
+    ///     .with_api_key("of_0123abcd")
+    ///     .with_retry_budget(openfunnel::RetryBudget::default().with_capacity(2_000))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn with_retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.retry_budget = budget;
+        self
+    }
+
     /// Pages fetched at once when a finished job's remaining pages are known
     /// (default 8; 1 walks `next_cursor` page by page). Order is preserved.
     pub fn with_page_concurrency(mut self, concurrency: usize) -> Self {
@@ -406,6 +427,7 @@ impl ClientBuilder {
                 Some(seed) => JitterSource::seeded(seed),
                 None => JitterSource::from_entropy(),
             }),
+            budget: Arc::new(Bucket::new(self.retry_budget)),
             api_key,
             base_url,
             in_flight: Arc::new(tokio::sync::Semaphore::new(self.max_concurrent_requests)),

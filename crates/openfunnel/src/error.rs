@@ -219,6 +219,19 @@ pub enum Error {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// A request failed in a way worth retrying (a 5xx, a rate limit, a
+    /// broken connection), but the client's [`crate::RetryBudget`] is
+    /// spent: many of its recent requests failed too, so this one was not
+    /// retried, to avoid adding load to a failing service. Only one-shot
+    /// calls (submit, cancel, a single poll) end this way; the polls of a
+    /// wait queue for their turn instead.
+    #[error(
+        "OpenFunnel is failing ({last_error}); not retried, since this client's recent requests failed too and its retry budget is spent: try again later"
+    )]
+    ServiceFailing {
+        /// The failure that was not retried.
+        last_error: Box<Error>,
+    },
     /// The server could not be reached, or the connection broke.
     #[error(
         "cannot reach OpenFunnel: {}: check the network and the base URL",
@@ -247,6 +260,7 @@ impl Error {
             Error::NotFound { .. } => Some(404),
             Error::Validation { .. } => Some(422),
             Error::RateLimited { .. } => Some(429),
+            Error::ServiceFailing { last_error } => last_error.status(),
             _ => None,
         }
     }
@@ -261,7 +275,10 @@ impl Error {
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimited { .. } | Error::Transport { .. } | Error::TimedOut { .. } => true,
+            Error::RateLimited { .. }
+            | Error::Transport { .. }
+            | Error::TimedOut { .. }
+            | Error::ServiceFailing { .. } => true,
             Error::Http { status, .. } => *status == 408 || *status >= 500,
             _ => false,
         }
@@ -315,6 +332,7 @@ impl Error {
             | Error::Validation { body, .. }
             | Error::RateLimited { body, .. }
             | Error::Http { body, .. } => Some(body),
+            Error::ServiceFailing { last_error } => last_error.error_body(),
             _ => None,
         }
     }
@@ -355,6 +373,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::ServiceFailing { last_error } => last_error.retry_after(),
             _ => self.error_body()?.retry_after,
         }
     }

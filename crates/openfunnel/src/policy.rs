@@ -329,13 +329,18 @@ impl PollPolicy {
 /// many requests failing at once (8 page fetches, 100 jobs on one client) do
 /// not retry in lockstep. A `Retry-After` header (whole seconds or an HTTP
 /// date, as RFC 9110 allows) or a body's `details.retry_after_seconds` is
-/// honoured exactly, up to `max_retry_after`; a longer wait is not waited:
+/// honoured as a minimum (jittered upward by up to a quarter), up to
+/// `max_retry_after`; a longer wait is not waited by a one-shot call:
 /// the failure is returned at once, [`crate::Error::RateLimited`] for a 429
 /// and [`crate::Error::Http`] for a 503, the server's wait on it either way
 /// ([`crate::Error::retry_after`]). A wait never runs past the limits of the
 /// job wait the request belongs to (its idle timeout and deadline): the
 /// request then ends with [`crate::Error::TimedOut`]. Any duration is
 /// accepted, up to `Duration::MAX`.
+///
+/// Two things go beyond one request: the polls of a wait ride out an
+/// outage ([`RetryPolicy::with_ride_out`]), and every retry of a client
+/// spends from its [`crate::RetryBudget`].
 ///
 /// ```
 /// use openfunnel::{Backoff, RetryPolicy};
@@ -354,6 +359,7 @@ pub struct RetryPolicy {
     max_attempts: u32,
     backoff: Backoff,
     max_retry_after: Duration,
+    ride_out: bool,
 }
 
 impl Default for RetryPolicy {
@@ -362,21 +368,53 @@ impl Default for RetryPolicy {
             max_attempts: 5,
             backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
             max_retry_after: Duration::from_secs(120),
+            ride_out: true,
         }
     }
 }
 
 impl RetryPolicy {
-    /// One attempt, no retries.
+    /// One attempt, no retries, polls of a wait included.
     ///
     /// ```
-    /// assert_eq!(openfunnel::RetryPolicy::never().max_attempts(), 1);
+    /// let never = openfunnel::RetryPolicy::never();
+    /// assert_eq!((never.max_attempts(), never.rides_out()), (1, false));
     /// ```
     pub fn never() -> Self {
-        RetryPolicy::default().with_max_attempts(1)
+        RetryPolicy::default()
+            .with_max_attempts(1)
+            .with_ride_out(false)
     }
 
-    /// Attempts per request, the first included (default 5; at least 1).
+    /// Whether the polls of a wait ride out an outage (default yes): once
+    /// the server has answered for the job, a poll of [`crate::Job::wait`]
+    /// or of a stream that fails transiently (a connection error, 408, 429,
+    /// 5xx) is retried with this policy's backoff for as long as the
+    /// [`crate::PollPolicy`]'s idle timeout and deadline allow, not for
+    /// [`RetryPolicy::max_attempts`], and a `Retry-After` longer than
+    /// [`RetryPolicy::max_retry_after`] is waited if those limits allow it.
+    /// Without, every request gets `max_attempts`.
+    ///
+    /// ```
+    /// let counted = openfunnel::RetryPolicy::default().with_ride_out(false);
+    /// assert!(!counted.rides_out());
+    /// ```
+    pub fn with_ride_out(mut self, ride_out: bool) -> Self {
+        self.ride_out = ride_out;
+        self
+    }
+
+    /// Whether the polls of a wait ride out an outage.
+    ///
+    /// ```
+    /// assert!(openfunnel::RetryPolicy::default().rides_out());
+    /// ```
+    pub fn rides_out(&self) -> bool {
+        self.ride_out
+    }
+
+    /// Attempts per request, the first included (default 5; at least 1);
+    /// see [`RetryPolicy::with_ride_out`] for the polls of a wait.
     ///
     /// ```
     /// assert_eq!(openfunnel::RetryPolicy::default().with_max_attempts(0).max_attempts(), 1);
@@ -387,7 +425,9 @@ impl RetryPolicy {
     }
 
     /// The waits between attempts (default: 200 ms doubling to 5 s, with
-    /// [`Jitter::Full`]). A wait the server asked for is never randomised.
+    /// [`Jitter::Full`]). A wait the server asked for is a minimum: with
+    /// any jitter but [`Jitter::None`], up to a quarter of it is added at
+    /// random, so jobs told the same wait do not return at the same instant.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -503,6 +543,15 @@ impl JitterSource {
     /// The `n`-th delay of `backoff`, randomised as its jitter says.
     pub(crate) fn delay(&self, backoff: &Backoff, n: u32) -> Duration {
         self.apply(backoff.jitter, backoff.delay(n))
+    }
+
+    /// A wait the server asked for, as a minimum: up to a quarter more at
+    /// random, unless `backoff` has no jitter.
+    pub(crate) fn above(&self, backoff: &Backoff, asked: Duration) -> Duration {
+        match backoff.jitter {
+            Jitter::None => asked,
+            _ => asked.saturating_add(crate::timer::scaled(asked / 4, self.next_unit())),
+        }
     }
 
     fn apply(&self, jitter: Jitter, delay: Duration) -> Duration {

@@ -123,6 +123,7 @@ fn redact_error(failure: &mut Error, key: &ApiKey) {
             clean(&mut source.message);
         }
         Error::Transport { source } => redact_url(source, key),
+        Error::ServiceFailing { last_error } => redact_error(last_error, key),
         // Set by the SDK itself: nothing a server sent.
         Error::ResponseTooLarge { .. } | Error::Configuration { .. } => {}
     }

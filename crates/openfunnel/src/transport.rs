@@ -1,5 +1,6 @@
 //! The one place requests are sent: retries, error classification and tracing.
 
+use crate::budget::Bucket;
 use crate::error::{Error, ValidationIssue};
 use crate::error_body::{DecodeError, ErrorBody};
 use crate::policy::{JitterSource, RetryPolicy};
@@ -27,11 +28,14 @@ pub(crate) enum Idempotency {
 
 /// The instants a request of a wait must respect: retries stop at
 /// `retry_until` (the earlier of the idle timeout and the deadline), and a
-/// request still in flight at `cut_off` (the deadline) is abandoned.
+/// request still in flight at `cut_off` (the deadline) is abandoned. With
+/// `ride_out` (a wait whose job the server has answered for), transient
+/// failures are retried until `retry_until`, not for a number of attempts.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Limits {
     pub retry_until: Option<Instant>,
     pub cut_off: Option<Instant>,
+    pub ride_out: bool,
 }
 
 /// Describes one logical request, for retries, errors and traces.
@@ -55,6 +59,8 @@ pub(crate) struct Transport {
     pub timer: Arc<dyn Timer>,
     /// The client's one random source, for retry and poll jitter.
     pub jitter: Arc<JitterSource>,
+    /// The client's retry budget, shared by every job and stream.
+    pub budget: Arc<Bucket>,
     /// Only used to scrub the key from what servers send back; never logged.
     pub api_key: ApiKey,
     /// The API's origin, to tell a cross-origin redirect from a local one.
@@ -116,7 +122,11 @@ impl Transport {
             cursor = cursor.as_deref(),
         );
         let mut attempts: u32 = 0;
+        let ride_out = operation.limits.ride_out && self.retry.rides_out();
         let result = async {
+            // Held while this request probes a failing service for the
+            // client: the next in line waits for the outcome.
+            let mut _turn = None;
             loop {
                 attempts += 1;
                 let attempt = attempts;
@@ -133,24 +143,51 @@ impl Transport {
                     Ok(response) => {
                         let status = response.status().as_u16();
                         tracing::debug!(attempt, status, elapsed_ms, "response");
+                        self.budget.succeeded();
                         break Ok(response.into_inner());
                     }
                     Err(error) => self.classify(error, operation).await,
                 };
                 drop(permit);
+                _turn = None;
+                if failure.retry {
+                    self.budget.failed();
+                }
                 // Logged below, before any wrapper sees it.
                 let error = redact::error(failure.error, &self.api_key);
                 let status = error.status();
-                let Some(wait) = self.wait_before_retry(failure.retry, failure.server_asked, attempt)
+                let asked = failure.server_asked;
+                let Some(wait) = self.wait_before_retry(failure.retry, asked, attempt, ride_out)
                 else {
                     tracing::debug!(attempt, status, elapsed_ms, error = %error, "request failed");
                     break Err(error);
                 };
-                if let Some(until) = operation.limits.retry_until
+                let until = operation.limits.retry_until;
+                if let Some(until) = until
                     && later(self.timer.now(), wait).is_none_or(|resume| resume >= until)
                 {
                     tracing::debug!(attempt, status, elapsed_ms, error = %error, "time limit reached while retrying");
                     break Err(timed_out(operation, Some(error)));
+                }
+                if !self.budget.try_spend(is_timeout(&error)) {
+                    if !ride_out {
+                        tracing::warn!(attempt, status, error = %error, "the client's retry budget is spent; not retried");
+                        break Err(Error::ServiceFailing {
+                            last_error: Box::new(error),
+                        });
+                    }
+                    tracing::warn!(attempt, status, error = %error, "the client's retry budget is spent; waiting for a turn to probe the service");
+                    let backoff = self.retry.backoff();
+                    let Some((released, turn)) = self
+                        .budget
+                        .wait_for_turn(&*self.timer, &self.jitter, &backoff, until)
+                        .await
+                    else {
+                        break Err(timed_out(operation, Some(error)));
+                    };
+                    tracing::debug!(attempt, ?released, "sending again");
+                    _turn = turn;
+                    continue;
                 }
                 let retry_in_ms = wait.as_millis() as u64;
                 tracing::info!(attempt, status, elapsed_ms, retry_in_ms, error = %error, "retrying");
@@ -177,18 +214,23 @@ impl Transport {
     }
 
     /// How long to wait before attempt `attempt + 1`, or `None` to give up.
+    /// Riding out, attempts are not counted and any wait the server asks
+    /// for is accepted (the wait's limits bound them). A server's wait is a
+    /// minimum, jittered upward so that jobs told the same wait do not
+    /// return at the same instant.
     fn wait_before_retry(
         &self,
         retry: bool,
         server_asked: Option<Duration>,
         attempt: u32,
+        ride_out: bool,
     ) -> Option<Duration> {
-        if !retry || attempt >= self.retry.max_attempts() {
+        if !retry || (!ride_out && attempt >= self.retry.max_attempts()) {
             return None;
         }
         match server_asked {
-            Some(asked) if asked > self.retry.max_retry_after() => None,
-            Some(asked) => Some(asked),
+            Some(asked) if !ride_out && asked > self.retry.max_retry_after() => None,
+            Some(asked) => Some(self.jitter.above(&self.retry.backoff(), asked)),
             None => Some(self.jitter.delay(&self.retry.backoff(), attempt - 1)),
         }
     }
@@ -334,6 +376,12 @@ impl Transport {
             None => Error::Http { status, body },
         }
     }
+}
+
+/// Whether `error` is a request that ran into its timeout (its retry costs
+/// more of the budget: it held a connection all that time).
+fn is_timeout(error: &Error) -> bool {
+    matches!(error, Error::Transport { source } if source.is_timeout())
 }
 
 /// The [`Error::TimedOut`] of a request stopped by its wait's limits; the

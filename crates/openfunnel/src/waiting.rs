@@ -142,6 +142,9 @@ impl Waiting {
         Limits {
             retry_until: self.first_limit().map(|(at, _)| at),
             cut_off: self.deadline(),
+            // A server that never answered may be the wrong address: that
+            // fails in seconds, not at the end of the idle timeout.
+            ride_out: self.polls > 0,
         }
     }
 

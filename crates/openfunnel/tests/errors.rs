@@ -405,6 +405,9 @@ async fn the_error_a_status_means_does_not_depend_on_its_body() {
     let timer = VirtualTimer::new();
     let client = builder(&server, &timer)
         .with_retry_policy(exact_retries().with_max_attempts(3))
+        // Dozens of failing cases through one client: each gets its own
+        // attempts (the shared budget has its tests in retries.rs).
+        .with_retry_budget(openfunnel::RetryBudget::unlimited())
         .build()
         .unwrap();
     let job = lookalike_job(&client);

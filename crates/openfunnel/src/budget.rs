@@ -1,0 +1,334 @@
+//! The client-wide retry budget: every retry of every job and stream of one
+//! client spends from it, every success refills it, so a failing service is
+//! not hit harder the more jobs a client runs.
+//!
+//! When the budget is spent, a one-shot call (submit, cancel, a single poll)
+//! fails at once with [`crate::Error::ServiceFailing`]; a request of a wait
+//! (a poll of `wait()`, a stream's page, a prefetch) queues instead: the
+//! queue sends one probe at a time, at a growing interval, and the first
+//! success anywhere in the client releases everyone waiting.
+
+use crate::policy::{Backoff, JitterSource};
+use crate::timer::Timer;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Instant;
+
+/// How many retries one client may make while requests fail: a token
+/// bucket shared by every job and stream of the client.
+///
+/// A retry costs `retry_cost` tokens (`timeout_retry_cost` after a request
+/// that timed out, which held a connection for the whole timeout), a
+/// successful response returns `success_refund`, and retries stop while
+/// the bucket is at or below half of `capacity`. Then a one-shot call
+/// (submit, cancel, a single poll) fails with
+/// [`crate::Error::ServiceFailing`] instead of retrying, and the polls of
+/// waits and streams take turns: one probe at a time for the whole client,
+/// until a request succeeds and releases them all.
+///
+/// The defaults are the AWS SDKs' standard retry quota (a bucket of 500, a
+/// retry costs 5, a retry after a timeout 10, a success returns 1), with the
+/// stopping point of gRPC's retry throttling (proposal A6: no retries at or
+/// below half the bucket): a brownout that fails 50 jobs at once costs each
+/// about one retry before the client backs off as one, and it takes five
+/// successes to pay for each retry afterwards.
+///
+/// ```
+/// use openfunnel::RetryBudget;
+///
+/// let budget = RetryBudget::default();
+/// assert_eq!((budget.capacity(), budget.retry_cost(), budget.success_refund()), (500, 5, 1));
+/// // Twice the allowance, for a client that runs many more jobs:
+/// let roomy = RetryBudget::default().with_capacity(1_000);
+/// # let _ = roomy;
+/// // No client-wide limit (each request's RetryPolicy alone decides):
+/// let unlimited = RetryBudget::unlimited();
+/// assert_eq!(unlimited.retry_cost(), 0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryBudget {
+    capacity: u32,
+    retry_cost: u32,
+    timeout_retry_cost: u32,
+    success_refund: u32,
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        RetryBudget {
+            capacity: 500,
+            retry_cost: 5,
+            timeout_retry_cost: 10,
+            success_refund: 1,
+        }
+    }
+}
+
+impl RetryBudget {
+    /// A budget that never runs out: retries cost nothing.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryBudget::unlimited().timeout_retry_cost(), 0);
+    /// ```
+    pub fn unlimited() -> Self {
+        RetryBudget::default()
+            .with_retry_cost(0)
+            .with_timeout_retry_cost(0)
+    }
+
+    /// The bucket's size, and what it holds when the client is built
+    /// (default 500; retries stop at or below half of it).
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryBudget::default().with_capacity(50).capacity(), 50);
+    /// ```
+    pub fn with_capacity(mut self, tokens: u32) -> Self {
+        self.capacity = tokens;
+        self
+    }
+
+    /// Tokens a retry costs (default 5).
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryBudget::default().with_retry_cost(1).retry_cost(), 1);
+    /// ```
+    pub fn with_retry_cost(mut self, tokens: u32) -> Self {
+        self.retry_cost = tokens;
+        self
+    }
+
+    /// Tokens a retry after a timed-out request costs (default 10).
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryBudget::default().with_timeout_retry_cost(20).timeout_retry_cost(), 20);
+    /// ```
+    pub fn with_timeout_retry_cost(mut self, tokens: u32) -> Self {
+        self.timeout_retry_cost = tokens;
+        self
+    }
+
+    /// Tokens a successful response returns (default 1), up to the capacity.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryBudget::default().with_success_refund(5).success_refund(), 5);
+    /// ```
+    pub fn with_success_refund(mut self, tokens: u32) -> Self {
+        self.success_refund = tokens;
+        self
+    }
+
+    /// The bucket's size.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryBudget::default().capacity(), 500);
+    /// ```
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// Tokens a retry costs.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryBudget::default().retry_cost(), 5);
+    /// ```
+    pub fn retry_cost(&self) -> u32 {
+        self.retry_cost
+    }
+
+    /// Tokens a retry after a timeout costs.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryBudget::default().timeout_retry_cost(), 10);
+    /// ```
+    pub fn timeout_retry_cost(&self) -> u32 {
+        self.timeout_retry_cost
+    }
+
+    /// Tokens a success returns.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::RetryBudget::default().success_refund(), 1);
+    /// ```
+    pub fn success_refund(&self) -> u32 {
+        self.success_refund
+    }
+}
+
+/// The budget's state while the client lives.
+#[derive(Debug)]
+pub(crate) struct Bucket {
+    budget: RetryBudget,
+    tokens: Mutex<u32>,
+    /// The last request that completed failed (retryably): the service is
+    /// failing, as far as this client knows.
+    failing: AtomicBool,
+    /// Bumped by every success, to release the requests queued for a turn.
+    recovered: tokio::sync::watch::Sender<u64>,
+    /// One probe at a time, in arrival order (tokio's mutex is fair).
+    turn: tokio::sync::Mutex<()>,
+    /// Probes failed in a row, for their growing interval.
+    failed_probes: AtomicU32,
+}
+
+/// Why a queued request may go: a success released the queue, or it is
+/// this request's turn to probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Released {
+    Recovered,
+    Probe,
+}
+
+impl Bucket {
+    pub(crate) fn new(budget: RetryBudget) -> Self {
+        Bucket {
+            budget,
+            tokens: Mutex::new(budget.capacity),
+            failing: AtomicBool::new(false),
+            recovered: tokio::sync::watch::Sender::new(0),
+            turn: tokio::sync::Mutex::new(()),
+            failed_probes: AtomicU32::new(0),
+        }
+    }
+
+    fn tokens(&self) -> std::sync::MutexGuard<'_, u32> {
+        // A plain integer: still usable after a panic elsewhere.
+        self.tokens
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes the cost of one retry, or refuses (the budget is at or below
+    /// half, or would fall there).
+    pub(crate) fn try_spend(&self, after_timeout: bool) -> bool {
+        let cost = if after_timeout {
+            self.budget.timeout_retry_cost
+        } else {
+            self.budget.retry_cost
+        };
+        let mut tokens = self.tokens();
+        let floor = self.budget.capacity / 2;
+        if cost > 0 && tokens.saturating_sub(cost) <= floor {
+            return false;
+        }
+        *tokens = tokens.saturating_sub(cost);
+        true
+    }
+
+    /// A response arrived: refill, and release whoever waits for a turn.
+    pub(crate) fn succeeded(&self) {
+        {
+            let mut tokens = self.tokens();
+            *tokens = tokens
+                .saturating_add(self.budget.success_refund)
+                .min(self.budget.capacity);
+        }
+        if self.failing.swap(false, Ordering::Relaxed) {
+            self.failed_probes.store(0, Ordering::Relaxed);
+            self.recovered.send_modify(|successes| *successes += 1);
+        }
+    }
+
+    /// A request failed in a way worth retrying.
+    pub(crate) fn failed(&self) {
+        self.failing.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the last request to complete failed.
+    pub(crate) fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
+    }
+
+    /// Tokens left.
+    #[cfg(test)]
+    fn left(&self) -> u32 {
+        *self.tokens()
+    }
+
+    /// Waits, with the budget spent, until a success anywhere in the client
+    /// releases the queue or it is this request's turn to probe (after the
+    /// probe interval, which grows with each failed probe, `backoff`-shaped),
+    /// or until `until` (then `None`). A probe is sent while the turn is
+    /// held: the next in line waits for its outcome.
+    pub(crate) async fn wait_for_turn(
+        &self,
+        timer: &dyn Timer,
+        jitter: &JitterSource,
+        backoff: &Backoff,
+        until: Option<Instant>,
+    ) -> Option<(Released, Option<tokio::sync::MutexGuard<'_, ()>>)> {
+        let mut recovered = self.recovered.subscribe();
+        if !self.is_failing() {
+            // Recovered since this request failed.
+            return Some((Released::Recovered, None));
+        }
+        let limit = async {
+            match until {
+                Some(until) => {
+                    let left = until.saturating_duration_since(timer.now());
+                    timer.sleep(left).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let turn = async {
+            let guard = self.turn.lock().await;
+            let failed = self.failed_probes.fetch_add(1, Ordering::Relaxed);
+            timer.sleep(jitter.delay(backoff, failed)).await;
+            guard
+        };
+        tokio::select! {
+            biased;
+            Ok(()) = recovered.changed() => {
+                // Released together: spread the first requests a little.
+                timer.sleep(jitter.delay(backoff, 0)).await;
+                Some((Released::Recovered, None))
+            }
+            guard = turn => Some((Released::Probe, Some(guard))),
+            () = limit => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_stop_at_half_the_bucket_and_successes_refill_it() {
+        let bucket = Bucket::new(RetryBudget::default().with_capacity(20));
+        // 20 → 15 → 10 would reach half: refused.
+        assert!(bucket.try_spend(false));
+        assert_eq!(bucket.left(), 15);
+        assert!(!bucket.try_spend(false), "15 - 5 = 10, half of 20");
+        assert!(!bucket.try_spend(true), "a timeout's retry costs 10");
+        for _ in 0..5 {
+            bucket.succeeded();
+        }
+        assert_eq!(bucket.left(), 20, "refilled, never past the capacity");
+        bucket.succeeded();
+        assert_eq!(bucket.left(), 20);
+        assert!(!bucket.try_spend(true), "20 - 10 would be half");
+        assert!(bucket.try_spend(false));
+        assert_eq!(bucket.left(), 15);
+    }
+
+    #[test]
+    fn an_unlimited_budget_never_refuses() {
+        let bucket = Bucket::new(RetryBudget::unlimited().with_capacity(0));
+        assert!((0..1_000).all(|_| bucket.try_spend(false) && bucket.try_spend(true)));
+    }
+
+    #[test]
+    fn a_success_after_a_failure_releases_the_queue_once() {
+        let bucket = Bucket::new(RetryBudget::default());
+        let released = bucket.recovered.subscribe();
+        bucket.succeeded();
+        assert!(!released.has_changed().unwrap(), "nothing was failing");
+        bucket.failed();
+        assert!(bucket.is_failing());
+        bucket.succeeded();
+        assert!(!bucket.is_failing());
+        assert!(released.has_changed().unwrap());
+    }
+}
