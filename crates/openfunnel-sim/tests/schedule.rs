@@ -3,8 +3,8 @@
 //! delivery property test relies on.
 
 use openfunnel_sim::{
-    Clock, CursorScheme, Ending, Fault, JobProfile, JobType, PageWrites, PollFault, Schedule,
-    SimConfig, Simulator,
+    Clock, CursorScheme, Ending, Fault, JobProfile, JobType, OutageAnswer, PageWrites, PollFault,
+    Schedule, SimConfig, Simulator,
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -324,4 +324,42 @@ async fn wall_time_is_the_default_clock() {
         .collect();
     assert_eq!(sizes, [Some(100), Some(100), Some(50)]);
     assert_ne!(first["rows"][0], second["rows"][0]);
+}
+
+#[tokio::test]
+async fn an_outage_answers_every_request_in_its_window_submits_and_cancels_too() {
+    // On a clock of 1 ms a request, request n is served at n ms: the
+    // outage covers requests 2, 3 and 4.
+    let sim = sim_with(vec![Fault::Outage {
+        after: REQUEST * 2,
+        lasting: REQUEST * 3,
+        answer: OutageAnswer::Status(503),
+    }])
+    .await;
+    let http = reqwest::Client::new();
+    let submits = format!("{}/api/v1/account/search-lookalikes-bulk", sim.base_url());
+    let submit = || {
+        http.post(&submits)
+            .header("x-api-key", "of_sim")
+            .json(&serde_json::json!({"query": "APM", "limit": 5}))
+            .send()
+    };
+    let first = submit().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let job = first.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(poll(&sim, &job, None).await.0, 503);
+    assert_eq!(submit().await.unwrap().status(), 503);
+    let cancel = http
+        .post(format!("{submits}/{job}/cancel"))
+        .header("x-api-key", "of_sim")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), 503);
+    assert_eq!(poll(&sim, &job, None).await.0, 200, "the outage is over");
+    assert_eq!(sim.requests().during_outage, 3);
+    assert_eq!((sim.outage_requests(&job), sim.outage_requests("")), (2, 1));
 }

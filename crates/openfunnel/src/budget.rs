@@ -9,7 +9,7 @@
 //! success anywhere in the client releases everyone waiting.
 
 use crate::policy::{Backoff, JitterSource};
-use crate::timer::Timer;
+use crate::timer::{Timer, later};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Instant;
@@ -246,10 +246,13 @@ impl Bucket {
     }
 
     /// Waits, with the budget spent, until a success anywhere in the client
-    /// releases the queue or it is this request's turn to probe (after the
-    /// probe interval, which grows with each failed probe, `backoff`-shaped),
-    /// or until `until` (then `None`). A probe is sent while the turn is
-    /// held: the next in line waits for its outcome.
+    /// releases the queue, or it is this request's turn to probe (after the
+    /// probe interval, `backoff`-shaped, which grows with each failed
+    /// probe), or until `until` (then `None`). A probe is sent while its
+    /// turn is held: the next in line waits for its outcome.
+    ///
+    /// The queue is left at `until` on the real clock, as a request in
+    /// flight is cut off (an injected timer's sleeps are never raced).
     pub(crate) async fn wait_for_turn(
         &self,
         timer: &dyn Timer,
@@ -262,30 +265,31 @@ impl Bucket {
             // Recovered since this request failed.
             return Some((Released::Recovered, None));
         }
-        let limit = async {
-            match until {
-                Some(until) => {
-                    let left = until.saturating_duration_since(timer.now());
-                    timer.sleep(left).await
+        let queue = async {
+            tokio::select! {
+                biased;
+                Ok(()) = recovered.changed() => {
+                    // Released together: spread the first requests a little.
+                    timer.sleep(jitter.delay(backoff, 0)).await;
+                    Some((Released::Recovered, None))
                 }
-                None => std::future::pending().await,
+                guard = self.turn.lock() => {
+                    let failed = self.failed_probes.fetch_add(1, Ordering::Relaxed);
+                    let delay = jitter.delay(backoff, failed);
+                    if until.is_some_and(|until| later(timer.now(), delay).is_none_or(|at| at >= until)) {
+                        return None;
+                    }
+                    timer.sleep(delay).await;
+                    Some((Released::Probe, Some(guard)))
+                }
             }
         };
-        let turn = async {
-            let guard = self.turn.lock().await;
-            let failed = self.failed_probes.fetch_add(1, Ordering::Relaxed);
-            timer.sleep(jitter.delay(backoff, failed)).await;
-            guard
-        };
-        tokio::select! {
-            biased;
-            Ok(()) = recovered.changed() => {
-                // Released together: spread the first requests a little.
-                timer.sleep(jitter.delay(backoff, 0)).await;
-                Some((Released::Recovered, None))
+        match until {
+            Some(until) => {
+                let left = until.saturating_duration_since(timer.now());
+                tokio::time::timeout(left, queue).await.ok().flatten()
             }
-            guard = turn => Some((Released::Probe, Some(guard))),
-            () = limit => None,
+            None => queue.await,
         }
     }
 }

@@ -102,9 +102,6 @@ pub(crate) struct Prefetch<K: JobKind> {
     /// Whether the pages keep each row's JSON text.
     texts: RowTexts,
     concurrency: usize,
-    /// Requests the window may hold now: `concurrency`, down to one while
-    /// the service fails, doubling back with each page read.
-    width: usize,
     predictor: Option<Predictor>,
     /// Requests still worth making (from the manifest), if known.
     budget: Option<u64>,
@@ -130,7 +127,6 @@ impl<K: JobKind> Prefetch<K> {
             limits: Limits::default(),
             texts,
             concurrency: concurrency.max(1),
-            width: concurrency.max(1),
             predictor: None,
             budget: None,
             window: FuturesOrdered::new(),
@@ -174,16 +170,12 @@ impl<K: JobKind> Prefetch<K> {
         {
             // Every prediction in the window was made from the one before:
             // past a miss, none can be right.
-            self.drop_window("the chain went elsewhere", true);
-        }
-        if self.context.transport.budget.is_failing() {
-            // Each request of the window would ride the outage out on its
-            // own: one is enough to see it end.
-            self.width = 1;
-            if self.cursors.len() > 1 {
-                self.drop_window("the service is failing", false);
+            self.window = FuturesOrdered::new();
+            for (missed, _) in std::mem::take(&mut self.cursors) {
+                self.count_discard(&missed, "the chain went elsewhere");
             }
         }
+
         if self.cursors.is_empty() {
             self.push(cursor.to_string(), false);
         }
@@ -197,23 +189,29 @@ impl<K: JobKind> Prefetch<K> {
                 if predicted {
                     self.misses_in_a_row = 0;
                 }
-                self.width = (self.width * 2).min(self.concurrency);
                 Ok(page)
             }
             Some(Err(error)) if !predicted => Err(error),
             failed => {
                 if let Some(Err(error)) = failed {
-                    self.count_discard(cursor, &format!("the prefetch failed: {error}"), true);
+                    self.count_discard(cursor, &format!("the prefetch failed: {error}"));
                 }
-                self.request(cursor.to_string()).await
+                self.request(cursor.to_string(), false).await
             }
         }
     }
 
     /// A request for `cursor` under the limits of the chain's last ask.
-    fn request(&self, cursor: String) -> PageFuture<K> {
+    /// The page at `cursor`; a `predicted` one is tried once (see
+    /// `Limits::speculative`), so a window of them never rides out an
+    /// outage eight times over.
+    fn request(&self, cursor: String, predicted: bool) -> PageFuture<K> {
         let (context, job_id) = (self.context.clone(), self.job_id.clone());
-        let (limits, texts) = (self.limits, self.texts);
+        let limits = Limits {
+            speculative: predicted,
+            ..self.limits
+        };
+        let texts = self.texts;
         Box::pin(async move { fetch::page(&context, &job_id, Some(&cursor), limits, texts).await })
     }
 
@@ -221,14 +219,15 @@ impl<K: JobKind> Prefetch<K> {
     /// chain's own cursor too, since it is one of the pages that remain).
     fn push(&mut self, cursor: String, predicted: bool) {
         self.budget = self.budget.map(|left| left.saturating_sub(1));
-        self.window.push_back(self.request(cursor.clone()));
+        self.window
+            .push_back(self.request(cursor.clone(), predicted));
         self.cursors.push_back((cursor, predicted));
     }
 
     /// Adds predictions after the last cursor in the window, lazily, one from
     /// the one before, until `concurrency` requests are outstanding.
     fn top_up(&mut self) {
-        while self.cursors.len() < self.width && self.budget != Some(0) {
+        while self.cursors.len() < self.concurrency && self.budget != Some(0) {
             let Some(next) = self
                 .predictor
                 .as_ref()
@@ -241,18 +240,9 @@ impl<K: JobKind> Prefetch<K> {
         }
     }
 
-    /// Drops every request of the window, counting each as discarded
-    /// (`missed`: a prediction that was wrong).
-    fn drop_window(&mut self, reason: &str, missed: bool) {
-        self.window = FuturesOrdered::new();
-        for (dropped, _) in std::mem::take(&mut self.cursors) {
-            self.count_discard(&dropped, reason, missed);
-        }
-    }
-
-    fn count_discard(&mut self, cursor: &str, reason: &str, missed: bool) {
+    fn count_discard(&mut self, cursor: &str, reason: &str) {
         self.discarded += 1;
-        self.misses_in_a_row += u32::from(missed);
+        self.misses_in_a_row += 1;
         let cursor = redact::text(&self.context.transport.api_key, cursor);
         tracing::debug!(job_id = %self.job_id, cursor = %cursor, reason, discarded = self.discarded, "discarded a prefetched page");
         if self.misses_in_a_row >= GIVE_UP_AFTER_MISSES && !self.gave_up {

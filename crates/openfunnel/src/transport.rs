@@ -31,11 +31,14 @@ pub(crate) enum Idempotency {
 /// request still in flight at `cut_off` (the deadline) is abandoned. With
 /// `ride_out` (a wait whose job the server has answered for), transient
 /// failures are retried until `retry_until`, not for a number of attempts.
+/// A `speculative` request (a prefetch) is tried once: its failure only
+/// discards it, and the page is then asked for by the chain itself.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Limits {
     pub retry_until: Option<Instant>,
     pub cut_off: Option<Instant>,
     pub ride_out: bool,
+    pub speculative: bool,
 }
 
 /// Describes one logical request, for retries, errors and traces.
@@ -157,7 +160,8 @@ impl Transport {
                 let error = redact::error(failure.error, &self.api_key);
                 let status = error.status();
                 let asked = failure.server_asked;
-                let Some(wait) = self.wait_before_retry(failure.retry, asked, attempt, ride_out)
+                let retry = failure.retry && !operation.limits.speculative;
+                let Some(wait) = self.wait_before_retry(retry, asked, attempt, ride_out)
                 else {
                     tracing::debug!(attempt, status, elapsed_ms, error = %error, "request failed");
                     break Err(error);

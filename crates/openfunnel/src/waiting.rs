@@ -145,6 +145,7 @@ impl Waiting {
             // A server that never answered may be the wrong address: that
             // fails in seconds, not at the end of the idle timeout.
             ride_out: self.polls > 0,
+            speculative: false,
         }
     }
 

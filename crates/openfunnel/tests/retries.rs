@@ -14,7 +14,40 @@ use std::time::Duration;
 // ---------------------------------------------------------------- retries
 
 #[tokio::test]
-async fn a_429_waits_exactly_as_long_as_retry_after_says() {
+async fn a_retry_after_is_a_minimum_jittered_upward_by_up_to_a_quarter() {
+    // Many jobs told "4 s" must not all come back at +4 s.
+    let server = MockServer::start_async().await;
+    let limited = server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(429).header("retry-after", "4").up_to_n_times(4);
+        })
+        .await;
+    serve_completed_empty(&server).await;
+    let timer = VirtualTimer::new();
+    let client = builder(&server, &timer)
+        .with_retry_policy(RetryPolicy::default())
+        .build()
+        .unwrap();
+    lookalike_job(&client)
+        .poll()
+        .await
+        .expect("retried after the waits");
+    limited.assert_calls_async(4).await;
+    let sleeps = timer.sleeps_ms();
+    assert_eq!(sleeps.len(), 4);
+    assert!(
+        sleeps.iter().all(|wait| (4_000..=5_000).contains(wait)),
+        "{sleeps:?}"
+    );
+    assert!(
+        sleeps.iter().any(|wait| *wait != sleeps[0]),
+        "jittered: {sleeps:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_jitter_a_429_waits_exactly_as_long_as_retry_after_says() {
     let server = MockServer::start_async().await;
     let limited = server
         .mock_async(|when, then| {
