@@ -195,7 +195,7 @@ async fn successes_refill_the_budget() {
     let timer = VirtualTimer::new();
     let client = client_with_its_own_budget(&server, &timer);
     let job = lookalike_job(&client);
-    let mut failing = answer_every_poll(&server, 503, None).await;
+    let failing = answer_every_poll(&server, 503, None).await;
     job.poll().await.unwrap_err(); // 20 → 15
     failing.delete_async().await;
     let answered = serve_completed_empty(&server).await;
