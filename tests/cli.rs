@@ -1,7 +1,7 @@
 //! End-to-end tests of the `openfunnel` binary against the simulator: every
 //! exit code, the three formats, resume after an interruption, and faults.
 
-use openfunnel_sim::{Fault, JobProfile, JobType, SimConfig, Simulator};
+use openfunnel_sim::{Fault, JobProfile, JobType, OutageAnswer, SimConfig, Simulator};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -526,6 +526,39 @@ async fn faults_are_absorbed_and_every_row_arrives_once() {
     let output = run(&sim, &["lookalike", "results", &job_id]).await;
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert_exactly_once(&jsonl(&stdout(&output)), 900);
+}
+
+#[tokio::test]
+async fn an_export_rides_out_an_outage_says_so_once_and_exits_0() {
+    // The service is down from 1 s to 4 s of the simulator's life; the job
+    // (2 s) runs through it.
+    let config = SimConfig::default()
+        .with_profile(running(1_000, 2_000))
+        .with_fault(Fault::Outage {
+            after: Duration::from_secs(1),
+            lasting: Duration::from_secs(3),
+            answer: OutageAnswer::Status(503),
+        });
+    let sim = Simulator::start_with(config).await.unwrap();
+    let job_id = submit_lookalike(&sim, 1_000).await;
+    let output = run(&sim, &["lookalike", "results", &job_id]).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_exactly_once(&jsonl(&stdout(&output)), 1_000);
+    assert!(
+        sim.requests().during_outage >= 2,
+        "the export met the outage"
+    );
+    let messages = stderr(&output);
+    let said: Vec<&str> = messages
+        .lines()
+        .filter(|line| line.contains("OpenFunnel is failing (HTTP 503); trying again in"))
+        .collect();
+    assert_eq!(
+        said.len(),
+        1,
+        "one line, not one per retry: {}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test]

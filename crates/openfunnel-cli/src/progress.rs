@@ -29,7 +29,27 @@ const BAR_TEMPLATE: &str =
 
 pub struct LineState {
     last: Option<Instant>,
-    last_status: String,
+    /// The status of the last line; `None` after a line about a retry.
+    last_status: Option<String>,
+}
+
+impl LineState {
+    /// Whether a report of `status` (`None`: a retry) at `now` gets a line,
+    /// recording it if so: on every change, and every [`LINE_INTERVAL`]
+    /// otherwise — but while the service fails, one line when it starts,
+    /// not one per retry (the next answer prints the state again).
+    fn shows(&mut self, status: Option<String>, now: Instant) -> bool {
+        let due = status.is_some()
+            && self
+                .last
+                .is_none_or(|last| now.saturating_duration_since(last) >= LINE_INTERVAL);
+        if !due && self.last.is_some() && status == self.last_status {
+            return false;
+        }
+        self.last = Some(now);
+        self.last_status = status;
+        true
+    }
 }
 
 impl Reporter {
@@ -49,7 +69,7 @@ impl Reporter {
         } else {
             Reporter::Lines(Mutex::new(LineState {
                 last: None,
-                last_status: String::new(),
+                last_status: None,
             }))
         }
     }
@@ -82,14 +102,12 @@ impl Reporter {
             }
             Reporter::Lines(state) => {
                 let Ok(mut state) = state.lock() else { return };
-                let status = progress.status.to_string();
-                let due = state
-                    .last
-                    .is_none_or(|last| last.elapsed() >= LINE_INTERVAL);
-                if due || status != state.last_status {
+                let status = match progress.retrying {
+                    Some(_) => None,
+                    None => Some(progress.status.to_string()),
+                };
+                if state.shows(status, Instant::now()) {
                     eprintln!("openfunnel: {text}");
-                    state.last = Some(Instant::now());
-                    state.last_status = status;
                 }
             }
         }
@@ -177,12 +195,53 @@ pub fn describe(progress: &Progress) -> String {
         parts.push(format!("{processed} processed"));
     }
     parts.push(format!("{:.1} s", progress.elapsed.as_secs_f64()));
+    if let Some(retrying) = &progress.retrying {
+        parts.push(failing(retrying));
+    }
     parts.join(" · ")
+}
+
+/// `OpenFunnel is failing (HTTP 503); trying again in 1.6 s`.
+fn failing(retrying: &openfunnel::Retrying) -> String {
+    let what = match retrying.status {
+        Some(status) => format!("HTTP {status}"),
+        None => retrying.error.chars().take(80).collect(),
+    };
+    match retrying.retry_in {
+        Some(wait) => format!(
+            "OpenFunnel is failing ({what}); trying again in {:.1} s",
+            wait.as_secs_f64()
+        ),
+        None => format!("OpenFunnel is failing ({what}); waiting for it to recover"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_lines_come_on_each_change_every_interval_and_once_per_outage() {
+        let mut state = LineState {
+            last: None,
+            last_status: None,
+        };
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let running = || Some("running".to_string());
+        assert!(state.shows(running(), at(0)), "the first report");
+        assert!(!state.shows(running(), at(1_000)), "within the interval");
+        assert!(state.shows(running(), at(2_000)), "the interval passed");
+        assert!(state.shows(None, at(2_100)), "the service started failing");
+        for ms in [2_300, 4_500, 9_000, 20_000] {
+            assert!(!state.shows(None, at(ms)), "a retry at {ms} ms");
+        }
+        assert!(state.shows(running(), at(20_100)), "answered again");
+        assert!(
+            state.shows(Some("completed".into()), at(20_200)),
+            "a change"
+        );
+    }
 
     #[test]
     fn the_bar_counts_pages_once_known_else_rows_toward_the_limit() {

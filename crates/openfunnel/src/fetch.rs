@@ -4,11 +4,12 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::kind::JobKind;
 use crate::page::{Page, RowTexts};
-use crate::transport::{Idempotency, Limits, Operation};
+use crate::transport::{Idempotency, Limits, OnRetry, Operation};
 
 /// Requests the page of job `job_id` at `cursor` (`None`: the first page),
 /// retried per the client's [`crate::RetryPolicy`] within `limits` (those of
-/// the wait the request belongs to; none for a single poll).
+/// the wait the request belongs to; none for a single poll), telling
+/// `on_retry` (the wait's) before each retry.
 ///
 /// An empty `next_cursor` is read as none: it cannot be sent back.
 pub(crate) async fn page<K: JobKind>(
@@ -17,6 +18,7 @@ pub(crate) async fn page<K: JobKind>(
     cursor: Option<&str>,
     limits: Limits,
     texts: RowTexts,
+    on_retry: Option<&OnRetry>,
 ) -> Result<Page<K>, Error> {
     let transport = &context.transport;
     let operation = Operation {
@@ -25,6 +27,7 @@ pub(crate) async fn page<K: JobKind>(
         cursor,
         idempotency: Idempotency::Idempotent,
         limits,
+        on_retry,
     };
     // The body comes back beside the typed response: each row's JSON text
     // is taken from it (`Page::json_rows`), as the server sent it.

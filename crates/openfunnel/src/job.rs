@@ -14,7 +14,7 @@ use crate::status::JobStatus;
 use crate::stream::{Pages, Rows, StreamBuilder};
 use crate::transport::{Idempotency, Limits, Operation};
 use crate::validate;
-use crate::waiting::Waiting;
+use crate::waiting::{Observer, Waiting};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -75,6 +75,7 @@ impl<K: JobKind> Jobs<K> {
                 cursor: None,
                 idempotency: Idempotency::CreatesJob,
                 limits: Limits::default(),
+                on_retry: None,
             };
             let submitted = transport
                 .send(operation, || K::submit(&transport.api, &request))
@@ -217,7 +218,15 @@ impl<K: JobKind> Job<K> {
 
     async fn fetch(&self, cursor: Option<&str>) -> Result<Page<K>, Error> {
         let limits = Limits::default();
-        fetch::page(&self.context, &self.id, cursor, limits, RowTexts::Keep).await
+        fetch::page(
+            &self.context,
+            &self.id,
+            cursor,
+            limits,
+            RowTexts::Keep,
+            None,
+        )
+        .await
     }
 
     /// Waits until the job is terminal, with the client's [`PollPolicy`].
@@ -233,11 +242,12 @@ impl<K: JobKind> Job<K> {
     /// # }
     /// ```
     pub async fn wait(&self) -> Result<Outcome<K>, Error> {
-        self.wait_with(&self.context.poll_policy, |_| {}).await
+        self.wait_observed(&self.context.poll_policy, None).await
     }
 
     /// Waits with `policy`, calling `on_progress` after every poll (for a
-    /// progress bar).
+    /// progress bar), and before each retry of a poll that failed
+    /// ([`Progress::retrying`]), so a bar can say the service is failing.
     ///
     /// ```no_run
     /// # async fn example(job: openfunnel::Job<openfunnel::Lookalike>) -> Result<(), openfunnel::Error> {
@@ -255,17 +265,29 @@ impl<K: JobKind> Job<K> {
     pub async fn wait_with(
         &self,
         policy: &PollPolicy,
-        mut on_progress: impl FnMut(&Progress) + Send,
+        on_progress: impl Fn(&Progress) + Send + Sync + 'static,
     ) -> Result<Outcome<K>, Error> {
-        let mut waiting = Waiting::new(self.context.clone(), self.id.clone(), policy.clone());
+        self.wait_observed(policy, Some(Arc::new(on_progress)))
+            .await
+    }
+
+    async fn wait_observed(
+        &self,
+        policy: &PollPolicy,
+        observer: Option<Observer>,
+    ) -> Result<Outcome<K>, Error> {
+        let (context, id) = (self.context.clone(), self.id.clone());
+        let mut waiting = Waiting::new(context, id, policy.clone(), observer);
         redact::guarded(&self.context.transport.api_key, async {
             loop {
-                let limits = waiting.limits();
-                let page = fetch::page(&self.context, &self.id, None, limits, RowTexts::Skip)
+                let (limits, on_retry) = (waiting.limits(), waiting.on_retry());
+                let texts = RowTexts::Skip;
+                let on_retry = on_retry.as_deref();
+                let page = fetch::page::<K>(&self.context, &self.id, None, limits, texts, on_retry)
                     .await
                     .map_err(|error| waiting.with_wait_state(error))?;
                 waiting.observed(&page);
-                on_progress(&waiting.progress::<K>(&page, 0, 0));
+                waiting.report(&page, 0, 0);
                 match page.status {
                     JobStatus::Completed => {
                         return Ok(Outcome {
@@ -361,6 +383,7 @@ impl<K: Cancellable> Job<K> {
                 cursor: None,
                 idempotency: Idempotency::Idempotent,
                 limits: Limits::default(),
+                on_retry: None,
             };
             let sent = transport
                 .send(operation, || K::cancel(&transport.api, &self.id))

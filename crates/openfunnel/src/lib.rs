@@ -101,7 +101,9 @@ pub use kind::tech_intent::{
 };
 pub use kind::{Acknowledgement, Cancellable, JobKind};
 pub use manifest::{JobManifest, Manifest};
-pub use outcome::{Cancellation, ManifestMismatch, Outcome, PartialRows, Progress, StreamOutcome};
+pub use outcome::{
+    Cancellation, ManifestMismatch, Outcome, PartialRows, Progress, Retrying, StreamOutcome,
+};
 pub use page::{Checkpoint, Page};
 pub use policy::{Backoff, Jitter, PollPolicy, RetryPolicy};
 pub use status::JobStatus;

@@ -17,7 +17,7 @@ use crate::fetch;
 use crate::kind::JobKind;
 use crate::page::{Page, RowTexts};
 use crate::redact;
-use crate::transport::Limits;
+use crate::transport::{Limits, OnRetry};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
@@ -99,6 +99,8 @@ pub(crate) struct Prefetch<K: JobKind> {
     /// The limits of the walk's wait when the chain last asked: no request
     /// is retried past them.
     limits: Limits,
+    /// What the wait is told before the chain's own request is retried.
+    on_retry: Option<Arc<OnRetry>>,
     /// Whether the pages keep each row's JSON text.
     texts: RowTexts,
     concurrency: usize,
@@ -125,6 +127,7 @@ impl<K: JobKind> Prefetch<K> {
             context,
             job_id,
             limits: Limits::default(),
+            on_retry: None,
             texts,
             concurrency: concurrency.max(1),
             predictor: None,
@@ -161,8 +164,14 @@ impl<K: JobKind> Prefetch<K> {
     /// The page at `cursor`, the next link of the chain: from the window when
     /// it was predicted, else requested now. Meanwhile the predicted pages
     /// after it are requested, up to `concurrency` in flight, under `limits`.
-    pub(crate) async fn page(&mut self, cursor: &str, limits: Limits) -> Result<Page<K>, Error> {
+    pub(crate) async fn page(
+        &mut self,
+        cursor: &str,
+        limits: Limits,
+        on_retry: Option<Arc<OnRetry>>,
+    ) -> Result<Page<K>, Error> {
         self.limits = limits;
+        self.on_retry = on_retry;
         if self
             .cursors
             .front()
@@ -212,7 +221,12 @@ impl<K: JobKind> Prefetch<K> {
             ..self.limits
         };
         let texts = self.texts;
-        Box::pin(async move { fetch::page(&context, &job_id, Some(&cursor), limits, texts).await })
+        // A guess is tried once: nothing to tell.
+        let on_retry = self.on_retry.clone().filter(|_| !predicted);
+        Box::pin(async move {
+            let on_retry = on_retry.as_deref();
+            fetch::page(&context, &job_id, Some(&cursor), limits, texts, on_retry).await
+        })
     }
 
     /// Requests `cursor` (each request spends one page of the budget: the

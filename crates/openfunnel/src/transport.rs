@@ -3,6 +3,7 @@
 use crate::budget::Bucket;
 use crate::error::{Error, ValidationIssue};
 use crate::error_body::{DecodeError, ErrorBody};
+use crate::outcome::Retrying;
 use crate::policy::{JitterSource, RetryPolicy};
 use crate::redact;
 use crate::timer::{Timer, later};
@@ -42,7 +43,7 @@ pub(crate) struct Limits {
 }
 
 /// Describes one logical request, for retries, errors and traces.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub(crate) struct Operation<'a> {
     pub name: &'static str,
     pub job_id: Option<&'a str>,
@@ -52,7 +53,12 @@ pub(crate) struct Operation<'a> {
     /// `retry_until`, and a request still in flight at `cut_off` is
     /// abandoned (see [`Transport::send`]).
     pub limits: Limits,
+    /// Told before each retry of a wait's request, for progress reports.
+    pub on_retry: Option<&'a OnRetry>,
 }
+
+/// What a wait is told before a request is sent again.
+pub(crate) type OnRetry = dyn Fn(&Retrying) + Send + Sync;
 
 /// Sends requests through the generated client.
 #[derive(Clone)]
@@ -181,6 +187,7 @@ impl Transport {
                         });
                     }
                     tracing::warn!(attempt, status, error = %error, "the client's retry budget is spent; waiting for a turn to probe the service");
+                    tell(operation, &error, attempt, None);
                     let backoff = self.retry.backoff();
                     let Some((released, turn)) = self
                         .budget
@@ -195,6 +202,7 @@ impl Transport {
                 }
                 let retry_in_ms = wait.as_millis() as u64;
                 tracing::info!(attempt, status, elapsed_ms, retry_in_ms, error = %error, "retrying");
+                tell(operation, &error, attempt, Some(wait));
                 self.timer.sleep(wait).await;
             }
         }
@@ -379,6 +387,18 @@ impl Transport {
             },
             None => Error::Http { status, body },
         }
+    }
+}
+
+/// Tells the operation's wait that its request will be sent again.
+fn tell(operation: Operation<'_>, error: &Error, attempt: u32, retry_in: Option<Duration>) {
+    if let Some(on_retry) = operation.on_retry {
+        on_retry(&Retrying {
+            error: error.to_string(),
+            status: error.status(),
+            attempt,
+            retry_in,
+        });
     }
 }
 

@@ -5,14 +5,14 @@ use crate::context::Shared;
 use crate::error::{Error, TimeLimit};
 use crate::kind::JobKind;
 use crate::manifest::JobManifest;
-use crate::outcome::Progress;
+use crate::outcome::{Progress, Retrying};
 use crate::page::Page;
 use crate::policy::PollPolicy;
 use crate::redact;
 use crate::status::JobStatus;
 use crate::timer::later;
-use crate::transport::Limits;
-use std::sync::Arc;
+use crate::transport::{Limits, OnRetry};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What a poll said that counts as progress when it changes.
@@ -25,6 +25,9 @@ struct Seen {
 
 /// Backoff between polls of a job that has nothing new yet, under the
 /// policy's idle timeout and deadline.
+/// Called after every response, for progress bars.
+pub(crate) type Observer = Arc<dyn Fn(&Progress) + Send + Sync>;
+
 pub(crate) struct Waiting {
     context: Shared,
     job_id: Arc<str>,
@@ -37,12 +40,36 @@ pub(crate) struct Waiting {
     step: u32,
     pub(crate) polls: u32,
     last: Option<Seen>,
+    observer: Option<Observer>,
+    /// The last progress reported, which a retry's report repeats.
+    reported: Arc<Mutex<Option<Progress>>>,
+    /// Tells the observer a request is being retried.
+    on_retry: Option<Arc<OnRetry>>,
 }
 
 impl Waiting {
-    pub(crate) fn new(context: Shared, job_id: Arc<str>, policy: PollPolicy) -> Self {
+    pub(crate) fn new(
+        context: Shared,
+        job_id: Arc<str>,
+        policy: PollPolicy,
+        observer: Option<Observer>,
+    ) -> Self {
         let started = context.now();
+        let reported = Arc::new(Mutex::new(None::<Progress>));
+        let on_retry = observer.clone().map(|observer| {
+            let reported = reported.clone();
+            Arc::new(move |retrying: &Retrying| {
+                let last = lock(&reported).clone();
+                if let Some(mut progress) = last {
+                    progress.retrying = Some(retrying.clone());
+                    observer(&progress);
+                }
+            }) as Arc<OnRetry>
+        });
         Waiting {
+            observer,
+            reported,
+            on_retry,
             context,
             job_id,
             policy,
@@ -98,8 +125,13 @@ impl Waiting {
         self.now().saturating_duration_since(self.started)
     }
 
-    pub(crate) fn progress<K: JobKind>(&self, page: &Page<K>, pages: u64, rows: u64) -> Progress {
-        Progress {
+    /// Reports the progress after `page` (with the stream's `pages` and
+    /// `rows` so far) to the observer, if there is one.
+    pub(crate) fn report<K: JobKind>(&self, page: &Page<K>, pages: u64, rows: u64) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let progress = Progress {
             job_id: self.job_id.to_string(),
             status: page.status.clone(),
             processed: page.processed,
@@ -109,7 +141,16 @@ impl Waiting {
             rows,
             polls: self.polls,
             elapsed: self.elapsed(),
-        }
+            retrying: None,
+        };
+        observer(&progress);
+        *lock(&self.reported) = Some(progress);
+    }
+
+    /// What requests of this wait tell before a retry (`None` without an
+    /// observer).
+    pub(crate) fn on_retry(&self) -> Option<Arc<OnRetry>> {
+        self.on_retry.clone()
     }
 
     /// The deadline's instant (`None`: no deadline, or one too far away to
@@ -202,4 +243,11 @@ impl Waiting {
         timer.sleep(delay).await;
         Ok(())
     }
+}
+
+/// The last progress, usable after a panic elsewhere (it is plain data).
+fn lock(reported: &Mutex<Option<Progress>>) -> std::sync::MutexGuard<'_, Option<Progress>> {
+    reported
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

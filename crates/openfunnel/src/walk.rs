@@ -31,17 +31,14 @@ use crate::error::Error;
 use crate::fetch;
 use crate::kind::JobKind;
 use crate::manifest::JobManifest;
-use crate::outcome::{ManifestMismatch, Progress, StreamOutcome};
+use crate::outcome::{ManifestMismatch, StreamOutcome};
 use crate::page::{Checkpoint, Page, RowTexts};
 use crate::policy::PollPolicy;
 use crate::prefetch::Prefetch;
 use crate::validate;
-use crate::waiting::Waiting;
+use crate::waiting::{Observer, Waiting};
 use std::collections::HashSet;
 use std::sync::Arc;
-
-/// Called after every response, for progress bars.
-pub(crate) type Observer = Arc<dyn Fn(&Progress) + Send + Sync>;
 
 /// The settings of a walk, fixed when the stream is first polled.
 pub(crate) struct WalkConfig {
@@ -99,7 +96,6 @@ pub(crate) struct Walk<K: JobKind> {
     state: State,
     waiting: Waiting,
     prefetch: Prefetch<K>,
-    observer: Option<Observer>,
     until_caught_up: bool,
     texts: RowTexts,
     chain: Chain,
@@ -124,7 +120,12 @@ impl<K: JobKind> Walk<K> {
                 terminal: false,
             },
         };
-        let waiting = Waiting::new(config.context.clone(), config.job_id.clone(), config.policy);
+        let waiting = Waiting::new(
+            config.context.clone(),
+            config.job_id.clone(),
+            config.policy,
+            config.observer,
+        );
         Walk {
             prefetch: Prefetch::new(
                 config.context.clone(),
@@ -136,7 +137,6 @@ impl<K: JobKind> Walk<K> {
             context: config.context,
             job_id: config.job_id,
             state,
-            observer: config.observer,
             until_caught_up: config.until_caught_up,
             texts: config.texts,
             chain: Chain::default(),
@@ -357,10 +357,14 @@ impl<K: JobKind> Walk<K> {
     /// The page at `cursor` (through the prefetch window when the job is
     /// `terminal`), under the wait's limits, recorded by the wait.
     async fn read(&mut self, cursor: Option<&str>, terminal: bool) -> Result<Page<K>, Error> {
-        let limits = self.waiting.limits();
+        let (limits, on_retry) = (self.waiting.limits(), self.waiting.on_retry());
         let read = match cursor {
-            Some(cursor) if terminal => self.prefetch.page(cursor, limits).await,
-            _ => fetch::page(&self.context, &self.job_id, cursor, limits, self.texts).await,
+            Some(cursor) if terminal => self.prefetch.page(cursor, limits, on_retry).await,
+            _ => {
+                let (context, job_id) = (&self.context, &self.job_id);
+                let on_retry = on_retry.as_deref();
+                fetch::page(context, job_id, cursor, limits, self.texts, on_retry).await
+            }
         };
         let page = read.map_err(|error| self.waiting.with_wait_state(error))?;
         self.waiting.observed(&page);
@@ -385,13 +389,7 @@ impl<K: JobKind> Walk<K> {
     }
 
     fn report(&self, page: &Page<K>) {
-        if let Some(observer) = &self.observer {
-            observer(
-                &self
-                    .waiting
-                    .progress(page, self.chain.pages, self.chain.rows),
-            );
-        }
+        self.waiting.report(page, self.chain.pages, self.chain.rows);
     }
 
     fn inconsistent(&self, problem: String) -> Error {

@@ -341,3 +341,53 @@ async fn the_prefetch_window_shrinks_to_one_request_while_the_service_fails() {
     assert!(during <= 20, "{during} requests during the outage");
     assert!(during >= 2, "the walk met the outage: {during}");
 }
+
+#[tokio::test]
+async fn a_progress_observer_hears_each_retry_of_a_wait_and_of_a_stream() {
+    let server = MockServer::start_async().await;
+    serve_an_outage_after_one_answer(&server, 3).await;
+    let timer = VirtualTimer::new();
+    let client = client(&server, &timer);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = {
+        let seen = seen.clone();
+        move |progress: &openfunnel::Progress| {
+            let retrying = progress
+                .retrying
+                .as_ref()
+                .map(|retrying| (retrying.status, retrying.attempt, retrying.retry_in));
+            seen.lock()
+                .unwrap()
+                .push((progress.status.to_string(), retrying));
+        }
+    };
+    let policy = client.poll_policy().clone();
+    lookalike_job(&client)
+        .wait_with(&policy, record.clone())
+        .await
+        .unwrap();
+    let retry = |attempt, ms| Some((Some(503), attempt, Some(Duration::from_millis(ms))));
+    let expected = [
+        ("running".to_string(), None),
+        ("running".to_string(), retry(1, 200)),
+        ("running".to_string(), retry(2, 400)),
+        ("running".to_string(), retry(3, 800)),
+        ("completed".to_string(), None),
+    ];
+    assert_eq!(*seen.lock().unwrap(), expected);
+
+    // A stream reports the same way.
+    seen.lock().unwrap().clear();
+    let server = MockServer::start_async().await;
+    serve_an_outage_after_one_answer(&server, 3).await;
+    let client = crate::common::client(&server, &timer);
+    let rows: Vec<_> = lookalike_job(&client)
+        .stream()
+        .on_progress(record)
+        .rows()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(rows.is_empty());
+    assert_eq!(*seen.lock().unwrap(), expected);
+}

@@ -188,9 +188,11 @@ async fn the_progress_observer_sees_status_processed_and_stage() {
     let client = client(&server, &timer);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let policy = client.poll_policy().clone();
+    let record = seen.clone();
     lookalike_job(&client)
-        .wait_with(&policy, |p| {
-            seen.lock()
+        .wait_with(&policy, move |p| {
+            record
+                .lock()
                 .unwrap()
                 .push((p.status.clone(), p.processed, p.stage.clone(), p.polls))
         })
