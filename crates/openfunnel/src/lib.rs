@@ -101,14 +101,13 @@ pub use kind::tech_intent::{
 };
 pub use kind::{Acknowledgement, Cancellable, JobKind};
 pub use manifest::{JobManifest, Manifest};
-pub use outcome::{
-    Cancellation, ManifestMismatch, Outcome, PartialRows, Progress, Retrying, StreamOutcome,
-};
+pub use outcome::{Cancellation, ManifestMismatch, Outcome, PartialRows, Progress, StreamOutcome};
 pub use page::{Checkpoint, Page};
 pub use policy::{Backoff, Jitter, PollPolicy, RetryPolicy};
 pub use status::JobStatus;
 pub use stream::{Pages, Rows, StreamBuilder};
 pub use timer::{Sleep, Timer, TokioTimer};
+pub use transport::Retrying;
 
 /// The generated raw client, for operations and types this crate does not wrap.
 pub use openfunnel_api as raw;

@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::kind::JobKind;
 use crate::page::Checkpoint;
 use crate::status::JobStatus;
+use crate::transport::Retrying;
 use std::time::Duration;
 
 /// How a [`crate::Pages`] or [`crate::Rows`] stream ended, available once it
@@ -157,33 +158,6 @@ pub struct Progress {
     /// sent again (the rest is as of the last answer); `None` on a report
     /// made after an answer.
     pub retrying: Option<Retrying>,
-}
-
-/// A poll that failed and will be sent again ([`Progress::retrying`]): the
-/// service is failing, and the wait rides it out.
-///
-/// ```
-/// fn say(progress: &openfunnel::Progress) -> Option<String> {
-///     let retrying = progress.retrying.as_ref()?;
-///     Some(match retrying.retry_in {
-///         Some(wait) => format!("OpenFunnel is failing ({}); trying again in {:.1} s", retrying.error, wait.as_secs_f64()),
-///         None => format!("OpenFunnel is failing ({}); waiting for it to recover", retrying.error),
-///     })
-/// }
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Retrying {
-    /// What failed, in words (the API key removed).
-    pub error: String,
-    /// The HTTP status, when there was one.
-    pub status: Option<u16>,
-    /// Attempts of this request so far.
-    pub attempt: u32,
-    /// How long until the next attempt; `None` while the client's retry
-    /// budget is spent and the request waits its turn
-    /// ([`crate::RetryBudget`]).
-    pub retry_in: Option<Duration>,
 }
 
 /// The rows gathered before an error, the error, and where to resume.

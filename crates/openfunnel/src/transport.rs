@@ -3,7 +3,6 @@
 use crate::budget::Bucket;
 use crate::error::{Error, ValidationIssue};
 use crate::error_body::{DecodeError, ErrorBody};
-use crate::outcome::Retrying;
 use crate::policy::{JitterSource, RetryPolicy};
 use crate::redact;
 use crate::timer::{Timer, later};
@@ -55,6 +54,33 @@ pub(crate) struct Operation<'a> {
     pub limits: Limits,
     /// Told before each retry of a wait's request, for progress reports.
     pub on_retry: Option<&'a OnRetry>,
+}
+
+/// A poll that failed and will be sent again ([`crate::Progress::retrying`]): the
+/// service is failing, and the wait rides it out.
+///
+/// ```
+/// fn say(progress: &openfunnel::Progress) -> Option<String> {
+///     let retrying = progress.retrying.as_ref()?;
+///     Some(match retrying.retry_in {
+///         Some(wait) => format!("OpenFunnel is failing ({}); trying again in {:.1} s", retrying.error, wait.as_secs_f64()),
+///         None => format!("OpenFunnel is failing ({}); waiting for it to recover", retrying.error),
+///     })
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Retrying {
+    /// What failed, in words (the API key removed).
+    pub error: String,
+    /// The HTTP status, when there was one.
+    pub status: Option<u16>,
+    /// Attempts of this request so far.
+    pub attempt: u32,
+    /// How long until the next attempt; `None` while the client's retry
+    /// budget is spent and the request waits its turn
+    /// ([`crate::RetryBudget`]).
+    pub retry_in: Option<Duration>,
 }
 
 /// What a wait is told before a request is sent again.

@@ -5,13 +5,13 @@ use crate::context::Shared;
 use crate::error::{Error, TimeLimit};
 use crate::kind::JobKind;
 use crate::manifest::JobManifest;
-use crate::outcome::{Progress, Retrying};
+use crate::outcome::Progress;
 use crate::page::Page;
 use crate::policy::PollPolicy;
 use crate::redact;
 use crate::status::JobStatus;
 use crate::timer::later;
-use crate::transport::{Limits, OnRetry};
+use crate::transport::{Limits, OnRetry, Retrying};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
