@@ -239,16 +239,26 @@ impl Bucket {
         self.failing.load(Ordering::Relaxed)
     }
 
+    /// Whether a request retried already should wait for a turn instead of
+    /// retrying on its own: the service is failing, and the budget is not
+    /// unlimited (which sets no client-wide limit at all).
+    pub(crate) fn takes_turns(&self) -> bool {
+        let unlimited = self.budget.retry_cost == 0 && self.budget.timeout_retry_cost == 0;
+        !unlimited && self.is_failing()
+    }
+
     /// Tokens left.
     #[cfg(test)]
     fn left(&self) -> u32 {
         *self.tokens()
     }
 
-    /// Waits, with the budget spent, until a success anywhere in the client
-    /// releases the queue, or it is this request's turn to probe (after the
-    /// probe interval, `backoff`-shaped, which grows with each failed
-    /// probe), or until `until` (then `None`). A probe is sent while its
+    /// Waits, with the budget spent or the service failing, until a success
+    /// anywhere in the client releases the queue, or it is this request's
+    /// turn to probe, or until `until` (then `None`). `on_queued` is called
+    /// when the request has to wait behind another. The [`Turn`] says how
+    /// long to wait before sending: the request's own backoff for attempt
+    /// `attempt`, or longer after failed probes. A probe is sent while its
     /// turn is held: the next in line waits for its outcome.
     ///
     /// The queue is left at `until` on the real clock, as a request in
@@ -258,30 +268,45 @@ impl Bucket {
         timer: &dyn Timer,
         jitter: &JitterSource,
         backoff: &Backoff,
+        attempt: u32,
         until: Option<Instant>,
-    ) -> Option<(Released, Option<tokio::sync::MutexGuard<'_, ()>>)> {
+        on_queued: impl FnOnce(),
+    ) -> Option<Turn<'_>> {
+        let own_step = attempt.saturating_sub(1);
         let mut recovered = self.recovered.subscribe();
         if !self.is_failing() {
-            // Recovered since this request failed.
-            return Some((Released::Recovered, None));
+            // Recovered since this request failed: an ordinary retry.
+            return Some(Turn {
+                released: Released::Recovered,
+                guard: None,
+                delay: jitter.delay(backoff, own_step),
+            });
         }
+        let probe = |guard| {
+            let failed = self.failed_probes.fetch_add(1, Ordering::Relaxed);
+            let delay = jitter.delay(backoff, failed.max(own_step));
+            let past =
+                until.is_some_and(|until| later(timer.now(), delay).is_none_or(|at| at >= until));
+            (!past).then_some(Turn {
+                released: Released::Probe,
+                guard: Some(guard),
+                delay,
+            })
+        };
+        if let Ok(guard) = self.turn.try_lock() {
+            return probe(guard);
+        }
+        on_queued();
         let queue = async {
             tokio::select! {
                 biased;
-                Ok(()) = recovered.changed() => {
+                Ok(()) = recovered.changed() => Some(Turn {
                     // Released together: spread the first requests a little.
-                    timer.sleep(jitter.delay(backoff, 0)).await;
-                    Some((Released::Recovered, None))
-                }
-                guard = self.turn.lock() => {
-                    let failed = self.failed_probes.fetch_add(1, Ordering::Relaxed);
-                    let delay = jitter.delay(backoff, failed);
-                    if until.is_some_and(|until| later(timer.now(), delay).is_none_or(|at| at >= until)) {
-                        return None;
-                    }
-                    timer.sleep(delay).await;
-                    Some((Released::Probe, Some(guard)))
-                }
+                    released: Released::Recovered,
+                    guard: None,
+                    delay: jitter.delay(backoff, 0),
+                }),
+                guard = self.turn.lock() => probe(guard),
             }
         };
         match until {
@@ -292,6 +317,14 @@ impl Bucket {
             None => queue.await,
         }
     }
+}
+
+/// A request's turn to be sent again: why, the probe's hold on the queue
+/// (the next in line waits for its outcome), and how long to wait first.
+pub(crate) struct Turn<'a> {
+    pub released: Released,
+    pub guard: Option<tokio::sync::MutexGuard<'a, ()>>,
+    pub delay: std::time::Duration,
 }
 
 #[cfg(test)]
@@ -321,6 +354,27 @@ mod tests {
     fn an_unlimited_budget_never_refuses() {
         let bucket = Bucket::new(RetryBudget::unlimited().with_capacity(0));
         assert!((0..1_000).all(|_| bucket.try_spend(false) && bucket.try_spend(true)));
+        bucket.failed();
+        assert!(
+            !bucket.takes_turns(),
+            "no client-wide limit: no queue either"
+        );
+    }
+
+    #[test]
+    fn requests_take_turns_only_while_the_service_fails_and_the_budget_is_limited() {
+        let bucket = Bucket::new(RetryBudget::default());
+        assert!(!bucket.takes_turns(), "nothing failed yet");
+        bucket.failed();
+        assert!(bucket.takes_turns());
+        bucket.succeeded();
+        assert!(!bucket.takes_turns(), "recovered");
+        let timeouts_only = Bucket::new(RetryBudget::unlimited().with_timeout_retry_cost(10));
+        timeouts_only.failed();
+        assert!(
+            timeouts_only.takes_turns(),
+            "a budget that charges timeouts is limited"
+        );
     }
 
     #[test]

@@ -205,25 +205,44 @@ impl Transport {
                     tracing::debug!(attempt, status, elapsed_ms, error = %error, "time limit reached while retrying");
                     break Err(timed_out(operation, Some(error)));
                 }
-                if !self.budget.try_spend(is_timeout(&error)) {
+                // Riding out an outage, a request retries once on the
+                // budget; after that it takes turns with the client's other
+                // requests (one probe at a time), so an outage costs each
+                // job a few requests however long it lasts.
+                let take_turns = ride_out && attempt > 1 && self.budget.takes_turns();
+                if take_turns || !self.budget.try_spend(is_timeout(&error)) {
                     if !ride_out {
                         tracing::warn!(attempt, status, error = %error, "the client's retry budget is spent; not retried");
                         break Err(Error::ServiceFailing {
                             last_error: Box::new(error),
                         });
                     }
-                    tracing::warn!(attempt, status, error = %error, "the client's retry budget is spent; waiting for a turn to probe the service");
-                    tell(operation, &error, attempt, None);
                     let backoff = self.retry.backoff();
-                    let Some((released, turn)) = self
+                    let queued = || {
+                        tracing::warn!(attempt, status, error = %error, "the service is failing; waiting for a turn to probe it");
+                        tell(operation, &error, attempt, None);
+                    };
+                    let Some(turn) = self
                         .budget
-                        .wait_for_turn(&*self.timer, &self.jitter, &backoff, until)
+                        .wait_for_turn(&*self.timer, &self.jitter, &backoff, attempt, until, queued)
                         .await
                     else {
                         break Err(timed_out(operation, Some(error)));
                     };
-                    tracing::debug!(attempt, ?released, "sending again");
-                    _turn = turn;
+                    // A wait the server asked for still holds.
+                    let delay = match asked {
+                        Some(_) => turn.delay.max(wait),
+                        None => turn.delay,
+                    };
+                    if until.is_some_and(|until| {
+                        later(self.timer.now(), delay).is_none_or(|resume| resume >= until)
+                    }) {
+                        break Err(timed_out(operation, Some(error)));
+                    }
+                    tracing::debug!(attempt, released = ?turn.released, "sending again");
+                    _turn = turn.guard;
+                    tell(operation, &error, attempt, Some(delay));
+                    self.timer.sleep(delay).await;
                     continue;
                 }
                 let retry_in_ms = wait.as_millis() as u64;
