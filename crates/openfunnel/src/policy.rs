@@ -207,8 +207,43 @@ impl Backoff {
 #[non_exhaustive]
 pub struct PollPolicy {
     backoff: Backoff,
+    pacing: Pacing,
+    min_interval: Duration,
     deadline: Option<Duration>,
     idle_timeout: Option<Duration>,
+}
+
+/// How the polls of a running job's stream are spaced.
+///
+/// ```
+/// use openfunnel::{Backoff, Jitter, Pacing, PollPolicy};
+/// use std::time::Duration;
+///
+/// assert_eq!(PollPolicy::default().pacing(), Pacing::Backoff);
+/// // A fixed one-second loop:
+/// let fixed = PollPolicy::default()
+///     .with_backoff(Backoff::fixed(Duration::from_secs(1)).with_jitter(Jitter::None));
+/// assert_eq!(fixed.backoff().delay(7), Duration::from_secs(1));
+/// // Polls timed to the job's page rhythm (experimental):
+/// let timed = PollPolicy::default().with_pacing(Pacing::Rhythm);
+/// # let _ = timed;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Pacing {
+    /// The [`Backoff`] alone, reset whenever a new page lands (a fixed
+    /// interval with [`Backoff::fixed`]). The default.
+    #[default]
+    Backoff,
+    /// **Experimental.** Learn when the job's pages land and read the newest
+    /// one again just after the next is due; fall back to the [`Backoff`]
+    /// before a rhythm is known and after a miss. Delays stay between
+    /// [`PollPolicy::min_interval`] and the backoff's `max`; `wait()`, which
+    /// reads no pages, uses the backoff. It sends fewer requests than the
+    /// backoff on most job shapes but can settle on reading a steady job's
+    /// pages late (BENCHMARKS.md, scenario 8): not the default until it
+    /// does not.
+    Rhythm,
 }
 
 impl Default for PollPolicy {
@@ -216,6 +251,8 @@ impl Default for PollPolicy {
         PollPolicy {
             backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(8))
                 .with_jitter(Jitter::Equal),
+            pacing: Pacing::Backoff,
+            min_interval: Duration::from_millis(50),
             deadline: None,
             idle_timeout: Some(Duration::from_secs(60 * 60)),
         }
@@ -223,6 +260,50 @@ impl Default for PollPolicy {
 }
 
 impl PollPolicy {
+    /// How the polls of a running job's stream are spaced (default:
+    /// [`Pacing::Backoff`]).
+    ///
+    /// ```
+    /// use openfunnel::{Pacing, PollPolicy};
+    /// let policy = PollPolicy::default().with_pacing(Pacing::Rhythm);
+    /// assert_eq!(policy.pacing(), Pacing::Rhythm);
+    /// ```
+    pub fn with_pacing(mut self, pacing: Pacing) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    /// The floor of [`Pacing::Rhythm`]'s delays (default 50 ms): polls
+    /// timed to a job's rhythm never come closer together than this.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let policy = openfunnel::PollPolicy::default().with_min_interval(Duration::from_millis(200));
+    /// assert_eq!(policy.min_interval(), Duration::from_millis(200));
+    /// ```
+    pub fn with_min_interval(mut self, floor: Duration) -> Self {
+        self.min_interval = floor;
+        self
+    }
+
+    /// How polls are spaced.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::PollPolicy::default().pacing(), openfunnel::Pacing::Backoff);
+    /// ```
+    pub fn pacing(&self) -> Pacing {
+        self.pacing
+    }
+
+    /// The floor of [`Pacing::Rhythm`]'s delays.
+    ///
+    /// ```
+    /// assert_eq!(openfunnel::PollPolicy::default().min_interval().as_millis(), 50);
+    /// ```
+    pub fn min_interval(&self) -> Duration {
+        self.min_interval
+    }
+
     /// The delays between polls (default: 500 ms doubling to 8 s, with
     /// [`Jitter::Equal`]).
     ///
@@ -551,6 +632,15 @@ impl JitterSource {
         match backoff.jitter {
             Jitter::None => asked,
             _ => asked.saturating_add(crate::timer::scaled(asked / 4, self.next_unit())),
+        }
+    }
+
+    /// Up to `most` at random (nothing with [`Jitter::None`]): the small
+    /// spread of a paced poll.
+    pub(crate) fn up_to(&self, jitter: Jitter, most: Duration) -> Duration {
+        match jitter {
+            Jitter::None => Duration::ZERO,
+            _ => crate::timer::scaled(most, self.next_unit()),
         }
     }
 

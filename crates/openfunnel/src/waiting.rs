@@ -1,13 +1,15 @@
-//! The pacing of polls while a job runs: backoff with jitter under the
-//! [`PollPolicy`]'s idle timeout and deadline, and the [`Progress`] reported after each poll.
+//! The pacing of polls while a job runs: the job's rhythm or a backoff
+//! with jitter (see [`Pacing`]) under the [`PollPolicy`]'s idle timeout and
+//! deadline, and the [`Progress`] reported after each poll.
 
 use crate::context::Shared;
 use crate::error::{Error, TimeLimit};
 use crate::kind::JobKind;
 use crate::manifest::JobManifest;
 use crate::outcome::Progress;
+use crate::pacing::Pacer;
 use crate::page::Page;
-use crate::policy::PollPolicy;
+use crate::policy::{Pacing, PollPolicy};
 use crate::redact;
 use crate::status::JobStatus;
 use crate::timer::later;
@@ -38,6 +40,8 @@ pub(crate) struct Waiting {
     /// waiting).
     idle_since: Instant,
     step: u32,
+    /// Learns the job's page rhythm, for [`Pacing::Rhythm`].
+    pacer: Pacer,
     pub(crate) polls: u32,
     last: Option<Seen>,
     observer: Option<Observer>,
@@ -76,6 +80,7 @@ impl Waiting {
             started,
             idle_since: started,
             step: 0,
+            pacer: Pacer::new(),
             polls: 0,
             last: None,
         }
@@ -113,6 +118,7 @@ impl Waiting {
     pub(crate) fn reset(&mut self) {
         self.step = 0;
         self.idle_since = self.now();
+        self.pacer.news(self.idle_since);
     }
 
     /// The caller asked for more: the idle timeout counts from now (the time
@@ -219,13 +225,17 @@ impl Waiting {
     /// first limit, and a wait that reaches it is [`Error::TimedOut`] (at
     /// the deadline at once; at the idle timeout after one last poll).
     pub(crate) async fn pause(&mut self) -> Result<(), Error> {
-        let timer = &self.context.transport.timer;
-        let mut delay = self
-            .context
-            .transport
-            .jitter
-            .delay(&self.policy.backoff(), self.step);
+        let now = self.now();
+        let transport = &self.context.transport;
+        let timer = &transport.timer;
+        let backoff = transport.jitter.delay(&self.policy.backoff(), self.step);
         self.step = self.step.saturating_add(1);
+        let mut delay = match self.policy.pacing() {
+            Pacing::Rhythm => self
+                .pacer
+                .delay(now, &self.policy, &transport.jitter, backoff),
+            Pacing::Backoff => backoff,
+        };
         if let Some((end, limit)) = self.first_limit() {
             let left = end.saturating_duration_since(self.now());
             if left.is_zero() {

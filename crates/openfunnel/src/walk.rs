@@ -210,6 +210,12 @@ impl<K: JobKind> Walk<K> {
         cursor: Option<String>,
         delivered: usize,
     ) -> Option<Result<Page<K>, Error>> {
+        // The page was just read: wait for the next one to land before
+        // reading it again.
+        let ended = self.pause().await;
+        if ended.is_some() || self.until_caught_up {
+            return ended;
+        }
         let mut page = match self.read(cursor.as_deref(), false).await {
             Ok(page) => page,
             Err(error) => return Some(Err(error)),
@@ -230,13 +236,7 @@ impl<K: JobKind> Walk<K> {
         }
         self.report(&page);
         self.after(&page);
-        if grown {
-            return Some(Ok(page));
-        }
-        if matches!(self.state, State::AwaitNext { .. }) {
-            return self.pause().await;
-        }
-        None
+        grown.then_some(Ok(page))
     }
 
     /// Hands out a newly read link of the chain and decides what follows it.

@@ -16,11 +16,11 @@ async fn pages_are_yielded_while_the_job_runs_and_a_null_cursor_means_not_yet() 
     let server = MockServer::start_async().await;
     // First page: not written, then written with no next page yet, then with one.
     let pending = serve(&server, None, page("pending", None, None, vec![]), Some(1)).await;
-    serve(
+    let first_without_next = serve(
         &server,
         None,
         page("running", Some("page_0000"), None, rows(0..3)),
-        Some(2),
+        Some(1),
     )
     .await;
     serve(
@@ -30,12 +30,12 @@ async fn pages_are_yielded_while_the_job_runs_and_a_null_cursor_means_not_yet() 
         None,
     )
     .await;
-    // Second page: written (running, null cursor) three times, then the job completes.
-    serve(
+    // Second page: written (running, null cursor) twice, then the job completes.
+    let second_without_next = serve(
         &server,
         Some("page_0001"),
         page("running", Some("page_0001"), None, rows(3..6)),
-        Some(3),
+        Some(2),
     )
     .await;
     let done = serve(
@@ -61,6 +61,11 @@ async fn pages_are_yielded_while_the_job_runs_and_a_null_cursor_means_not_yet() 
     );
     pending.assert_calls_async(1).await;
     done.assert_calls_async(1).await;
+    // A page just read is not read again before a wait: each page of a
+    // running job costs the read that shows the next cursor and the read of
+    // the next page, no more.
+    first_without_next.assert_calls_async(1).await;
+    second_without_next.assert_calls_async(2).await;
     // pending → wait; page_0000 lands (running, no next yet) → wait; its next
     // appears → page_0001 lands (no next yet) → wait, then a longer wait; the
     // status turns completed. A new page resets the backoff.
