@@ -14,12 +14,14 @@ mod fixtures;
 mod many_jobs;
 mod measure;
 mod memory;
+mod outage;
+mod pacing;
 mod table;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: openfunnel-bench [--quick] [--write FILE] [--cli PATH]";
+const USAGE: &str = "usage: openfunnel-bench [--quick] [--only 1,2,…] [--write FILE] [--cli PATH]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,9 +39,11 @@ async fn main() -> ExitCode {
         memory::sink(base_url, job_id, rows).await;
         return ExitCode::SUCCESS;
     }
-    if args.first().map(String::as_str) == Some("many") && args.len() > 2 {
+    if let Some(mode @ ("many" | "many-unbudgeted")) = args.first().map(String::as_str)
+        && args.len() > 2
+    {
         // Child mode of scenario 6.
-        many_jobs::export_all(&args[1], &args[2..]).await;
+        many_jobs::export_all(&args[1], &args[2..], mode == "many").await;
         return ExitCode::SUCCESS;
     }
     let quick = args.iter().any(|a| a == "--quick");
@@ -68,22 +72,44 @@ async fn main() -> ExitCode {
         Duration::from_secs(60)
     };
 
+    // `--only 7,8` runs those scenarios alone (while tuning one of them).
+    let only: Option<Vec<String>> =
+        value_of(&args, "--only").map(|list| list.split(',').map(str::to_string).collect());
+    let wants = |n: &str| only.as_ref().is_none_or(|only| only.iter().any(|o| o == n));
     let mut lines = Vec::new();
-    eprintln!("scenario 1: export…");
-    lines.extend(export::run().await);
-    eprintln!(
-        "scenarios 2 and 3: waiting for real jobs ({} s)…",
-        long.as_secs()
-    );
-    let (detect, first) = tokio::join!(completion::run(long), first_row::run(long / 3));
-    lines.extend(detect);
-    lines.extend(first);
-    eprintln!("scenario 4: decode…");
-    lines.extend(decode::run().await);
-    eprintln!("scenario 5: memory…");
-    lines.extend(memory::run(&cli).await);
-    eprintln!("scenario 6: many jobs…");
-    lines.extend(many_jobs::run().await);
+    if wants("1") {
+        eprintln!("scenario 1: export…");
+        lines.extend(export::run().await);
+    }
+    if wants("2") || wants("3") {
+        eprintln!(
+            "scenarios 2 and 3: waiting for real jobs ({} s)…",
+            long.as_secs()
+        );
+        let (detect, first) = tokio::join!(completion::run(long), first_row::run(long / 3));
+        lines.extend(detect);
+        lines.extend(first);
+    }
+    if wants("4") {
+        eprintln!("scenario 4: decode…");
+        lines.extend(decode::run().await);
+    }
+    if wants("5") {
+        eprintln!("scenario 5: memory…");
+        lines.extend(memory::run(&cli).await);
+    }
+    if wants("6") {
+        eprintln!("scenario 6: many jobs…");
+        lines.extend(many_jobs::run().await);
+    }
+    if wants("7") {
+        eprintln!("scenario 7: outages (about 2 minutes)…");
+        lines.extend(outage::run(&cli).await);
+    }
+    if wants("8") {
+        eprintln!("scenario 8: pacing ({} s)…", if quick { 80 } else { 620 });
+        lines.extend(pacing::run(quick).await);
+    }
 
     let table = table::render(&lines);
     print!("{table}");

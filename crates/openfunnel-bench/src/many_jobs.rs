@@ -15,6 +15,36 @@ const JOBS: usize = 100;
 const ROWS: u32 = 1_000;
 
 pub async fn run() -> Vec<Line> {
+    let budgeted = export_many(true).await;
+    let before = export_many(false).await;
+    let time_ratio = budgeted.elapsed.as_secs_f64() / before.elapsed.as_secs_f64();
+    vec![
+        Line::new(format!("6. {JOBS} jobs × {ROWS} rows (3 s each, 20 ms latency) exported at once through one client"))
+            .sdk(format!("{} total, {} requests ({:.1} per job)", secs(budgeted.elapsed), budgeted.requests, budgeted.requests as f64 / JOBS as f64))
+            .comparison(format!("{} open connections at peak", budgeted.peak_connections))
+            .ratio(format!("client peak RSS {}", mib(budgeted.peak_rss))),
+        Line::new("6. the same, fault-free: the retry budget and riding out on (default) vs off (as before either existed)")
+            .sdk(format!("{}, {} requests", secs(budgeted.elapsed), budgeted.requests))
+            .comparison(format!("{}, {} requests", secs(before.elapsed), before.requests))
+            .ratio(format!("{time_ratio:.2}× the time"))
+            .goal(
+                "no slower (≤ 1.1×), no more requests (≤ 1.02×)",
+                time_ratio <= 1.1 && budgeted.requests as f64 <= before.requests as f64 * 1.02,
+            ),
+    ]
+}
+
+/// What one export of every job measured.
+struct Many {
+    elapsed: Duration,
+    requests: u64,
+    peak_connections: usize,
+    peak_rss: u64,
+}
+
+/// Exports `JOBS` fresh jobs at once from a child process, with the
+/// client's retry budget and ride-out on (`budgeted`) or off.
+async fn export_many(budgeted: bool) -> Many {
     let sim = Simulator::start_with(SimConfig::default().with_latency(Duration::from_millis(20)))
         .await
         .expect("simulator starts");
@@ -44,7 +74,7 @@ pub async fn run() -> Vec<Line> {
     };
     let mut child = Command::new(std::env::current_exe().expect("own path"));
     child
-        .arg("many")
+        .arg(if budgeted { "many" } else { "many-unbudgeted" })
         .arg(sim.base_url())
         .args(&ids)
         .stdout(Stdio::null());
@@ -56,20 +86,24 @@ pub async fn run() -> Vec<Line> {
     let elapsed = started.elapsed();
     sampler.abort();
     assert!(status.success(), "the exports failed: {status}");
-    let requests = sim.requests().polls;
-    vec![
-        Line::new(format!("6. {JOBS} jobs × {ROWS} rows (3 s each, 20 ms latency) exported at once through one client"))
-            .sdk(format!("{} total, {requests} requests ({:.1} per job)", secs(elapsed), requests as f64 / JOBS as f64))
-            .comparison(format!("{} open connections at peak", peak_connections.load(Ordering::Relaxed)))
-            .ratio(format!("client peak RSS {}", mib(peak_rss))),
-    ]
+    Many {
+        elapsed,
+        requests: sim.requests().polls,
+        peak_connections: peak_connections.load(Ordering::Relaxed),
+        peak_rss,
+    }
 }
 
-/// The child side: export every job at once through one client.
-pub async fn export_all(base_url: &str, ids: &[String]) {
-    let client = crate::fixtures::client(base_url)
-        .build()
-        .expect("client builds");
+/// The child side: export every job at once through one client, with the
+/// default retry budget and ride-out (`budgeted`), or with neither.
+pub async fn export_all(base_url: &str, ids: &[String], budgeted: bool) {
+    let mut client = crate::fixtures::client(base_url);
+    if !budgeted {
+        client = client
+            .with_retry_budget(openfunnel::RetryBudget::unlimited())
+            .with_retry_policy(openfunnel::RetryPolicy::default().with_ride_out(false));
+    }
+    let client = client.build().expect("client builds");
     let exports = ids.iter().map(|id| {
         let job = client.lookalike().job(id).expect("id");
         async move {

@@ -44,8 +44,10 @@ mod variations;
 
 pub use faults::{Fault, OutageAnswer, PollFault};
 pub use server::RequestCounts;
-pub use timeline::{Ending, JobProfile, Schedule};
-pub use variations::{CursorScheme, ManifestAccuracy, PageWrites, Vocabulary, unknown_cursor_body};
+pub use timeline::{Ending, JobProfile, Rhythm, Schedule};
+pub use variations::{
+    CursorScheme, ManifestAccuracy, PageWrites, Processed, Vocabulary, unknown_cursor_body,
+};
 
 use server::Shared;
 use std::net::SocketAddr;
@@ -315,6 +317,22 @@ impl Simulator {
         self.shared.counts()
     }
 
+    /// Polls answered about job `job_id` (faulted ones included, those an
+    /// outage answered not: see [`Simulator::outage_requests`]; 0 for a job
+    /// the simulator does not know).
+    ///
+    /// ```no_run
+    /// # async fn example(sim: openfunnel_sim::Simulator, job_id: &str) {
+    /// println!("{} polls", sim.polls_of(job_id));
+    /// # }
+    /// ```
+    pub fn polls_of(&self, job_id: &str) -> u64 {
+        self.shared
+            .jobs_lock()
+            .get(job_id)
+            .map_or(0, |job| job.polls)
+    }
+
     /// Requests about job `job_id` (polls and cancels; `""`: submits) that
     /// an outage ([`Fault::Outage`]) answered.
     ///
@@ -329,7 +347,28 @@ impl Simulator {
             .outage_hits
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        hits.get(job_id).copied().unwrap_or(0)
+        hits.get(job_id).map_or(0, |job| job.requests)
+    }
+
+    /// When (time since the simulator started) the first request about job
+    /// `job_id` after the ones an outage answered was let through: how soon
+    /// a client came back once the service did. `None` while the job met no
+    /// outage, or has not come back yet.
+    ///
+    /// ```no_run
+    /// # async fn example(sim: openfunnel_sim::Simulator, job_id: &str) {
+    /// if let Some(at) = sim.first_answer_after_outage(job_id) {
+    ///     println!("back at {at:?}");
+    /// }
+    /// # }
+    /// ```
+    pub fn first_answer_after_outage(&self, job_id: &str) -> Option<std::time::Duration> {
+        let hits = self
+            .shared
+            .outage_hits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        hits.get(job_id).and_then(|job| job.first_answer_after)
     }
 }
 

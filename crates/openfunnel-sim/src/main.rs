@@ -5,8 +5,8 @@
 
 use clap::{Parser, ValueEnum};
 use openfunnel_sim::{
-    CursorScheme, Fault, JobProfile, ManifestAccuracy, OutageAnswer, PageWrites, SimConfig,
-    Simulator, Vocabulary,
+    CursorScheme, Fault, JobProfile, ManifestAccuracy, OutageAnswer, PageWrites, Processed, Rhythm,
+    SimConfig, Simulator, Vocabulary,
 };
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(
     version,
-    after_help = "EXAMPLES:\n  openfunnel-sim --port 8787 --rows 2000 --run-ms 10000\n  openfunnel-sim --cursors opaque --manifest fewer:2 --unknown-cursor-status 404 --undocumented\n  openfunnel-sim --rate-limit-every 5 --server-errors-every 20 --truncate-every 13\n  openfunnel-sim --outage-after-ms 5000 --outage-ms 30000 --outage-answer 503"
+    after_help = "EXAMPLES:\n  openfunnel-sim --port 8787 --rows 2000 --run-ms 10000\n  openfunnel-sim --cursors opaque --manifest fewer:2 --unknown-cursor-status 404 --undocumented\n  openfunnel-sim --rate-limit-every 5 --server-errors-every 20 --truncate-every 13\n  openfunnel-sim --outage-after-ms 5000 --outage-ms 30000 --outage-answer 503\n  openfunnel-sim --run-ms 60000 --rhythm bursty:5 --processed null"
 )]
 struct Args {
     /// The loopback port (0: any free port).
@@ -34,6 +34,16 @@ struct Args {
     /// Milliseconds from start to the last page; pages land evenly.
     #[arg(long, default_value_t = 3_000)]
     run_ms: u64,
+    /// How pages land over the run: even, bursty:N (clumps of N pages
+    /// with long gaps), slowing (each gap longer) or stalled (nothing for
+    /// half the run, then fast).
+    #[arg(long, default_value = "even", value_parser = parse_rhythm)]
+    rhythm: Rhythm,
+    /// What lookalike polls report as `processed`: rows (the rows written),
+    /// steady (rising with time, ahead of the pages), null, or frozen (stuck
+    /// at the first page's rows).
+    #[arg(long, value_enum, default_value_t = ProcessedArg::Rows)]
+    processed: ProcessedArg,
     /// Make each job fail once this many pages are written.
     #[arg(long)]
     fail_after_pages: Option<u32>,
@@ -106,6 +116,37 @@ enum Cursors {
     Long,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ProcessedArg {
+    /// The rows written so far.
+    Rows,
+    /// Rising steadily with time.
+    Steady,
+    /// Always null.
+    Null,
+    /// Stuck at the first page's rows.
+    Frozen,
+}
+
+fn parse_rhythm(value: &str) -> Result<Rhythm, String> {
+    let burst = |n: &str| match n.parse::<u32>() {
+        Ok(pages_per_burst) if pages_per_burst > 0 => Ok(Rhythm::Bursty { pages_per_burst }),
+        _ => Err(format!(
+            "`{n}` is not a number of pages above 0 (e.g. bursty:5)"
+        )),
+    };
+    match value {
+        "even" => Ok(Rhythm::Even),
+        "slowing" => Ok(Rhythm::Slowing),
+        "stalled" => Ok(Rhythm::StalledThenFast),
+        "bursty" => burst("5"),
+        other => match other.strip_prefix("bursty:") {
+            Some(n) => burst(n),
+            None => Err("use even, bursty:N, slowing or stalled".into()),
+        },
+    }
+}
+
 fn parse_unknown_cursor_status(value: &str) -> Result<u16, String> {
     match value {
         "400" | "404" | "422" => value.parse().map_err(|_| value.to_string()),
@@ -152,6 +193,13 @@ impl Args {
                 Cursors::Skipping => CursorScheme::Skipping,
                 Cursors::UnrelatedNames => CursorScheme::UnrelatedNames,
                 Cursors::Long => CursorScheme::Long,
+            })
+            .with_rhythm(self.rhythm)
+            .with_processed(match self.processed {
+                ProcessedArg::Rows => Processed::Rows,
+                ProcessedArg::Steady => Processed::Steady,
+                ProcessedArg::Null => Processed::Null,
+                ProcessedArg::Frozen => Processed::Frozen,
             })
             .with_manifest(self.manifest)
             .with_unknown_cursor_status(self.unknown_cursor_status)
@@ -254,6 +302,10 @@ mod tests {
             "404",
             "--undocumented",
             "--growing-pages",
+            "--rhythm",
+            "bursty:3",
+            "--processed",
+            "frozen",
             "--latency-ms",
             "5",
             "--rate-limit-every",
@@ -284,6 +336,8 @@ mod tests {
         assert_eq!(profile.unknown_cursor_status, 404);
         assert_eq!(profile.vocabulary, Vocabulary::Grown);
         assert_eq!(profile.page_writes, PageWrites::Growing);
+        assert_eq!(profile.rhythm, Rhythm::Bursty { pages_per_burst: 3 });
+        assert_eq!(profile.processed, Processed::Frozen);
         assert_eq!(config.latency, Duration::from_millis(5));
         assert_eq!(config.faults.len(), 3);
         assert!(config.faults.contains(&Fault::Outage {
@@ -303,6 +357,16 @@ mod tests {
         assert_eq!(profile.unknown_cursor_status, 400);
         assert_eq!(profile.vocabulary, Vocabulary::Documented);
         assert_eq!(profile.page_writes, PageWrites::Whole);
+        assert_eq!(profile.rhythm, Rhythm::Even);
+        assert_eq!(profile.processed, Processed::Rows);
+        for (value, rhythm) in [
+            ("slowing", Rhythm::Slowing),
+            ("stalled", Rhythm::StalledThenFast),
+            ("bursty", Rhythm::Bursty { pages_per_burst: 5 }),
+        ] {
+            let args = Args::parse_from(["openfunnel-sim", "--rhythm", value]);
+            assert_eq!(args.config().profile.rhythm, rhythm);
+        }
         let long = Args::parse_from(["openfunnel-sim", "--cursors", "long"]).config();
         assert_eq!(long.profile.cursors, CursorScheme::Long);
     }
@@ -312,6 +376,9 @@ mod tests {
         for (flag, value) in [
             ("--manifest", "some"),
             ("--cursors", "random"),
+            ("--rhythm", "bursty:0"),
+            ("--rhythm", "jumpy"),
+            ("--processed", "sometimes"),
             ("--unknown-cursor-status", "500"),
             ("--rows", "-1"),
             ("--outage-answer", "200"),

@@ -34,6 +34,8 @@ pub(crate) struct SimJob {
     pub query: String,
     pub tech: String,
     pub enrich: bool,
+    /// Polls answered about this job (faulted ones included).
+    pub polls: u64,
 }
 
 impl SimJob {
@@ -74,11 +76,20 @@ pub(crate) struct Shared {
     pub in_flight: AtomicU64,
     pub peak_in_flight: AtomicU64,
     pub during_outage: AtomicU64,
-    /// Requests answered by an outage, by job id (`""` for submits).
-    pub outage_hits: Mutex<HashMap<String, u64>>,
+    /// What an outage did to each job (`""` for submits).
+    pub outage_hits: Mutex<HashMap<String, OutageHits>>,
     /// Every request admitted, for [`Clock::PerRequest`].
     pub served: AtomicU64,
     pub started: Instant,
+}
+
+/// What an outage did to the requests about one job.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct OutageHits {
+    /// Requests the outage answered.
+    pub requests: u64,
+    /// When (server clock) the first request after them was let through.
+    pub first_answer_after: Option<Duration>,
 }
 
 /// Counts a request as in flight until dropped.
@@ -170,6 +181,7 @@ impl Shared {
             query: "observability platforms".into(),
             tech: "Snowflake".into(),
             enrich: true,
+            polls: 0,
         }
     }
 }
@@ -222,13 +234,21 @@ async fn admit<'a>(
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
-    if let Some(answer) = outage_at(&shared.config.faults, shared.now()) {
-        shared.during_outage.fetch_add(1, Ordering::Relaxed);
+    let now = shared.now();
+    let outage = outage_at(&shared.config.faults, now);
+    {
         let mut hits = shared
             .outage_hits
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *hits.entry(job_id.to_string()).or_default() += 1;
+        if outage.is_some() {
+            hits.entry(job_id.to_string()).or_default().requests += 1;
+        } else if let Some(job) = hits.get_mut(job_id) {
+            job.first_answer_after.get_or_insert(now);
+        }
+    }
+    if let Some(answer) = outage {
+        shared.during_outage.fetch_add(1, Ordering::Relaxed);
         return Err(match answer {
             OutageAnswer::Status(status) => faulted_status(status),
             OutageAnswer::DropConnection => dropped_connection(),
@@ -402,9 +422,12 @@ async fn poll(
     let n = shared.polls.fetch_add(1, Ordering::Relaxed) + 1;
     let job = shared
         .jobs_lock()
-        .get(&job_id)
+        .get_mut(&job_id)
         .filter(|job| job.kind == kind)
-        .cloned();
+        .map(|job| {
+            job.polls += 1;
+            job.clone()
+        });
     let Some(job) = job else {
         return detail(StatusCode::NOT_FOUND, "Job not found");
     };
@@ -576,10 +599,19 @@ fn page_body(
         "next_cursor": next,
     });
     if job.kind == JobType::Lookalike {
-        body["processed"] = if now.phase == Phase::Pending {
-            Value::Null
+        let running = elapsed.saturating_sub(job.profile.pending_for);
+        let run_share = if job.profile.run_time.is_zero() {
+            1.0
         } else {
-            json!(written_rows)
+            running.as_secs_f64() / job.profile.run_time.as_secs_f64()
+        };
+        let processed =
+            job.profile
+                .processed
+                .value(written_rows, job.total_rows, run_share, job.rows_in(1));
+        body["processed"] = match processed {
+            Some(processed) if now.phase != Phase::Pending => json!(processed),
+            _ => Value::Null,
         };
         body["progress_message"] = json!(stage(now.phase, now.pages_written, total_pages));
     }

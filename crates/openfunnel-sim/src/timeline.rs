@@ -2,7 +2,7 @@
 //! pages it has written `t` after it was submitted. No background task runs;
 //! every request computes the job's state at that instant.
 
-use crate::variations::{CursorScheme, ManifestAccuracy, PageWrites, Vocabulary};
+use crate::variations::{CursorScheme, ManifestAccuracy, PageWrites, Processed, Vocabulary};
 use std::time::Duration;
 
 /// How a simulated job behaves over time.
@@ -26,8 +26,13 @@ pub struct JobProfile {
     pub page_size: u32,
     /// Time spent `pending` before the job starts.
     pub pending_for: Duration,
-    /// Time from start to the last page; pages land evenly over it.
+    /// Time from start to the last page (and to completion).
     pub run_time: Duration,
+    /// How pages land over `run_time`: evenly (the default), in bursts,
+    /// slowing down, or after a stall.
+    pub rhythm: Rhythm,
+    /// What a lookalike poll reports as `processed`.
+    pub processed: Processed,
     /// Fail once this many pages are written.
     pub fail_after_pages: Option<u32>,
     /// Time spent `cancelling` after a cancel request.
@@ -47,6 +52,60 @@ pub struct JobProfile {
     /// An explicit schedule, replacing the even timeline above (see
     /// [`JobProfile::with_schedule`]).
     pub schedule: Option<Schedule>,
+}
+
+/// How a job's pages land over its run time. The spec promises no rhythm:
+/// these are the shapes a client's polling must cope with.
+///
+/// ```
+/// use openfunnel_sim::{JobProfile, Rhythm};
+/// use std::time::Duration;
+///
+/// let profile = JobProfile::default()
+///     .with_rows(400)
+///     .with_pending_for(Duration::ZERO)
+///     .with_run_time(Duration::from_secs(4))
+///     .with_rhythm(Rhythm::Bursty { pages_per_burst: 2 });
+/// // Two bursts of two pages, at 2 s and at 4 s.
+/// assert_eq!(profile.page_lands_at(0), Duration::from_secs(2));
+/// assert_eq!(profile.page_lands_at(1), Duration::from_secs(2));
+/// assert_eq!(profile.page_lands_at(3), Duration::from_secs(4));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rhythm {
+    /// Pages land evenly, the last at the end of the run.
+    #[default]
+    Even,
+    /// Pages land in clumps of `pages_per_burst`, the clumps evenly spread
+    /// (long gaps, then several pages at once).
+    Bursty {
+        /// Pages in each clump.
+        pages_per_burst: u32,
+    },
+    /// Each gap between pages is longer than the one before (page `i` of
+    /// `n` lands at `((i + 1) / n)²` of the run).
+    Slowing,
+    /// Nothing lands for the first half of the run, then every page lands
+    /// evenly over the second half.
+    StalledThenFast,
+}
+
+impl Rhythm {
+    /// The share of the run time after which page `index` of `pages` lands.
+    fn share(self, index: u32, pages: u32) -> f64 {
+        let pages = pages.max(1);
+        let through = f64::from(index + 1) / f64::from(pages);
+        match self {
+            Rhythm::Even => through,
+            Rhythm::Bursty { pages_per_burst } => {
+                let size = pages_per_burst.max(1);
+                f64::from(index / size + 1) / f64::from(pages.div_ceil(size))
+            }
+            Rhythm::Slowing => through * through,
+            Rhythm::StalledThenFast => 0.5 + through / 2.0,
+        }
+    }
 }
 
 /// How a scheduled job ends.
@@ -142,6 +201,8 @@ impl Default for JobProfile {
             page_size: 100,
             pending_for: Duration::from_millis(300),
             run_time: Duration::from_secs(3),
+            rhythm: Rhythm::Even,
+            processed: Processed::Rows,
             fail_after_pages: None,
             cancel_delay: Duration::from_millis(300),
             cursors: CursorScheme::default(),
@@ -315,6 +376,56 @@ impl JobProfile {
         self.pages_of(self.rows.unwrap_or(0))
     }
 
+    /// Sets how pages land over the run time (default: evenly).
+    ///
+    /// ```
+    /// use openfunnel_sim::{JobProfile, Rhythm};
+    /// let profile = JobProfile::default().with_rhythm(Rhythm::Slowing);
+    /// assert_eq!(profile.rhythm, Rhythm::Slowing);
+    /// ```
+    pub fn with_rhythm(mut self, rhythm: Rhythm) -> Self {
+        self.rhythm = rhythm;
+        self
+    }
+
+    /// Sets what a lookalike poll reports as `processed` (default: the rows
+    /// written so far).
+    ///
+    /// ```
+    /// use openfunnel_sim::{JobProfile, Processed};
+    /// let profile = JobProfile::default().with_processed(Processed::Null);
+    /// assert_eq!(profile.processed, Processed::Null);
+    /// ```
+    pub fn with_processed(mut self, processed: Processed) -> Self {
+        self.processed = processed;
+        self
+    }
+
+    /// When page `index` lands, after submission (its pending time
+    /// included), for a job that runs to the end.
+    ///
+    /// ```
+    /// use openfunnel_sim::JobProfile;
+    /// use std::time::Duration;
+    /// let profile = JobProfile::default()
+    ///     .with_rows(300)
+    ///     .with_pending_for(Duration::from_secs(1))
+    ///     .with_run_time(Duration::from_secs(3));
+    /// assert_eq!(profile.page_lands_at(0), Duration::from_secs(2));
+    /// assert_eq!(profile.page_lands_at(2), Duration::from_secs(4));
+    /// ```
+    pub fn page_lands_at(&self, index: u32) -> Duration {
+        if let Some(schedule) = &self.schedule {
+            return schedule
+                .lands_at
+                .get(index as usize)
+                .copied()
+                .unwrap_or(schedule.ends_at);
+        }
+        let share = self.rhythm.share(index, self.pages());
+        self.pending_for + self.run_time.mul_f64(share.clamp(0.0, 1.0))
+    }
+
     /// Pages a job of `total_rows` writes in all.
     pub(crate) fn pages_of(&self, total_rows: u32) -> u32 {
         match &self.schedule {
@@ -390,8 +501,23 @@ fn pages_landed(profile: &JobProfile, total: u32, elapsed: Duration) -> u32 {
     if total == 0 || profile.run_time.is_zero() {
         return total;
     }
-    let per_page = profile.run_time.as_secs_f64() / f64::from(total);
-    ((running.as_secs_f64() / per_page).floor() as u64).min(u64::from(total)) as u32
+    if profile.rhythm == Rhythm::Even {
+        let per_page = profile.run_time.as_secs_f64() / f64::from(total);
+        return ((running.as_secs_f64() / per_page).floor() as u64).min(u64::from(total)) as u32;
+    }
+    // Landing times only grow with the page index: the first page not yet
+    // landed, by bisection.
+    let share = running.as_secs_f64() / profile.run_time.as_secs_f64();
+    let (mut landed, mut not_yet) = (0u32, total);
+    while landed < not_yet {
+        let middle = landed + (not_yet - landed) / 2;
+        if profile.rhythm.share(middle, total) <= share {
+            landed = middle + 1;
+        } else {
+            not_yet = middle;
+        }
+    }
+    landed
 }
 
 /// The job's state `elapsed` after submission; `cancelled_at` is when a cancel
@@ -591,6 +717,59 @@ mod tests {
         assert_eq!(at(Ending::Cancelled, 9), state(Phase::Cancelled, 2));
         assert_eq!(schedule(Ending::Completed).rows_of(2), (2, 5));
         assert_eq!(schedule(Ending::Completed).rows_of(1), (2, 2));
+    }
+
+    #[test]
+    fn every_rhythm_lands_its_pages_when_page_lands_at_says_and_all_by_the_end() {
+        for rhythm in [
+            Rhythm::Even,
+            Rhythm::Bursty { pages_per_burst: 3 },
+            Rhythm::Slowing,
+            Rhythm::StalledThenFast,
+        ] {
+            let profile = JobProfile::default()
+                .with_rows(1_000)
+                .with_pending_for(Duration::from_millis(500))
+                .with_run_time(Duration::from_secs(10))
+                .with_rhythm(rhythm);
+            let mut landed_before = 0;
+            for index in 0..10 {
+                let lands = profile.page_lands_at(index);
+                let just_before = at(&profile, lands.as_millis() as u64 - 1).pages_written;
+                let then = at(&profile, lands.as_millis() as u64).pages_written;
+                assert!(
+                    just_before <= index && then > index,
+                    "{rhythm:?} page {index} at {lands:?}"
+                );
+                assert!(then >= landed_before, "{rhythm:?}: pages never go back");
+                landed_before = then;
+            }
+            assert_eq!(at(&profile, 10_500).pages_written, 10, "{rhythm:?}");
+        }
+        let ms = |ms: u64| Duration::from_millis(ms);
+        let profile = |rhythm| {
+            JobProfile::default()
+                .with_rows(1_000)
+                .with_pending_for(Duration::ZERO)
+                .with_run_time(Duration::from_secs(10))
+                .with_rhythm(rhythm)
+        };
+        let bursty = profile(Rhythm::Bursty { pages_per_burst: 5 });
+        assert_eq!(
+            (bursty.page_lands_at(0), bursty.page_lands_at(4)),
+            (ms(5_000), ms(5_000))
+        );
+        assert_eq!(bursty.page_lands_at(5), ms(10_000));
+        let slowing = profile(Rhythm::Slowing);
+        assert_eq!(
+            (slowing.page_lands_at(0), slowing.page_lands_at(4)),
+            (ms(100), ms(2_500))
+        );
+        let stalled = profile(Rhythm::StalledThenFast);
+        assert_eq!(
+            (stalled.page_lands_at(0), stalled.page_lands_at(9)),
+            (ms(5_500), ms(10_000))
+        );
     }
 
     #[test]

@@ -236,6 +236,49 @@ impl PageWrites {
     }
 }
 
+/// What a lookalike poll reports as `processed`. The spec documents the
+/// field but not how it moves, and a client must not stall or busy-poll
+/// whichever it does.
+///
+/// ```
+/// use openfunnel_sim::Processed;
+/// // 250 of 1,000 rows written, 40% of the run gone:
+/// assert_eq!(Processed::Rows.value(250, 1_000, 0.4, 100), Some(250));
+/// assert_eq!(Processed::Steady.value(250, 1_000, 0.4, 100), Some(400));
+/// assert_eq!(Processed::Frozen.value(250, 1_000, 0.4, 100), Some(100));
+/// assert_eq!(Processed::Null.value(250, 1_000, 0.4, 100), None);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Processed {
+    /// The rows written so far (it moves when a page lands).
+    #[default]
+    Rows,
+    /// Rises steadily with time toward the job's rows, ahead of the pages.
+    Steady,
+    /// Always `null`.
+    Null,
+    /// Stands still at the first page's rows once that page landed.
+    Frozen,
+}
+
+impl Processed {
+    /// What a running job reports with `written` of `total` rows written,
+    /// `run_share` of its run time gone (0 to 1), and `first_page` rows in
+    /// its first page.
+    pub fn value(self, written: u32, total: u32, run_share: f64, first_page: u32) -> Option<u32> {
+        match self {
+            Processed::Rows => Some(written),
+            Processed::Steady => {
+                let steady = (f64::from(total) * run_share.clamp(0.0, 1.0)).floor() as u32;
+                Some(steady.max(written).min(total.max(written)))
+            }
+            Processed::Null => None,
+            Processed::Frozen => Some(written.min(first_page)),
+        }
+    }
+}
+
 /// Whether the server speaks only the vocabulary the spec documents. The
 /// spec lists today's fields and status values; it does not promise that no
 /// field or status is ever added, and a client must keep working (and keep

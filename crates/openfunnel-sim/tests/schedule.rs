@@ -362,4 +362,11 @@ async fn an_outage_answers_every_request_in_its_window_submits_and_cancels_too()
     assert_eq!(poll(&sim, &job, None).await.0, 200, "the outage is over");
     assert_eq!(sim.requests().during_outage, 3);
     assert_eq!((sim.outage_requests(&job), sim.outage_requests("")), (2, 1));
+    // The job's poll of request 5 was its first answer after the outage;
+    // no submit came after it.
+    assert_eq!(sim.first_answer_after_outage(&job), Some(REQUEST * 5));
+    assert_eq!(sim.first_answer_after_outage(""), None);
+    assert_eq!(sim.first_answer_after_outage("never-polled"), None);
+    assert_eq!(sim.polls_of(&job), 1, "the outage answered the other poll");
+    assert_eq!(sim.polls_of("never-polled"), 0);
 }
