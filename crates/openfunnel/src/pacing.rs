@@ -158,3 +158,61 @@ impl Pacer {
         self.due = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_steady_rhythm_is_followed_and_every_delay_stays_between_floor_and_cap() {
+        let policy = PollPolicy::default();
+        let jitter = JitterSource::seeded(7);
+        let (floor, cap) = (policy.min_interval(), policy.backoff().max());
+        let start = Instant::now();
+        let mut pacer = Pacer::new();
+        let fallback = Duration::from_millis(500);
+        assert_eq!(pacer.delay(start, &policy, &jitter, fallback), fallback, "no rhythm yet");
+        // Pages land each second and are seen 10 ms later.
+        let mut last = Duration::ZERO;
+        for page in 1..=6 {
+            let seen = start + SECOND * page + Duration::from_millis(10);
+            pacer.news(seen);
+            last = pacer.delay(seen, &policy, &jitter, fallback);
+        }
+        assert_eq!(pacer.rhythm().map(|rhythm| rhythm.every), Some(SECOND));
+        assert!(
+            last > SECOND * 9 / 10 && last < SECOND * 11 / 10,
+            "aims just after the next page: {last:?}"
+        );
+        // The rhythm breaks (a stall): polls space out to the cap, never
+        // below the floor, never past the cap.
+        let mut now = start + SECOND * 7;
+        let mut delays = Vec::new();
+        for _ in 0..40 {
+            let delay = pacer.delay(now, &policy, &jitter, fallback);
+            assert!(delay >= floor && delay <= cap, "{delay:?}");
+            delays.push(delay);
+            now += delay;
+        }
+        assert!(delays.windows(2).take(5).all(|pair| pair[1] >= pair[0]), "{delays:?}");
+        assert!(*delays.last().unwrap() > cap / 2, "{delays:?}");
+    }
+
+    #[test]
+    fn news_that_comes_at_once_never_makes_a_delay_below_the_floor() {
+        let policy = PollPolicy::default().with_min_interval(Duration::from_millis(80));
+        let jitter = JitterSource::seeded(1);
+        let start = Instant::now();
+        let mut pacer = Pacer::new();
+        for step in 0..20 {
+            let at = start + Duration::from_micros(step);
+            pacer.news(at);
+            let delay = pacer.delay(at, &policy, &jitter, Duration::ZERO);
+            if pacer.rhythm().is_some() {
+                assert!(delay >= Duration::from_millis(80), "{delay:?}");
+            }
+        }
+    }
+}

@@ -294,6 +294,17 @@ async fn many_jobs_ride_out_an_outage_as_one_client_and_lose_no_row() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_service_fails_a_poll_retries_once_then_takes_turns() {
+    // The default budget could pay for every retry of ten jobs; still, each
+    // job's poll retries once on its own and then waits for its turn to
+    // probe, so the outage costs the client each job's failure and one
+    // retry, plus a few probes for all of them (about 24 requests in 2 s;
+    // retrying on the budget alone: 43 to 52).
+    let during = through_an_outage(10, RetryBudget::default(), OutageAnswer::Status(503)).await;
+    assert!(during.iter().sum::<u64>() <= 30, "{during:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_connections_are_ridden_out_like_a_503() {
     let during = through_an_outage(5, RetryBudget::default(), OutageAnswer::DropConnection).await;
     assert!(during.iter().all(|&requests| requests >= 1), "{during:?}");
