@@ -173,7 +173,11 @@ mod tests {
         let start = Instant::now();
         let mut pacer = Pacer::new();
         let fallback = Duration::from_millis(500);
-        assert_eq!(pacer.delay(start, &policy, &jitter, fallback), fallback, "no rhythm yet");
+        assert_eq!(
+            pacer.delay(start, &policy, &jitter, fallback),
+            fallback,
+            "no rhythm yet"
+        );
         // Pages land each second and are seen 10 ms later.
         let mut last = Duration::ZERO;
         for page in 1..=6 {
@@ -196,7 +200,10 @@ mod tests {
             delays.push(delay);
             now += delay;
         }
-        assert!(delays.windows(2).take(5).all(|pair| pair[1] >= pair[0]), "{delays:?}");
+        assert!(
+            delays.windows(2).take(5).all(|pair| pair[1] >= pair[0]),
+            "{delays:?}"
+        );
         assert!(*delays.last().unwrap() > cap / 2, "{delays:?}");
     }
 
