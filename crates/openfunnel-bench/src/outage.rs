@@ -49,7 +49,12 @@ pub async fn run(cli: &std::path::Path) -> Vec<Line> {
             long.failed,
             long.during.iter().sum::<u64>()
         ))
-        .comparison(format!("{} in all, {} requests", secs(long.elapsed), long.requests))
+        .comparison(format!(
+            "{} in all, {} requests; jobs by requests during it: {}",
+            secs(long.elapsed),
+            long.requests,
+            spread(&long.during)
+        ))
         .ratio(format!("≤ {max_during} requests a job"))
         .goal("0 failed, ≤ 3 requests a job", long.failed == 0 && max_during <= 3),
         Line::new("7. the same: each job's first answer after the outage ended")
@@ -97,6 +102,18 @@ pub async fn run(cli: &std::path::Path) -> Vec<Line> {
                 export.exit == 0 && export.rows == ROWS as usize && export.each_once && export.during <= 12,
             ),
     ]
+}
+
+/// "1: 3 jobs, 2: 40 jobs, …": how many jobs sent each number of requests.
+fn spread(counts: &[u64]) -> String {
+    let mut jobs = std::collections::BTreeMap::new();
+    for count in counts {
+        *jobs.entry(*count).or_insert(0u32) += 1;
+    }
+    jobs.iter()
+        .map(|(requests, jobs)| format!("{requests}: {jobs}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn mean(durations: impl Iterator<Item = Duration>) -> Duration {

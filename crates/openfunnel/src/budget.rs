@@ -11,7 +11,7 @@
 use crate::policy::{Backoff, JitterSource};
 use crate::timer::{Timer, later};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 /// How many retries one client may make while requests fail: a token
@@ -165,10 +165,16 @@ pub(crate) struct Bucket {
     failing: AtomicBool,
     /// Bumped by every success, to release the requests queued for a turn.
     recovered: tokio::sync::watch::Sender<u64>,
-    /// One probe at a time, in arrival order (tokio's mutex is fair).
-    turn: tokio::sync::Mutex<()>,
+    /// One probe at a time: to the request that probed least, then in
+    /// arrival order.
+    turn: Turns,
     /// Probes failed in a row, for their growing interval.
     failed_probes: AtomicU32,
+    /// Retryable failures so far: a request remembers the count when it is
+    /// sent, and its success releases the queue only if nothing failed
+    /// meanwhile (a request sent before an outage and answered as it began
+    /// says nothing about the service now).
+    failures: AtomicU64,
 }
 
 /// Why a queued request may go: a success released the queue, or it is
@@ -186,8 +192,9 @@ impl Bucket {
             tokens: Mutex::new(budget.capacity),
             failing: AtomicBool::new(false),
             recovered: tokio::sync::watch::Sender::new(0),
-            turn: tokio::sync::Mutex::new(()),
+            turn: Turns::default(),
             failed_probes: AtomicU32::new(0),
+            failures: AtomicU64::new(0),
         }
     }
 
@@ -215,15 +222,22 @@ impl Bucket {
         true
     }
 
-    /// A response arrived: refill, and release whoever waits for a turn.
-    pub(crate) fn succeeded(&self) {
+    /// What a request remembers when it is sent, for [`Bucket::succeeded`].
+    pub(crate) fn epoch(&self) -> u64 {
+        self.failures.load(Ordering::SeqCst)
+    }
+
+    /// A response arrived to a request sent at `epoch`: refill, and, if no
+    /// request failed since it was sent, the service works again: release
+    /// whoever waits for a turn.
+    pub(crate) fn succeeded(&self, epoch: u64) {
         {
             let mut tokens = self.tokens();
             *tokens = tokens
                 .saturating_add(self.budget.success_refund)
                 .min(self.budget.capacity);
         }
-        if self.failing.swap(false, Ordering::Relaxed) {
+        if self.epoch() == epoch && self.failing.swap(false, Ordering::SeqCst) {
             self.failed_probes.store(0, Ordering::Relaxed);
             self.recovered.send_modify(|successes| *successes += 1);
         }
@@ -231,12 +245,13 @@ impl Bucket {
 
     /// A request failed in a way worth retrying.
     pub(crate) fn failed(&self) {
-        self.failing.store(true, Ordering::Relaxed);
+        self.failures.fetch_add(1, Ordering::SeqCst);
+        self.failing.store(true, Ordering::SeqCst);
     }
 
     /// Whether the last request to complete failed.
     pub(crate) fn is_failing(&self) -> bool {
-        self.failing.load(Ordering::Relaxed)
+        self.failing.load(Ordering::SeqCst)
     }
 
     /// Whether a request retried already should wait for a turn instead of
@@ -268,10 +283,14 @@ impl Bucket {
         timer: &dyn Timer,
         jitter: &JitterSource,
         backoff: &Backoff,
-        attempt: u32,
+        asker: Asker,
         until: Option<Instant>,
         on_queued: impl FnOnce(),
     ) -> Option<Turn<'_>> {
+        let Asker {
+            attempt,
+            probes_made,
+        } = asker;
         let own_step = attempt.saturating_sub(1);
         let mut recovered = self.recovered.subscribe();
         if !self.is_failing() {
@@ -293,9 +312,10 @@ impl Bucket {
                 delay,
             })
         };
-        if let Ok(guard) = self.turn.try_lock() {
-            return probe(guard);
-        }
+        let mut place = match self.turn.take_or_join(probes_made) {
+            Ok(guard) => return probe(guard),
+            Err(place) => place,
+        };
         on_queued();
         let queue = async {
             tokio::select! {
@@ -306,7 +326,7 @@ impl Bucket {
                     guard: None,
                     delay: jitter.delay(backoff, 0),
                 }),
-                guard = self.turn.lock() => probe(guard),
+                guard = place.turn() => probe(guard),
             }
         };
         match until {
@@ -319,12 +339,112 @@ impl Bucket {
     }
 }
 
+/// The request asking for a turn: its attempts so far (its own backoff
+/// step) and the probes it already sent for the client (its place).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Asker {
+    pub attempt: u32,
+    pub probes_made: u32,
+}
+
 /// A request's turn to be sent again: why, the probe's hold on the queue
 /// (the next in line waits for its outcome), and how long to wait first.
 pub(crate) struct Turn<'a> {
     pub released: Released,
-    pub guard: Option<tokio::sync::MutexGuard<'a, ()>>,
+    pub guard: Option<TurnGuard<'a>>,
     pub delay: std::time::Duration,
+}
+
+/// The one turn to probe a failing service, handed to the waiting request
+/// that has probed least (then the one that came first), so a request that
+/// just probed goes behind every request that has not, even one that joins
+/// later: an outage costs each job about one probe however many there are.
+#[derive(Debug, Default)]
+pub(crate) struct Turns(Mutex<TurnQueue>);
+
+#[derive(Debug, Default)]
+struct TurnQueue {
+    held: bool,
+    tickets: u64,
+    /// Waiting requests by (probes made, arrival).
+    waiting: std::collections::BTreeMap<(u32, u64), tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Holds the turn; dropping it hands the turn on.
+#[derive(Debug)]
+pub(crate) struct TurnGuard<'a>(&'a Turns);
+
+impl Turns {
+    fn queue(&self) -> std::sync::MutexGuard<'_, TurnQueue> {
+        // Plain data: still usable after a panic elsewhere.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The turn at once if nobody holds it, or a place in the queue.
+    fn take_or_join(&self, probes_made: u32) -> Result<TurnGuard<'_>, Place<'_>> {
+        let mut queue = self.queue();
+        if !queue.held {
+            queue.held = true;
+            return Ok(TurnGuard(self));
+        }
+        let (send, receive) = tokio::sync::oneshot::channel();
+        queue.tickets += 1;
+        let ticket = queue.tickets;
+        queue.waiting.insert((probes_made, ticket), send);
+        Err(Place {
+            turns: self,
+            receiver: Some(receive),
+        })
+    }
+}
+
+/// A place in the queue for the turn. Dropped after the turn was handed to
+/// it but before it was taken (the wait ended otherwise), it hands the turn
+/// on, so the turn is never lost.
+pub(crate) struct Place<'a> {
+    turns: &'a Turns,
+    receiver: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+impl<'a> Place<'a> {
+    /// Waits for the turn.
+    async fn turn(&mut self) -> TurnGuard<'a> {
+        if let Some(receiver) = self.receiver.as_mut()
+            && receiver.await.is_ok()
+        {
+            self.receiver = None;
+            return TurnGuard(self.turns);
+        }
+        // The queue never drops a place's sender without sending.
+        std::future::pending().await
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        if let Some(mut receiver) = self.receiver.take() {
+            receiver.close();
+            if receiver.try_recv().is_ok() {
+                drop(TurnGuard(self.turns));
+            }
+        }
+    }
+}
+
+impl Drop for TurnGuard<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.queue();
+        // The first waiter still waiting gets the turn (a waiter that gave
+        // up dropped its receiver).
+        while let Some((_, next)) = queue.waiting.pop_first() {
+            if next.send(()).is_ok() {
+                return;
+            }
+        }
+        queue.held = false;
+    }
 }
 
 #[cfg(test)]
@@ -340,14 +460,60 @@ mod tests {
         assert!(!bucket.try_spend(false), "15 - 5 = 10, half of 20");
         assert!(!bucket.try_spend(true), "a timeout's retry costs 10");
         for _ in 0..5 {
-            bucket.succeeded();
+            bucket.succeeded(bucket.epoch());
         }
         assert_eq!(bucket.left(), 20, "refilled, never past the capacity");
-        bucket.succeeded();
+        bucket.succeeded(bucket.epoch());
         assert_eq!(bucket.left(), 20);
         assert!(!bucket.try_spend(true), "20 - 10 would be half");
         assert!(bucket.try_spend(false));
         assert_eq!(bucket.left(), 15);
+    }
+
+    #[tokio::test]
+    async fn the_turn_goes_to_the_request_that_probed_least_then_the_first_to_come() {
+        let turns = Turns::default();
+        let held = turns.take_or_join(0).ok().expect("free");
+        let mut probed_once = turns.take_or_join(1).err().expect("queued");
+        let mut first = turns.take_or_join(0).err().expect("queued");
+        let mut second = turns.take_or_join(0).err().expect("queued");
+        drop(held);
+        let got = |place: &mut Place<'_>| {
+            place
+                .receiver
+                .as_mut()
+                .is_some_and(|receiver| receiver.try_recv().is_ok())
+        };
+        assert!(got(&mut first), "no probes yet, first to come");
+        assert!(!got(&mut second) && !got(&mut probed_once));
+        first.receiver = None;
+        drop(TurnGuard(&turns));
+        assert!(got(&mut second), "then the other that has not probed");
+        second.receiver = None;
+        drop(TurnGuard(&turns));
+        assert!(
+            got(&mut probed_once),
+            "the one that probed before goes last"
+        );
+        probed_once.receiver = None;
+        drop(TurnGuard(&turns));
+        assert!(turns.take_or_join(0).is_ok(), "free again");
+    }
+
+    #[tokio::test]
+    async fn a_place_given_up_after_the_turn_reached_it_hands_the_turn_on() {
+        let turns = Turns::default();
+        let held = turns.take_or_join(0).ok().expect("free");
+        let gives_up = turns.take_or_join(0).err().expect("queued");
+        let mut next = turns.take_or_join(0).err().expect("queued");
+        drop(held); // the turn reaches `gives_up`…
+        drop(gives_up); // …which stopped waiting (a recovery, a time limit)
+        let guard = tokio::time::timeout(std::time::Duration::from_secs(1), next.turn())
+            .await
+            .expect("the turn was handed on, not lost");
+        drop(guard);
+        drop(next);
+        assert!(turns.take_or_join(0).is_ok(), "free again");
     }
 
     #[test]
@@ -367,7 +533,7 @@ mod tests {
         assert!(!bucket.takes_turns(), "nothing failed yet");
         bucket.failed();
         assert!(bucket.takes_turns());
-        bucket.succeeded();
+        bucket.succeeded(bucket.epoch());
         assert!(!bucket.takes_turns(), "recovered");
         let timeouts_only = Bucket::new(RetryBudget::unlimited().with_timeout_retry_cost(10));
         timeouts_only.failed();
@@ -381,11 +547,17 @@ mod tests {
     fn a_success_after_a_failure_releases_the_queue_once() {
         let bucket = Bucket::new(RetryBudget::default());
         let released = bucket.recovered.subscribe();
-        bucket.succeeded();
+        bucket.succeeded(bucket.epoch());
         assert!(!released.has_changed().unwrap(), "nothing was failing");
+        let sent_before_the_failure = bucket.epoch();
         bucket.failed();
         assert!(bucket.is_failing());
-        bucket.succeeded();
+        bucket.succeeded(sent_before_the_failure);
+        assert!(
+            bucket.is_failing() && !released.has_changed().unwrap(),
+            "a request sent before the failure says nothing about the service now"
+        );
+        bucket.succeeded(bucket.epoch());
         assert!(!bucket.is_failing());
         assert!(released.has_changed().unwrap());
     }

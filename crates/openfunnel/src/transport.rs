@@ -1,6 +1,6 @@
 //! The one place requests are sent: retries, error classification and tracing.
 
-use crate::budget::Bucket;
+use crate::budget::{Asker, Bucket};
 use crate::error::{Error, ValidationIssue};
 use crate::error_body::{DecodeError, ErrorBody};
 use crate::policy::{JitterSource, RetryPolicy};
@@ -162,12 +162,16 @@ impl Transport {
             // Held while this request probes a failing service for the
             // client: the next in line waits for the outcome.
             let mut _turn = None;
+            // Probes this request sent for the client: it waits behind
+            // requests that sent fewer.
+            let mut probes = 0u32;
             loop {
                 attempts += 1;
                 let attempt = attempts;
                 // Held while the request and its body are in flight, not while
                 // waiting to retry. The semaphore is never closed.
                 let permit = self.in_flight.acquire().await.ok();
+                let epoch = self.budget.epoch();
                 let started = Instant::now();
                 let Some(outcome) = self.within_cut_off(operation, call()).await else {
                     tracing::debug!(attempt, "deadline reached during the request");
@@ -178,7 +182,7 @@ impl Transport {
                     Ok(response) => {
                         let status = response.status().as_u16();
                         tracing::debug!(attempt, status, elapsed_ms, "response");
-                        self.budget.succeeded();
+                        self.budget.succeeded(epoch);
                         break Ok(response.into_inner());
                     }
                     Err(error) => self.classify(error, operation).await,
@@ -222,9 +226,13 @@ impl Transport {
                         tracing::warn!(attempt, status, error = %error, "the service is failing; waiting for a turn to probe it");
                         tell(operation, &error, attempt, None);
                     };
+                    let asker = Asker {
+                        attempt,
+                        probes_made: probes,
+                    };
                     let Some(turn) = self
                         .budget
-                        .wait_for_turn(&*self.timer, &self.jitter, &backoff, attempt, until, queued)
+                        .wait_for_turn(&*self.timer, &self.jitter, &backoff, asker, until, queued)
                         .await
                     else {
                         break Err(timed_out(operation, Some(error)));
@@ -240,6 +248,7 @@ impl Transport {
                         break Err(timed_out(operation, Some(error)));
                     }
                     tracing::debug!(attempt, released = ?turn.released, "sending again");
+                    probes += u32::from(turn.guard.is_some());
                     _turn = turn.guard;
                     tell(operation, &error, attempt, Some(delay));
                     self.timer.sleep(delay).await;
