@@ -507,11 +507,17 @@ fn pages_landed(profile: &JobProfile, total: u32, elapsed: Duration) -> u32 {
     }
     // Landing times only grow with the page index: the first page not yet
     // landed, by bisection.
-    let share = running.as_secs_f64() / profile.run_time.as_secs_f64();
+    // The same arithmetic as `JobProfile::page_lands_at`, so the two agree
+    // to the nanosecond.
+    let lands = |index: u32| {
+        profile
+            .run_time
+            .mul_f64(profile.rhythm.share(index, total).clamp(0.0, 1.0))
+    };
     let (mut landed, mut not_yet) = (0u32, total);
     while landed < not_yet {
         let middle = landed + (not_yet - landed) / 2;
-        if profile.rhythm.share(middle, total) <= share {
+        if lands(middle) <= running {
             landed = middle + 1;
         } else {
             not_yet = middle;

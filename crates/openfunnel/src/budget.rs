@@ -403,6 +403,7 @@ impl Turns {
 /// A place in the queue for the turn. Dropped after the turn was handed to
 /// it but before it was taken (the wait ended otherwise), it hands the turn
 /// on, so the turn is never lost.
+#[derive(Debug)]
 pub(crate) struct Place<'a> {
     turns: &'a Turns,
     receiver: Option<tokio::sync::oneshot::Receiver<()>>,
@@ -473,10 +474,10 @@ mod tests {
     #[tokio::test]
     async fn the_turn_goes_to_the_request_that_probed_least_then_the_first_to_come() {
         let turns = Turns::default();
-        let held = turns.take_or_join(0).ok().expect("free");
-        let mut probed_once = turns.take_or_join(1).err().expect("queued");
-        let mut first = turns.take_or_join(0).err().expect("queued");
-        let mut second = turns.take_or_join(0).err().expect("queued");
+        let held = turns.take_or_join(0).expect("free");
+        let mut probed_once = turns.take_or_join(1).expect_err("queued");
+        let mut first = turns.take_or_join(0).expect_err("queued");
+        let mut second = turns.take_or_join(0).expect_err("queued");
         drop(held);
         let got = |place: &mut Place<'_>| {
             place
@@ -503,9 +504,9 @@ mod tests {
     #[tokio::test]
     async fn a_place_given_up_after_the_turn_reached_it_hands_the_turn_on() {
         let turns = Turns::default();
-        let held = turns.take_or_join(0).ok().expect("free");
-        let gives_up = turns.take_or_join(0).err().expect("queued");
-        let mut next = turns.take_or_join(0).err().expect("queued");
+        let held = turns.take_or_join(0).expect("free");
+        let gives_up = turns.take_or_join(0).expect_err("queued");
+        let mut next = turns.take_or_join(0).expect_err("queued");
         drop(held); // the turn reaches `gives_up`…
         drop(gives_up); // …which stopped waiting (a recovery, a time limit)
         let guard = tokio::time::timeout(std::time::Duration::from_secs(1), next.turn())

@@ -110,6 +110,9 @@ impl Waiting {
         if self.last.as_ref() != Some(&seen) {
             self.idle_since = self.now();
         }
+        if page.status == JobStatus::Running {
+            self.pacer.running(self.now());
+        }
         self.last = Some(seen);
     }
 
