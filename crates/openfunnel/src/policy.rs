@@ -242,9 +242,10 @@ pub enum Pacing {
     /// running job stalls, and to doubling steps up to the cap when it
     /// breaks. Delays stay between [`PollPolicy::min_interval`] and the
     /// backoff's `max`; `wait()`, which reads no pages, uses the backoff. In
-    /// BENCHMARKS.md (scenario 8) it reads pages 2 to 7 times sooner than
-    /// the backoff on every job shape, for 0.84× to 1.41× its requests; not
-    /// the default until its request counts meet their goals too.
+    /// BENCHMARKS.md (scenario 8) it reads pages sooner than the backoff on
+    /// every job shape (1.1× to 4× sooner in two runs), for 0.8× to 1.4× its
+    /// requests; not the default until its request counts meet their goals
+    /// too.
     Rhythm,
 }
 
