@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod completion;
+mod compression;
 mod decode;
 mod export;
 mod first_row;
@@ -105,6 +106,10 @@ async fn main() -> ExitCode {
     if wants("7") {
         eprintln!("scenario 7: outages (about 2 minutes)…");
         lines.extend(outage::run(&cli).await);
+    }
+    if wants("9") {
+        eprintln!("scenario 9: compressed responses…");
+        lines.extend(compression::run().await);
     }
     if wants("8") {
         eprintln!("scenario 8: pacing ({} s)…", if quick { 80 } else { 620 });

@@ -112,6 +112,9 @@ pub struct SimConfig {
     pub api_key: Option<String>,
     /// What jobs' time is measured in.
     pub clock: Clock,
+    /// Whether poll responses are gzip-compressed for a client that sends
+    /// `Accept-Encoding: gzip` (the spec says nothing either way).
+    pub gzip: bool,
 }
 
 impl Default for SimConfig {
@@ -123,6 +126,7 @@ impl Default for SimConfig {
             seed: 0x0F_F0_0F,
             api_key: None,
             clock: Clock::WallTime,
+            gzip: false,
         }
     }
 }
@@ -177,6 +181,20 @@ impl SimConfig {
     /// Sets what jobs' time is measured in.
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Compresses poll responses with gzip for clients that accept it
+    /// (`Accept-Encoding: gzip`), faults' bodies included: a
+    /// [`Fault::Body`] of many megabytes then crosses the wire in a few
+    /// kilobytes, as a compression bomb would.
+    ///
+    /// ```
+    /// let config = openfunnel_sim::SimConfig::default().with_gzip(true);
+    /// assert!(config.gzip);
+    /// ```
+    pub fn with_gzip(mut self, gzip: bool) -> Self {
+        self.gzip = gzip;
         self
     }
 

@@ -67,6 +67,9 @@ struct Args {
     /// when the next page lands).
     #[arg(long)]
     growing_pages: bool,
+    /// Compress poll responses with gzip for clients that accept it.
+    #[arg(long)]
+    gzip: bool,
     /// Milliseconds added to every request.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -222,6 +225,7 @@ impl Args {
         let mut config = SimConfig::default()
             .with_profile(profile)
             .with_latency(Duration::from_millis(self.latency_ms))
+            .with_gzip(self.gzip)
             .with_seed(self.seed);
         let faults = [
             self.rate_limit_every.map(|every| Fault::RateLimit {
@@ -302,6 +306,7 @@ mod tests {
             "404",
             "--undocumented",
             "--growing-pages",
+            "--gzip",
             "--rhythm",
             "bursty:3",
             "--processed",
@@ -339,6 +344,7 @@ mod tests {
         assert_eq!(profile.rhythm, Rhythm::Bursty { pages_per_burst: 3 });
         assert_eq!(profile.processed, Processed::Frozen);
         assert_eq!(config.latency, Duration::from_millis(5));
+        assert!(config.gzip);
         assert_eq!(config.faults.len(), 3);
         assert!(config.faults.contains(&Fault::Outage {
             after: Duration::from_millis(300),
@@ -359,6 +365,7 @@ mod tests {
         assert_eq!(profile.page_writes, PageWrites::Whole);
         assert_eq!(profile.rhythm, Rhythm::Even);
         assert_eq!(profile.processed, Processed::Rows);
+        assert!(!Args::parse_from(["openfunnel-sim"]).config().gzip);
         for (value, rhythm) in [
             ("slowing", Rhythm::Slowing),
             ("stalled", Rhythm::StalledThenFast),

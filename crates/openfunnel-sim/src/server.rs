@@ -63,6 +63,8 @@ pub struct RequestCounts {
     pub peak_in_flight: u64,
     /// Requests (of any operation) answered by a [`crate::Fault::Outage`].
     pub during_outage: u64,
+    /// Bytes of poll response bodies sent, as sent (compressed when they were).
+    pub poll_body_bytes: u64,
 }
 
 /// Everything the routes share.
@@ -76,6 +78,8 @@ pub(crate) struct Shared {
     pub in_flight: AtomicU64,
     pub peak_in_flight: AtomicU64,
     pub during_outage: AtomicU64,
+    /// Bytes of poll response bodies sent.
+    pub poll_body_bytes: AtomicU64,
     /// What an outage did to each job (`""` for submits).
     pub outage_hits: Mutex<HashMap<String, OutageHits>>,
     /// Every request admitted, for [`Clock::PerRequest`].
@@ -113,6 +117,7 @@ impl Shared {
             in_flight: AtomicU64::new(0),
             peak_in_flight: AtomicU64::new(0),
             during_outage: AtomicU64::new(0),
+            poll_body_bytes: AtomicU64::new(0),
             outage_hits: Mutex::new(HashMap::new()),
             served: AtomicU64::new(0),
             started: Instant::now(),
@@ -149,6 +154,7 @@ impl Shared {
             cancels: self.cancels.load(Ordering::Relaxed),
             peak_in_flight: self.peak_in_flight.load(Ordering::Relaxed),
             during_outage: self.during_outage.load(Ordering::Relaxed),
+            poll_body_bytes: self.poll_body_bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -450,7 +456,10 @@ async fn poll(
         Some(Injected::Stall(wait)) => tokio::time::sleep(wait).await,
         Some(Injected::Status(status)) => return faulted_status(status),
         Some(Injected::Drop) => return dropped_connection(),
-        Some(Injected::Body(body, chunked)) => return replaced_body(&body, chunked),
+        Some(Injected::Body(body, chunked)) => {
+            let (encoding, body) = encoded(&shared, &headers, body.to_vec());
+            return replaced_body(&body, chunked, encoding);
+        }
         Some(Injected::Drip(interval)) => return drip(interval),
         Some(Injected::Truncate | Injected::ResetMidBody) | None => {}
     }
@@ -458,13 +467,54 @@ async fn poll(
         Ok(body) => body,
         Err(refused) => return refused,
     };
-    let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let (encoding, mut bytes) = encoded(
+        &shared,
+        &headers,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    );
     match injected {
         Some(Injected::Truncate) => bytes.truncate(bytes.len() / 2),
         Some(Injected::ResetMidBody) => return reset_mid_body(bytes),
         _ => {}
     }
-    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], bytes).into_response();
+    if let Some(encoding) = encoding {
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static(encoding),
+        );
+    }
+    response
+}
+
+/// `body` as it goes on the wire: gzip-compressed when the simulator
+/// compresses and the request accepts it (then with its encoding), counted.
+fn encoded(shared: &Shared, headers: &HeaderMap, body: Vec<u8>) -> (Option<&'static str>, Vec<u8>) {
+    let accepts_gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            coding
+                .split(';')
+                .next()
+                .is_some_and(|name| name.trim() == "gzip")
+        });
+    let (encoding, body) = if shared.config.gzip && accepts_gzip {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        match encoder.write_all(&body).and_then(|()| encoder.finish()) {
+            Ok(compressed) => (Some("gzip"), compressed),
+            Err(_) => (None, body),
+        }
+    } else {
+        (None, body)
+    };
+    shared
+        .poll_body_bytes
+        .fetch_add(body.len() as u64, Ordering::Relaxed);
+    (encoding, body)
 }
 
 /// `status` (a 5xx) with OpenFunnel's error body.
@@ -486,9 +536,13 @@ fn dropped_connection() -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// 200 with exactly `body`, with its length or chunked without one.
-fn replaced_body(body: &[u8], chunked: bool) -> Response {
-    let response = Response::builder().header(header::CONTENT_TYPE, "application/json");
+/// 200 with exactly `body` (in `encoding`, if any), with its length or
+/// chunked without one.
+fn replaced_body(body: &[u8], chunked: bool, encoding: Option<&'static str>) -> Response {
+    let mut response = Response::builder().header(header::CONTENT_TYPE, "application/json");
+    if let Some(encoding) = encoding {
+        response = response.header(header::CONTENT_ENCODING, encoding);
+    }
     let body = if chunked {
         let chunks: Vec<Result<Bytes, std::io::Error>> = body
             .chunks(64 * 1024)

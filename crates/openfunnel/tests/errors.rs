@@ -657,3 +657,44 @@ fn a_body_over_the_cap_is_refused_with_or_without_a_length() {
         assert_eq!(accepted.expect("under the default cap").rows.len(), 50_000);
     }
 }
+
+/// A gzip bomb: a body of 16 MiB of spaces crosses the wire compressed in a
+/// few kilobytes; the response limit counts the bytes after decompression,
+/// so it is refused all the same (and read no further than the limit).
+#[tokio::test]
+async fn a_compressed_body_is_capped_by_its_decompressed_size() {
+    let bomb = vec![b' '; 16 * 1024 * 1024];
+    let fault = Fault::Body {
+        body: bomb.into(),
+        chunked: true,
+    };
+    let sim = Simulator::start_with(SimConfig::default().with_fault(fault).with_gzip(true))
+        .await
+        .unwrap();
+    let id = sim.add_job(JobType::Lookalike, JobProfile::completed(1));
+    let client = Client::builder()
+        .with_api_key(common::KEY)
+        .with_base_url(sim.base_url())
+        .with_timer(VirtualTimer::new())
+        .with_retry_policy(RetryPolicy::never())
+        .with_max_response_bytes(1024 * 1024)
+        .with_compressed_responses(true)
+        .build()
+        .unwrap();
+    let refused = client.lookalike().job(id).unwrap().poll().await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::ResponseTooLarge {
+                limit: 1_048_576,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    let sent = sim.requests().poll_body_bytes;
+    assert!(
+        sent < 100 * 1024,
+        "the bomb was small on the wire: {sent} bytes"
+    );
+}

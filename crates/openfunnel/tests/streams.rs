@@ -1030,3 +1030,46 @@ async fn a_checkpoint_from_another_job_is_refused_before_any_request() {
         .unwrap();
     assert_eq!(names(&rest), expected_names(100..300));
 }
+
+/// Compressed or not, a page hands out the rows exactly as the server wrote
+/// them; compressed, far fewer bytes cross the wire.
+#[tokio::test]
+async fn compressed_responses_carry_the_same_rows_in_fewer_bytes() {
+    use openfunnel_sim::{JobProfile, JobType, SimConfig, Simulator};
+    let mut texts = Vec::new();
+    let mut bytes = Vec::new();
+    for compressed in [false, true] {
+        let sim = Simulator::start_with(SimConfig::default().with_gzip(true))
+            .await
+            .unwrap();
+        let id = sim.add_job(JobType::Lookalike, JobProfile::completed(1_000));
+        let client = openfunnel::Client::builder()
+            .with_api_key(KEY)
+            .with_base_url(sim.base_url())
+            .with_compressed_responses(compressed)
+            .build()
+            .unwrap();
+        let pages: Vec<_> = client
+            .lookalike()
+            .job(id)
+            .unwrap()
+            .pages()
+            .try_collect()
+            .await
+            .unwrap();
+        let rows: Vec<String> = pages
+            .iter()
+            .flat_map(|page| page.json_rows().iter().map(|row| row.get().to_string()))
+            .collect();
+        assert_eq!(rows.len(), 1_000);
+        texts.push(rows);
+        bytes.push(sim.requests().poll_body_bytes);
+    }
+    assert_eq!(texts[0], texts[1], "the same rows, byte for byte");
+    assert!(
+        bytes[1] * 3 < bytes[0],
+        "compressed {} bytes vs {} plain",
+        bytes[1],
+        bytes[0]
+    );
+}
