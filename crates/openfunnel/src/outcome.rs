@@ -158,6 +158,14 @@ pub struct Progress {
     /// sent again (the rest is as of the last answer); `None` on a report
     /// made after an answer.
     pub retrying: Option<Retrying>,
+    /// The gap between the job's pages, as learned from when they landed
+    /// (streams paced with [`crate::Pacing::Rhythm`], once two pages
+    /// landed; `None` otherwise). With the pages left, an estimate of the
+    /// time left.
+    pub page_interval: Option<Duration>,
+    /// How long until the next page is due by that rhythm (zero when it is
+    /// overdue); `None` when no rhythm is known.
+    pub next_page_in: Option<Duration>,
 }
 
 /// The rows gathered before an error, the error, and where to resume.

@@ -140,6 +140,7 @@ impl Waiting {
         let Some(observer) = &self.observer else {
             return;
         };
+        let rhythm = self.pacer.rhythm();
         let progress = Progress {
             job_id: self.job_id.to_string(),
             status: page.status.clone(),
@@ -151,6 +152,8 @@ impl Waiting {
             polls: self.polls,
             elapsed: self.elapsed(),
             retrying: None,
+            page_interval: rhythm.map(|rhythm| rhythm.every),
+            next_page_in: rhythm.map(|rhythm| rhythm.next_by.saturating_duration_since(self.now())),
         };
         observer(&progress);
         *lock(&self.reported) = Some(progress);

@@ -388,3 +388,69 @@ async fn pages_that_grow_while_the_job_runs_lose_no_row() {
         .collect();
     assert_unique(&slugs, 1_000);
 }
+
+/// Paced to the job's rhythm, a stream reports the gap it learned between
+/// pages and when the next is due; paced by the backoff, it reports none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_paced_to_the_rhythm_reports_the_page_interval_and_the_next_page() {
+    let sim = Simulator::start_with(SimConfig::default()).await.unwrap();
+    // Eight pages, one every 250 ms.
+    let id = sim.add_job(JobType::Lookalike, running(800, 2_000));
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = {
+        let reports = reports.clone();
+        move |progress: &openfunnel::Progress| {
+            reports
+                .lock()
+                .unwrap()
+                .push((progress.page_interval, progress.next_page_in));
+        }
+    };
+    let client = client(&sim);
+    let rhythm = client
+        .poll_policy()
+        .clone()
+        .with_pacing(openfunnel::Pacing::Rhythm);
+    let job = client.lookalike().job(&id).unwrap();
+    let rows: Vec<_> = job
+        .stream()
+        .with_policy(rhythm)
+        .on_progress(record.clone())
+        .rows()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 800);
+    let learned: Vec<_> = reports
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(interval, next)| interval.zip(*next))
+        .collect();
+    let (interval, next) = *learned.last().expect("a rhythm was learned");
+    assert!(
+        interval >= Duration::from_millis(150) && interval <= Duration::from_millis(350),
+        "{interval:?}"
+    );
+    assert!(next <= Duration::from_millis(400), "{next:?}");
+
+    reports.lock().unwrap().clear();
+    let id = sim.add_job(JobType::Lookalike, running(400, 1_000));
+    let job = client.lookalike().job(&id).unwrap();
+    let rows: Vec<_> = job
+        .stream()
+        .on_progress(record)
+        .rows()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 400);
+    assert!(
+        reports
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|report| *report == (None, None)),
+        "the backoff learns no rhythm"
+    );
+}
