@@ -260,6 +260,48 @@ async fn invalid_input_exits_2_before_any_request() {
         (vec!["lookalike", "results", "../admin"], "contains '/'"),
         (vec!["lookalike", "status"], "JOB_ID"),
         (vec!["lookalike", "results", "j", "--resume"], "--output"),
+        (
+            vec!["lookalike", "submit", "--seed-domain", "not a domain"],
+            "--seed-domain \"not a domain\" is not a company website",
+        ),
+        (
+            vec![
+                "lookalike",
+                "submit",
+                "--query",
+                "x",
+                "--funding-stage",
+                "Series Z",
+            ],
+            "is not a funding stage",
+        ),
+        (
+            vec!["lookalike", "submit", "--query", "x", "--location", "usa"],
+            "`--location` value \"usa\"",
+        ),
+        (
+            vec![
+                "tech-intent",
+                "submit",
+                "--tech",
+                "dbt",
+                "--activity",
+                "x",
+                "--min-employees",
+                "10",
+                "--max-employees",
+                "5",
+            ],
+            "`--min-employees` (10) is greater than `--max-employees` (5)",
+        ),
+        (
+            vec![
+                "tech-intent",
+                "cancel",
+                "d8a1bddb-44f1-4c7f-87a7-f37496354ff6",
+            ],
+            "tech-intent jobs cannot be cancelled",
+        ),
     ] {
         let output = run(&sim, &args).await;
         assert_eq!(code(&output), 2, "{args:?}: {}", stderr(&output));

@@ -96,6 +96,10 @@ pub enum TechIntentCommand {
     /// Print the job's status as one JSON object.
     #[command(after_help = "EXAMPLES:\n  openfunnel tech-intent status \"$job\"")]
     Status(JobArgs),
+    /// Not offered: OpenFunnel cannot cancel tech-intent jobs (hidden; it
+    /// says so instead of "unrecognized subcommand").
+    #[command(hide = true)]
+    Cancel(JobArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,16 +114,17 @@ pub struct LookalikeSubmitArgs {
     #[arg(long)]
     pub limit: Option<u32>,
     /// Minimum employee count.
-    #[arg(long)]
+    #[arg(long, alias = "min-employee-count")]
     pub min_employees: Option<u64>,
     /// Maximum employee count.
-    #[arg(long)]
+    #[arg(long, alias = "max-employee-count")]
     pub max_employees: Option<u64>,
-    /// Funding stage to keep (repeatable), e.g. "Series A".
+    /// Funding stage to keep (repeatable): Pre-Seed, Seed, Series A to
+    /// Series H, Acquired, Private or Public.
     #[arg(long = "funding-stage")]
     pub funding_stages: Vec<String>,
     /// HQ country, ISO alpha-3 or EU (repeatable).
-    #[arg(long = "location")]
+    #[arg(long = "location", alias = "hq-country-code")]
     pub locations: Vec<String>,
     /// Refuse the job if its worst-case cost (1 credit per company) exceeds N.
     #[arg(long)]
@@ -147,14 +152,23 @@ pub struct TechIntentSubmitArgs {
     #[arg(long)]
     pub enrich: bool,
     /// HQ country, ISO alpha-3 (turns enrichment on).
-    #[arg(long)]
-    pub hq_country_code: Option<String>,
+    #[arg(long = "location", alias = "hq-country-code")]
+    pub location: Option<String>,
     /// Minimum employee count (turns enrichment on).
-    #[arg(long)]
-    pub min_employee_count: Option<u64>,
+    #[arg(long, alias = "min-employee-count")]
+    pub min_employees: Option<u64>,
     /// Maximum employee count (turns enrichment on).
+    #[arg(long, alias = "max-employee-count")]
+    pub max_employees: Option<u64>,
+    /// Keep the technology vendor's own postings (dropped by default).
     #[arg(long)]
-    pub max_employee_count: Option<u64>,
+    pub include_vendor: bool,
+    /// Keep job aggregators and reposters (dropped by default).
+    #[arg(long)]
+    pub include_aggregators: bool,
+    /// A LinkedIn company slug to skip (repeatable).
+    #[arg(long = "exclude-company", value_name = "SLUG")]
+    pub exclude_companies: Vec<String>,
     /// Refuse the job if its worst-case cost (20 credits per company) exceeds N.
     #[arg(long)]
     pub max_credits: Option<u64>,

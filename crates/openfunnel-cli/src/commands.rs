@@ -9,16 +9,117 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The flag behind each field the SDK's checks name, per kind.
+const LOOKALIKE_FLAGS: &[(&str, &str)] = &[
+    ("query", "--query"),
+    ("seed domain", "--seed-domain"),
+    ("limit", "--limit"),
+    ("min_employees", "--min-employees"),
+    ("max_employees", "--max-employees"),
+    ("funding stage", "--funding-stage"),
+    ("locations", "--location"),
+];
+const INTENT_FLAGS: &[(&str, &str)] = &[
+    ("tech", "--tech"),
+    ("activity", "--activity"),
+    ("variation", "--variation"),
+    ("lookback_days", "--lookback-days"),
+    ("limit", "--limit"),
+    ("hq_country_code", "--location"),
+    ("min_employee_count", "--min-employees"),
+    ("max_employee_count", "--max-employees"),
+];
+
+/// The SDK's refusal of a search, in the words of the command line: each
+/// field it names (in backticks) becomes the flag that sets it.
+fn in_flags(error: openfunnel::Error, flags: &[(&str, &str)]) -> CliError {
+    match error {
+        openfunnel::Error::InvalidInput(message) => {
+            let mut message = message;
+            for (field, flag) in flags {
+                message = message.replace(&format!("`{field}`"), &format!("`{flag}`"));
+            }
+            CliError::Usage(message)
+        }
+        other => other.into(),
+    }
+}
+
+/// The funding stages the API documents.
+const FUNDING_STAGES: &[&str] = &[
+    "Pre-Seed", "Seed", "Series A", "Series B", "Series C", "Series D", "Series E", "Series F",
+    "Series G", "Series H", "Acquired", "Private", "Public",
+];
+
+/// `--funding-stage`: one of the documented values (any letter case), as
+/// the API spells it.
+fn funding_stage(value: &str) -> Result<String, CliError> {
+    FUNDING_STAGES
+        .iter()
+        .find(|stage| stage.eq_ignore_ascii_case(value.trim()))
+        .map(|stage| stage.to_string())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--funding-stage {value:?} is not a funding stage OpenFunnel knows: use one of {}",
+                FUNDING_STAGES.join(", ")
+            ))
+        })
+}
+
+/// `--seed-domain`: a host name (letters, digits, hyphens, dots, at least
+/// one dot), with a scheme, `www.`, a path or a trailing dot accepted and
+/// dropped, as the server does.
+fn seed_domain(value: &str) -> Result<String, CliError> {
+    let trimmed = value.trim();
+    let without_scheme = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .unwrap_or(trimmed);
+    let host = without_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
+    let labels_ok = host.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    if host.contains('.') && host.len() <= 253 && labels_ok {
+        Ok(host)
+    } else {
+        Err(CliError::Usage(format!(
+            "--seed-domain {value:?} is not a company website: give a host name such as datadoghq.com"
+        )))
+    }
+}
+
 pub fn lookalike_search(args: &LookalikeSubmitArgs) -> Result<LookalikeSearch, CliError> {
+    let seed_domains = args
+        .seed_domains
+        .iter()
+        .map(|domain| seed_domain(domain))
+        .collect::<Result<Vec<_>, _>>()?;
+    let funding_stages = args
+        .funding_stages
+        .iter()
+        .map(|stage| funding_stage(stage))
+        .collect::<Result<Vec<_>, _>>()?;
     let search = LookalikeSearch::default()
         .set_query(args.query.clone())
-        .set_seed_domains(Some(args.seed_domains.clone()))
+        .set_seed_domains(Some(seed_domains))
         .set_limit(args.limit)
         .set_min_employees(args.min_employees)
         .set_max_employees(args.max_employees)
-        .set_funding_stages(Some(args.funding_stages.clone()))
+        .set_funding_stages(Some(funding_stages))
         .set_locations(Some(args.locations.clone()));
-    search.validate()?;
+    search
+        .validate()
+        .map_err(|error| in_flags(error, LOOKALIKE_FLAGS))?;
     check_credits(
         search.worst_case_credits(),
         args.max_credits,
@@ -33,10 +134,15 @@ pub fn intent_search(args: &TechIntentSubmitArgs) -> Result<TechIntentSearch, Cl
         .set_variations(Some(args.variations.clone()))
         .set_lookback_days(args.lookback_days)
         .set_limit(args.limit)
-        .set_hq_country_code(args.hq_country_code.clone())
-        .set_min_employee_count(args.min_employee_count)
-        .set_max_employee_count(args.max_employee_count);
-    search.validate()?;
+        .set_hq_country_code(args.location.clone())
+        .set_min_employee_count(args.min_employees)
+        .set_max_employee_count(args.max_employees)
+        .set_exclude_vendor(args.include_vendor.then_some(false))
+        .set_exclude_aggregators(args.include_aggregators.then_some(false))
+        .set_exclude_companies(Some(args.exclude_companies.clone()));
+    search
+        .validate()
+        .map_err(|error| in_flags(error, INTENT_FLAGS))?;
     check_credits(
         search.worst_case_credits(),
         args.max_credits,
@@ -142,4 +248,199 @@ fn report_done<K: JobKind>(reporter: &Reporter, summary: &ExportSummary<K>, no_w
         "openfunnel: wrote {} {what} from {} pages",
         summary.rows, summary.pages
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command, LookalikeCommand, TechIntentCommand};
+    use clap::Parser;
+
+    fn intent(args: &[&str]) -> Result<TechIntentSearch, CliError> {
+        let mut all = vec!["openfunnel", "tech-intent", "submit"];
+        all.extend_from_slice(args);
+        match Cli::parse_from(all).command {
+            Command::TechIntent(TechIntentCommand::Submit(args)) => intent_search(&args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    fn lookalike(args: &[&str]) -> Result<LookalikeSearch, CliError> {
+        let mut all = vec!["openfunnel", "lookalike", "submit"];
+        all.extend_from_slice(args);
+        match Cli::parse_from(all).command {
+            Command::Lookalike(LookalikeCommand::Submit(args)) => lookalike_search(&args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    fn refusal<T: std::fmt::Debug>(result: Result<T, CliError>) -> String {
+        match result {
+            Err(CliError::Usage(message)) => message,
+            other => panic!("expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn both_kinds_take_the_same_flags_and_the_old_names_still_work() {
+        let expected = TechIntentSearch::new("dbt", "x")
+            .enrich(false)
+            .hq_country_code("USA")
+            .min_employee_count(10)
+            .max_employee_count(500)
+            .exclude_vendor(false)
+            .exclude_aggregators(false)
+            .exclude_company("acme")
+            .exclude_company("globex");
+        let new_names = intent(&[
+            "--tech",
+            "dbt",
+            "--activity",
+            "x",
+            "--location",
+            "USA",
+            "--min-employees",
+            "10",
+            "--max-employees",
+            "500",
+            "--include-vendor",
+            "--include-aggregators",
+            "--exclude-company",
+            "acme",
+            "--exclude-company",
+            "globex",
+        ]);
+        assert_eq!(new_names.unwrap(), expected);
+        let old_names = intent(&[
+            "--tech",
+            "dbt",
+            "--activity",
+            "x",
+            "--hq-country-code",
+            "USA",
+            "--min-employee-count",
+            "10",
+            "--max-employee-count",
+            "500",
+            "--include-vendor",
+            "--include-aggregators",
+            "--exclude-company",
+            "acme",
+            "--exclude-company",
+            "globex",
+        ]);
+        assert_eq!(old_names.unwrap(), expected);
+        // Without the flags, the server's defaults (vendor and aggregators dropped).
+        assert_eq!(
+            intent(&["--tech", "dbt", "--activity", "x"]).unwrap(),
+            TechIntentSearch::new("dbt", "x").enrich(false)
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_flag_not_the_api_field() {
+        let message = refusal(lookalike(&["--query", "x", "--location", "usa"]));
+        assert!(
+            message.starts_with("`--location` value \"usa\""),
+            "{message}"
+        );
+        let message = refusal(lookalike(&[
+            "--query",
+            "x",
+            "--min-employees",
+            "10",
+            "--max-employees",
+            "5",
+        ]));
+        assert!(
+            message.contains("`--min-employees` (10) is greater than `--max-employees` (5)"),
+            "{message}"
+        );
+        let message = refusal(intent(&[
+            "--tech",
+            "dbt",
+            "--activity",
+            "x",
+            "--min-employee-count",
+            "10",
+            "--max-employees",
+            "5",
+        ]));
+        assert!(
+            message.contains("`--min-employees` (10) is greater than `--max-employees` (5)"),
+            "{message}"
+        );
+        let message = refusal(intent(&[
+            "--tech",
+            "dbt",
+            "--activity",
+            "x",
+            "--location",
+            "US",
+        ]));
+        assert!(message.starts_with("`--location`"), "{message}");
+        let message = refusal(intent(&[
+            "--tech",
+            "dbt",
+            "--activity",
+            "x",
+            "--lookback-days",
+            "0",
+        ]));
+        assert!(message.starts_with("`--lookback-days` is 0"), "{message}");
+    }
+
+    #[test]
+    fn seed_domains_are_host_names_normalised_as_the_server_does() {
+        for (given, host) in [
+            ("datadoghq.com", "datadoghq.com"),
+            ("https://www.Datadoghq.com/pricing?x=1", "datadoghq.com"),
+            ("http://honeycomb.io.", "honeycomb.io"),
+            ("sub-domain.example.co.uk", "sub-domain.example.co.uk"),
+        ] {
+            assert_eq!(seed_domain(given).unwrap(), host, "{given}");
+        }
+        for bad in [
+            "not a domain",
+            "localhost",
+            "",
+            "-bad.com",
+            "bad-.com",
+            "a..b",
+            "ex_ample.com",
+            "https://",
+        ] {
+            let message = refusal(seed_domain(bad));
+            assert!(
+                message.contains("--seed-domain") && message.contains("host name"),
+                "{bad}: {message}"
+            );
+        }
+        let search = lookalike(&["--seed-domain", "https://www.datadoghq.com/"]).unwrap();
+        assert_eq!(
+            search,
+            LookalikeSearch::default().seed_domain("datadoghq.com")
+        );
+    }
+
+    #[test]
+    fn funding_stages_are_the_documented_ones_in_any_case() {
+        assert_eq!(funding_stage("series a").unwrap(), "Series A");
+        assert_eq!(funding_stage(" PRE-SEED ").unwrap(), "Pre-Seed");
+        for stage in FUNDING_STAGES {
+            assert_eq!(funding_stage(stage).unwrap(), *stage);
+        }
+        let message = refusal(funding_stage("Series Z"));
+        assert!(
+            message.contains("Series Z") && message.contains("Series H"),
+            "{message}"
+        );
+        let search = lookalike(&["--query", "x", "--funding-stage", "series b"]).unwrap();
+        assert_eq!(
+            search,
+            LookalikeSearch::default()
+                .query("x")
+                .funding_stage("Series B")
+        );
+    }
 }

@@ -138,6 +138,9 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             TechIntentCommand::Status(args) => {
                 commands::status(&client(cli)?.tech_intent().job(&args.job_id)?).await
             }
+            TechIntentCommand::Cancel(_) => Err(CliError::Usage(
+                "tech-intent jobs cannot be cancelled: OpenFunnel offers no cancel for them (a job stops at its --limit of qualified companies; only lookalike jobs can be cancelled)".into(),
+            )),
         },
     }
 }
