@@ -892,6 +892,8 @@ async fn resuming_a_complete_export_repairs_anything_written_after_it() {
         let dir = temp_dir(&format!("complete-{format}"));
         let file = dir.join(format!("rows.{format}"));
         let path = file.to_str().unwrap();
+        // A --resume run keeps its checkpoint once complete (a plain one
+        // removes it: nothing is left to resume).
         let first = run(
             &sim,
             &[
@@ -903,6 +905,7 @@ async fn resuming_a_complete_export_repairs_anything_written_after_it() {
                 format,
                 "-o",
                 path,
+                "--resume",
             ],
         )
         .await;
@@ -1328,9 +1331,14 @@ async fn no_wait_is_an_error_when_requests_fail_and_reads_a_completed_job_to_its
     }
 }
 
-/// A finished export of `job` into `dir/rows.<format>`; its path.
+/// A finished export of `job` into `dir/rows.<format>` that keeps its
+/// checkpoint (a `--resume` run, which starts afresh when there is nothing
+/// to resume); its path.
 async fn finished_export(sim: &Simulator, job: &str, dir: &Path, format: &str) -> PathBuf {
     let file = dir.join(format!("rows.{format}"));
+    // Nothing to resume: the run starts afresh.
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(dir.join(format!("rows.{format}.checkpoint.json")));
     let output = run(
         sim,
         &[
@@ -1342,6 +1350,7 @@ async fn finished_export(sim: &Simulator, job: &str, dir: &Path, format: &str) -
             format,
             "-o",
             file.to_str().unwrap(),
+            "--resume",
         ],
     )
     .await;
@@ -1923,4 +1932,60 @@ async fn resume_refuses_another_job_s_or_format_s_checkpoint_and_a_file_without_
     let output = resume(&sim, &job, &file, "jsonl").await;
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert_exactly_once(&read_rows(&file, "jsonl"), 200);
+}
+
+#[tokio::test]
+async fn a_finished_plain_export_leaves_no_checkpoint_one_stopped_early_or_resumed_keeps_it() {
+    let sim = Simulator::start().await.unwrap();
+    let done = sim.add_job(JobType::Lookalike, JobProfile::completed(300));
+    let dir = temp_dir("no-checkpoint-left");
+    let file = dir.join("rows.jsonl");
+    let path = file.to_str().unwrap();
+    let sidecar = dir.join("rows.jsonl.checkpoint.json");
+
+    let plain = run(&sim, &["-q", "lookalike", "results", &done, "-o", path]).await;
+    assert_eq!(code(&plain), 0, "{}", stderr(&plain));
+    assert_exactly_once(&read_rows(&file, "jsonl"), 300);
+    assert!(!sidecar.exists(), "a finished export leaves only its rows");
+
+    // Stopped early (--no-wait on a running job): kept, and --resume
+    // continues from it to the end, keeping its own.
+    let running = sim.add_job(JobType::Lookalike, running(400, 1_500));
+    let early = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &running,
+            "-o",
+            path,
+            "--no-wait",
+        ],
+    )
+    .await;
+    assert_eq!(code(&early), 0, "{}", stderr(&early));
+    assert!(
+        sidecar.exists(),
+        "stopped early: the checkpoint stays for --resume"
+    );
+    let resumed = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &running,
+            "-o",
+            path,
+            "--resume",
+        ],
+    )
+    .await;
+    assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
+    assert_exactly_once(&read_rows(&file, "jsonl"), 400);
+    assert!(
+        sidecar.exists(),
+        "a --resume run keeps its checkpoint, as documented"
+    );
 }

@@ -230,11 +230,17 @@ pub async fn export<K: ExportKind>(
         }
     };
     // A valid file in every case (the JSON array is closed); the checkpoint
-    // points before the closing bracket, so a resume continues the array.
+    // points before the closing bracket, so a resume continues the array. A
+    // plain export that completed needs no checkpoint: it goes (the file is
+    // whole); one that stopped early keeps it for --resume, and a --resume
+    // run keeps its own.
     let closed = sink
         .finish()
         .map_err(CliError::io("cannot write the output"))
         .and_then(|()| match &target {
+            Target::File { sidecar, .. } if state.complete && !options.resume => {
+                sidecar::remove(sidecar)
+            }
             Target::File { sidecar, .. } => sidecar::save(sidecar, &state),
             _ => Ok(()),
         });
