@@ -1989,3 +1989,98 @@ async fn a_finished_plain_export_leaves_no_checkpoint_one_stopped_early_or_resum
         "a --resume run keeps its checkpoint, as documented"
     );
 }
+
+#[tokio::test]
+async fn results_limit_caps_the_rows_written_and_resume_continues_up_to_it() {
+    let sim = Simulator::start().await.unwrap();
+    let done = sim.add_job(JobType::Lookalike, JobProfile::completed(2_000));
+    // To stdout: exactly the first 5 rows, exit 0.
+    let five = run(&sim, &["-q", "lookalike", "results", &done, "--limit", "5"]).await;
+    assert_eq!(code(&five), 0, "{}", stderr(&five));
+    let rows = jsonl(&stdout(&five));
+    let all = sim.final_rows(&done).unwrap();
+    assert_eq!(rows, all[..5].to_vec(), "the first five rows, in order");
+    // Mid-page (250 = two pages and a half) into a file, in every format.
+    let dir = temp_dir("limit");
+    for format in ["jsonl", "csv", "json"] {
+        let file = dir.join(format!("rows.{format}"));
+        let path = file.to_str().unwrap();
+        let capped = run(
+            &sim,
+            &[
+                "-q",
+                "lookalike",
+                "results",
+                &done,
+                "--format",
+                format,
+                "-o",
+                path,
+                "--limit",
+                "250",
+            ],
+        )
+        .await;
+        assert_eq!(code(&capped), 0, "{format}: {}", stderr(&capped));
+        assert_exactly_once(&read_rows(&file, format), 250);
+    }
+    // Interrupted before its limit (--timeout), --resume continues to it:
+    // the checkpoint recorded the limit.
+    let running_job = sim.add_job(JobType::Lookalike, running(1_000, 3_000));
+    let file = dir.join("interrupted.jsonl");
+    let path = file.to_str().unwrap();
+    let first = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &running_job,
+            "-o",
+            path,
+            "--limit",
+            "650",
+            "--timeout",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(code(&first), 5, "{}", stderr(&first));
+    assert!(read_rows(&file, "jsonl").len() < 650);
+    let resumed = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &running_job,
+            "-o",
+            path,
+            "--resume",
+        ],
+    )
+    .await;
+    assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
+    assert_exactly_once(&read_rows(&file, "jsonl"), 650);
+    // A higher --limit on --resume continues past the old one.
+    let more = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &running_job,
+            "-o",
+            path,
+            "--resume",
+            "--limit",
+            "900",
+        ],
+    )
+    .await;
+    assert_eq!(code(&more), 0, "{}", stderr(&more));
+    assert_exactly_once(&read_rows(&file, "jsonl"), 900);
+    // Zero is refused before any request.
+    let zero = run(&sim, &["lookalike", "results", &done, "--limit", "0"]).await;
+    assert_eq!(code(&zero), 2, "{}", stderr(&zero));
+}

@@ -202,9 +202,10 @@ pub struct ResultsArgs {
     /// Continue an interrupted export into --output.
     #[arg(long, requires = "output")]
     pub resume: bool,
-    /// The job's row limit, for a progress bar with a percent and an ETA
-    /// while the job runs (known by itself once the job is done).
-    #[arg(long, value_name = "ROWS")]
+    /// Write at most ROWS rows, then stop (exit 0); with --output, the
+    /// checkpoint records it and --resume continues up to it. Also the
+    /// progress bar's total.
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
     /// Stop the whole export after SECS seconds, even while rows arrive and
     /// in the middle of a request (exit code 5; --resume continues it).

@@ -203,6 +203,7 @@ pub fn export_options(args: &ResultsArgs) -> ExportOptions {
         no_wait: args.no_wait,
         timeout: args.timeout.map(Duration::from_secs),
         idle_timeout: Some(Duration::from_secs(args.idle_timeout)),
+        limit: args.limit,
     }
 }
 

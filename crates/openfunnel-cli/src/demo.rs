@@ -56,6 +56,7 @@ pub async fn run(args: &DemoArgs, quiet: bool) -> Result<(), CliError> {
         no_wait: false,
         timeout: Some(Duration::from_secs(120)),
         idle_timeout: None,
+        limit: None,
     };
     let summary = finished_export(&job, &options, &client, reporter.clone()).await?;
     let credits = summary

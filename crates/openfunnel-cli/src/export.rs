@@ -73,6 +73,9 @@ pub struct ExportOptions {
     /// Bounds waiting without progress (`--idle-timeout`); `None` keeps the
     /// policy's.
     pub idle_timeout: Option<Duration>,
+    /// The most rows to write (`--limit`); `None`: every row, or on
+    /// `--resume` the limit the checkpoint recorded.
+    pub limit: Option<u64>,
 }
 
 /// What an export did.
@@ -210,6 +213,11 @@ pub async fn export<K: ExportKind>(
                 if let Err(error) = write_page(&mut sink, &page, &target, &mut state) {
                     break Err(error);
                 }
+                if state.limit.is_some_and(|limit| state.rows >= limit) {
+                    // --limit reached: the export is complete.
+                    state.complete = true;
+                    break Ok(());
+                }
             }
             Some(Err(error))
                 if forgot_the_checkpoint(&error, resumed_at.as_deref(), pages.pages_read()) =>
@@ -273,19 +281,24 @@ fn write_page<K: ExportKind>(
     target: &Target,
     state: &mut ExportState,
 ) -> Result<(), CliError> {
-    // The server's own text of each row: nothing re-encoded.
-    for row in page.json_rows() {
+    // The server's own text of each row: nothing re-encoded. Under --limit,
+    // only the rows it still allows.
+    let allowed = state.limit.map_or(usize::MAX, |limit| {
+        usize::try_from(limit.saturating_sub(sink.rows())).unwrap_or(usize::MAX)
+    });
+    let rows = &page.json_rows()[..page.json_rows().len().min(allowed)];
+    for row in rows {
         sink.write_row(row)
             .map_err(CliError::io("cannot write a row"))?;
     }
     sink.flush()
         .map_err(CliError::io("cannot write the output"))?;
+    state.rows = sink.rows();
     if let Target::File { path, sidecar } = target {
         sync(sink, path)?;
         state.bytes = sink.bytes();
         state.digest = sink.digest().hex();
-        state.rows = sink.rows();
-        state.checkpoint = page.checkpoint();
+        state.checkpoint = page.checkpoint_after(rows.len());
         sidecar::save(sidecar, state)?;
     }
     Ok(())
@@ -351,6 +364,7 @@ fn open<K: ExportKind>(
         rows: 0,
         checkpoint: job.start_checkpoint(),
         complete: false,
+        limit: options.limit,
     };
     match target {
         Target::Stdout => Ok((Output::Stdout(std::io::stdout()), fresh, Digest::default())),
@@ -363,8 +377,17 @@ fn open<K: ExportKind>(
         }
         Target::File { path, sidecar } => {
             if options.resume
-                && let Some((file, saved, digest)) = resume_file(path, sidecar, &fresh)?
+                && let Some((file, mut saved, digest)) = resume_file(path, sidecar, &fresh)?
             {
+                // A --limit given now replaces the recorded one; an export
+                // that stopped at its old limit continues to a higher one.
+                if let Some(limit) = options.limit {
+                    let stopped_at_the_old = saved.limit.is_some_and(|old| saved.rows >= old);
+                    if saved.complete && stopped_at_the_old && saved.rows < limit {
+                        saved.complete = false;
+                    }
+                    saved.limit = Some(limit);
+                }
                 return Ok((Output::File(file), saved, digest));
             }
             let file = open_locked(path)?;

@@ -27,8 +27,13 @@ pub struct ExportState {
     pub rows: u64,
     /// Where the job's rows continue; it names the job and its kind.
     pub checkpoint: openfunnel::Checkpoint,
-    /// The job completed and every row is in the file.
+    /// The job completed and every row is in the file, or the file holds
+    /// the `limit` rows asked for.
     pub complete: bool,
+    /// `results --limit`: the most rows the export writes (files made
+    /// before the flag capped rows have none).
+    #[serde(default)]
+    pub limit: Option<u64>,
 }
 
 /// `rows.jsonl` → `rows.jsonl.checkpoint.json`.
@@ -115,6 +120,7 @@ mod tests {
             rows: 0,
             checkpoint: openfunnel::Checkpoint::start(),
             complete: false,
+            limit: Some(5),
         };
         save(&path, &state).unwrap();
         state.rows = 7;
