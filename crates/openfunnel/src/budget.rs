@@ -518,6 +518,39 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_of_a_budget_reads_back() {
+        let budget = RetryBudget::default()
+            .with_capacity(40)
+            .with_retry_cost(3)
+            .with_timeout_retry_cost(7)
+            .with_success_refund(2);
+        assert_eq!(
+            (
+                budget.capacity(),
+                budget.retry_cost(),
+                budget.timeout_retry_cost(),
+                budget.success_refund()
+            ),
+            (40, 3, 7, 2)
+        );
+        // A bucket of that budget: 40 → 37 → 34 → 31 → 28 → 25 → 22, and the
+        // next would reach 20 (half); two successes refill four.
+        let bucket = Bucket::new(budget);
+        assert_eq!((0..10).filter(|_| bucket.try_spend(false)).count(), 6);
+        assert_eq!(bucket.left(), 22);
+        bucket.succeeded(bucket.epoch());
+        bucket.succeeded(bucket.epoch());
+        assert_eq!(bucket.left(), 26);
+        assert!(!bucket.try_spend(true), "26 - 7 would be under half");
+        let unlimited = RetryBudget::unlimited();
+        assert_eq!(
+            (unlimited.retry_cost(), unlimited.timeout_retry_cost()),
+            (0, 0)
+        );
+        assert_eq!(unlimited.capacity(), RetryBudget::default().capacity());
+    }
+
+    #[test]
     fn an_unlimited_budget_never_refuses() {
         let bucket = Bucket::new(RetryBudget::unlimited().with_capacity(0));
         assert!((0..1_000).all(|_| bucket.try_spend(false) && bucket.try_spend(true)));
