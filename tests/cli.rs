@@ -1001,7 +1001,10 @@ fn run_plain(args: &[&str]) -> Output {
 #[test]
 fn help_puts_global_options_under_their_own_heading_and_shows_examples() {
     for command in [
-        &["lookalike", "submit", "--help"][..],
+        &["--help"][..],
+        &["lookalike", "--help"],
+        &["tech-intent", "--help"],
+        &["lookalike", "submit", "--help"],
         &["lookalike", "results", "--help"],
         &["tech-intent", "submit", "--help"],
         &["completions", "--help"],
@@ -1017,11 +1020,42 @@ fn help_puts_global_options_under_their_own_heading_and_shows_examples() {
             );
             assert!(global.contains(flag), "{command:?}: {flag} missing");
         }
+        let examples = help
+            .split_once("EXAMPLES:\n")
+            .map(|(_, examples)| examples)
+            .unwrap_or_else(|| panic!("{command:?}: no examples in\n{help}"));
         assert!(
-            help.contains("EXAMPLES:\n  openfunnel "),
-            "{command:?}:\n{help}"
+            examples
+                .lines()
+                .all(|line| line.starts_with("  ") && line.contains("openfunnel ")),
+            "{command:?}:\n{examples}"
+        );
+        assert!(
+            !help.contains("[env:"),
+            "{command:?}: an env value shown:\n{help}"
         );
     }
+}
+
+#[test]
+fn variables_set_in_the_environment_are_not_shown_as_required_flags() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_openfunnel"))
+        .args(["lookalike", "status"])
+        .env("OPENFUNNEL_BASE_URL", "http://127.0.0.1:9")
+        .env("OPENFUNNEL_API_KEY", "of_fixture_key")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(code(&output), 2);
+    let usage = stderr(&output);
+    assert!(
+        usage.contains("Usage: openfunnel lookalike status <JOB_ID>"),
+        "{usage}"
+    );
+    assert!(
+        !usage.contains("--base-url") && !usage.contains("--api-key"),
+        "{usage}"
+    );
+    assert!(!usage.contains("of_fixture_key"), "{usage}");
 }
 
 #[test]

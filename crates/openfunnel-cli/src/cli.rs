@@ -8,18 +8,26 @@ use std::path::PathBuf;
 /// Rows go to stdout (or --output); every message goes to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "openfunnel", version, about, long_about = None)]
+#[cfg_attr(
+    not(feature = "demo"),
+    command(
+        after_help = "EXAMPLES:\n  job=$(openfunnel lookalike submit --query \"observability platforms\" --limit 2000)\n  openfunnel lookalike results \"$job\" --output rows.jsonl\n  openfunnel tech-intent submit --tech Snowflake --activity \"migrating off Redshift\" --limit 50"
+    )
+)]
+#[cfg_attr(
+    feature = "demo",
+    command(
+        after_help = "EXAMPLES:\n  openfunnel demo\n  job=$(openfunnel lookalike submit --query \"observability platforms\" --limit 2000)\n  openfunnel lookalike results \"$job\" --output rows.jsonl\n  openfunnel tech-intent submit --tech Snowflake --activity \"migrating off Redshift\" --limit 50"
+    )
+)]
 pub struct Cli {
-    /// API base URL.
-    #[arg(long, global = true, help_heading = "Global options", env = "OPENFUNNEL_BASE_URL", default_value = openfunnel::DEFAULT_BASE_URL)]
-    pub base_url: String,
-    /// API key (`of_…`).
-    #[arg(
-        long,
-        global = true,
-        help_heading = "Global options",
-        env = "OPENFUNNEL_API_KEY",
-        hide_env_values = true
-    )]
+    /// API base URL [default: $OPENFUNNEL_BASE_URL, or https://api.openfunnel.dev].
+    // Read from the environment by `Cli::base_url`, not by clap: clap would
+    // show a set variable as a required flag in its usage lines.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub base_url: Option<String>,
+    /// API key (`of_…`) [default: $OPENFUNNEL_API_KEY].
+    #[arg(long, global = true, help_heading = "Global options")]
     pub api_key: Option<String>,
     /// No progress and no messages except errors.
     #[arg(
@@ -37,13 +45,38 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// `--base-url`, else `OPENFUNNEL_BASE_URL`, else OpenFunnel's own.
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .or_else(|| std::env::var("OPENFUNNEL_BASE_URL").ok())
+            .unwrap_or_else(|| openfunnel::DEFAULT_BASE_URL.to_string())
+    }
+
+    /// `--api-key`, else `OPENFUNNEL_API_KEY`.
+    pub fn api_key(&self) -> Option<String> {
+        self.api_key
+            .clone()
+            .or_else(|| std::env::var("OPENFUNNEL_API_KEY").ok())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Bulk lookalike jobs.
-    #[command(subcommand, alias = "lookalikes")]
+    #[command(
+        subcommand,
+        alias = "lookalikes",
+        after_help = "EXAMPLES:\n  job=$(openfunnel lookalike submit --query \"observability platforms\" --limit 2000)\n  openfunnel lookalike results \"$job\" --output rows.jsonl\n  openfunnel lookalike status \"$job\"\n  openfunnel lookalike cancel \"$job\""
+    )]
     Lookalike(LookalikeCommand),
     /// Tech-stack-with-intent jobs.
-    #[command(subcommand, alias = "intent")]
+    #[command(
+        subcommand,
+        alias = "intent",
+        after_help = "EXAMPLES:\n  job=$(openfunnel tech-intent submit --tech Snowflake --activity \"migrating off Redshift\" --limit 50)\n  openfunnel tech-intent results \"$job\" --format csv > companies.csv\n  openfunnel tech-intent status \"$job\""
+    )]
     TechIntent(TechIntentCommand),
     /// Run a lookalike job against a built-in simulator: no key, no network.
     #[cfg(feature = "demo")]

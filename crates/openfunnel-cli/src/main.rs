@@ -75,7 +75,7 @@ fn init_logging(verbose: u8) {
 fn client(cli: &Cli) -> Result<Client, CliError> {
     // The key's rules live in one place, `ApiKey::new`; only the hint for a
     // missing key is the command line's own.
-    let key = openfunnel::raw::ApiKey::new(cli.api_key.as_deref().unwrap_or_default()).map_err(
+    let key = openfunnel::raw::ApiKey::new(cli.api_key().as_deref().unwrap_or_default()).map_err(
         |error| match error {
             openfunnel::raw::BuildError::EmptyApiKey => CliError::Usage(
                 "no API key: set OPENFUNNEL_API_KEY or pass one with --api-key".into(),
@@ -84,7 +84,7 @@ fn client(cli: &Cli) -> Result<Client, CliError> {
         },
     )?;
     Ok(Client::builder()
-        .with_base_url(cli.base_url.clone())
+        .with_base_url(cli.base_url())
         .with_api_key(key.expose_secret())
         .build()?)
 }
