@@ -2118,3 +2118,41 @@ async fn results_limit_caps_the_rows_written_and_resume_continues_up_to_it() {
     let zero = run(&sim, &["lookalike", "results", &done, "--limit", "0"]).await;
     assert_eq!(code(&zero), 2, "{}", stderr(&zero));
 }
+
+#[tokio::test]
+async fn a_wrong_base_url_path_and_an_unknown_job_are_told_apart_in_one_request() {
+    let sim = Simulator::start().await.unwrap();
+    let job = sim.add_job(JobType::TechIntent, JobProfile::completed(10));
+    // A base URL with a path OpenFunnel does not serve: the framework's
+    // generic Not Found.
+    let wrong = run_at(
+        &format!("{}/api", sim.base_url()),
+        &["lookalike", "status", &job],
+    )
+    .await;
+    assert_eq!(code(&wrong), 1, "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("the base URL looks wrong"),
+        "{}",
+        stderr(&wrong)
+    );
+    // The right base URL, the other kind's command: the job is unknown here,
+    // and the command that reads it is named; one request.
+    let polls = sim.requests().polls;
+    let other_kind = run(&sim, &["lookalike", "status", &job]).await;
+    assert_eq!(code(&other_kind), 1, "{}", stderr(&other_kind));
+    let message = stderr(&other_kind);
+    assert!(
+        message.contains("was not found for this API key"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "if it is a tech-intent job: openfunnel tech-intent status {job}"
+        )),
+        "{message}"
+    );
+    assert_eq!(sim.requests().polls, polls + 1, "status stays one request");
+    let read = run(&sim, &["tech-intent", "status", &job]).await;
+    assert_eq!(code(&read), 0, "{}", stderr(&read));
+}

@@ -41,6 +41,9 @@ pub enum CliError {
         file: std::path::PathBuf,
         rows: u64,
     },
+    /// An error, and what else to try (e.g. the other job kind's command).
+    #[error("{source}\nopenfunnel: {hint}")]
+    Hinted { source: Box<CliError>, hint: String },
 }
 
 impl CliError {
@@ -114,6 +117,23 @@ impl CliError {
         }
     }
 
+    /// A job the server does not know may be of the other kind: this error
+    /// with the command that reads it as one (no extra request is made).
+    pub fn other_kind_hint(self, job_id: &str, this_kind: &str) -> CliError {
+        let other = if this_kind == "lookalike" {
+            "tech-intent"
+        } else {
+            "lookalike"
+        };
+        match self {
+            CliError::Sdk(openfunnel::Error::NotFound { .. }) => CliError::Hinted {
+                source: Box::new(self),
+                hint: format!("if it is a {other} job: openfunnel {other} status {job_id}"),
+            },
+            other_error => other_error,
+        }
+    }
+
     pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
         let context = context.into();
         move |source| CliError::Io { context, source }
@@ -127,7 +147,7 @@ impl CliError {
 
     fn code(&self) -> u8 {
         match self {
-            CliError::Kept { source, .. } => source.code(),
+            CliError::Kept { source, .. } | CliError::Hinted { source, .. } => source.code(),
             CliError::Ended { code, .. } => *code,
             CliError::TimedOut(_) => 5,
             CliError::Usage(_) => 2,

@@ -114,10 +114,14 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             LookalikeCommand::Results(args) => {
                 let client = client(cli)?;
                 let job = client.lookalike().job(&args.job_id)?;
-                commands::results(&job, &client, args, reporter(args.limit)).await
+                commands::results(&job, &client, args, reporter(args.limit))
+                    .await
+                    .map_err(|error| error.other_kind_hint(&args.job_id, "lookalike"))
             }
             LookalikeCommand::Status(args) => {
-                commands::status(&client(cli)?.lookalike().job(&args.job_id)?).await
+                commands::status(&client(cli)?.lookalike().job(&args.job_id)?)
+                    .await
+                    .map_err(|error| error.other_kind_hint(&args.job_id, "lookalike"))
             }
             LookalikeCommand::Cancel(args) => {
                 commands::cancel(&client(cli)?.lookalike().job(&args.job_id)?).await
@@ -133,10 +137,14 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             TechIntentCommand::Results(args) => {
                 let client = client(cli)?;
                 let job = client.tech_intent().job(&args.job_id)?;
-                commands::results(&job, &client, args, reporter(args.limit)).await
+                commands::results(&job, &client, args, reporter(args.limit))
+                    .await
+                    .map_err(|error| error.other_kind_hint(&args.job_id, "tech-intent"))
             }
             TechIntentCommand::Status(args) => {
-                commands::status(&client(cli)?.tech_intent().job(&args.job_id)?).await
+                commands::status(&client(cli)?.tech_intent().job(&args.job_id)?)
+                    .await
+                    .map_err(|error| error.other_kind_hint(&args.job_id, "tech-intent"))
             }
             TechIntentCommand::Cancel(_) => Err(CliError::Usage(
                 "tech-intent jobs cannot be cancelled: OpenFunnel offers no cancel for them (a job stops at its --limit of qualified companies; only lookalike jobs can be cancelled)".into(),

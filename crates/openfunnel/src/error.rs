@@ -534,14 +534,26 @@ fn plain_reason(cause: &(dyn std::error::Error + 'static), text: &str) -> Option
 }
 
 /// A 404's message: about the job when there is one, else about the URL.
+/// The words for a 404. The spec documents no 404 body, so the body is read
+/// only for what tells the cases apart: a web framework's generic `Not
+/// Found` answers a route that does not exist (the base URL is wrong), where
+/// an unknown job gets a message of its own.
 fn not_found(job_id: &str, body: &ErrorBody) -> String {
+    let unknown_route = body
+        .detail
+        .as_deref()
+        .is_some_and(|detail| detail.eq_ignore_ascii_case("not found"));
     if job_id.is_empty() {
         format!(
-            "OpenFunnel has no such endpoint (HTTP 404: {body}): check the base URL (OPENFUNNEL_BASE_URL or ClientBuilder::with_base_url)"
+            "OpenFunnel has no such endpoint (HTTP 404: {body}): the base URL looks wrong; check its path (OPENFUNNEL_BASE_URL or ClientBuilder::with_base_url, e.g. https://api.openfunnel.dev with no path)"
+        )
+    } else if unknown_route {
+        format!(
+            "OpenFunnel answered a generic HTTP 404 ({body}), as it does for a path it does not serve: the base URL looks wrong; check its path (OPENFUNNEL_BASE_URL or ClientBuilder::with_base_url, e.g. https://api.openfunnel.dev with no path). If it is right, job `{job_id}` does not exist for this API key"
         )
     } else {
         format!(
-            "job `{job_id}` was not found for this API key (HTTP 404: {body}): check the id, and that the job was created with the same key"
+            "job `{job_id}` was not found for this API key (HTTP 404: {body}): check the id, that the job was created with the same key and is of this kind, and that the base URL has no wrong path"
         )
     }
 }
