@@ -1184,6 +1184,20 @@ async fn the_progress_bar_shows_a_percent_and_an_eta_and_ends_on_the_summary() {
         "the last line says what the summary says: {last_bar}"
     );
     assert!(export.contains("wrote 2000 rows from 40 pages"), "{export}");
+    // The percent never goes back, and no ETA is guessed at 0%.
+    let percents: Vec<u32> = export
+        .split(['\r', '\n'])
+        .filter_map(|line| {
+            let (before, _) = line.split_once("% ")?;
+            before.rsplit(' ').next()?.trim().parse().ok()
+        })
+        .collect();
+    assert!(percents.len() > 1, "percents drawn:\n{export}");
+    assert!(
+        percents.windows(2).all(|pair| pair[1] >= pair[0]),
+        "the bar went back: {percents:?}"
+    );
+    assert!(!export.contains("  0% ETA"), "an ETA at 0%:\n{export}");
 }
 
 #[test]
@@ -2083,19 +2097,17 @@ async fn results_limit_caps_the_rows_written_and_resume_continues_up_to_it() {
     assert!(read_rows(&file, "jsonl").len() < 650);
     let resumed = run(
         &sim,
-        &[
-            "-q",
-            "lookalike",
-            "results",
-            &running_job,
-            "-o",
-            path,
-            "--resume",
-        ],
+        &["lookalike", "results", &running_job, "-o", path, "--resume"],
     )
     .await;
     assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
     assert_exactly_once(&read_rows(&file, "jsonl"), 650);
+    // The summary says what this run added and what the file now holds.
+    assert!(
+        stderr(&resumed).contains("; the output now holds 650 rows"),
+        "{}",
+        stderr(&resumed)
+    );
     // A higher --limit on --resume continues past the old one.
     let more = run(
         &sim,

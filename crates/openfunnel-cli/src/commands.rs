@@ -3,7 +3,7 @@
 use crate::cli::{LookalikeSubmitArgs, ResultsArgs, TechIntentSubmitArgs};
 use crate::exit::CliError;
 use crate::export::{ExportKind, ExportOptions, ExportSummary, export};
-use crate::progress::Reporter;
+use crate::progress::{Reporter, counted};
 use openfunnel::{Client, Job, JobKind, JobManifest, Lookalike, LookalikeSearch, TechIntentSearch};
 use serde_json::json;
 use std::sync::Arc;
@@ -230,25 +230,47 @@ pub async fn finished_export<K: ExportKind>(
 ) -> Result<ExportSummary<K>, CliError> {
     let outcome = export(job, options, client.poll_policy().clone(), reporter.clone()).await;
     match &outcome {
-        Ok(summary) => reporter.finish_with(summary.rows, summary.pages),
+        Ok(summary) => reporter.finish_with(&done_line(summary)),
         Err(_) => reporter.finish(),
     }
     outcome
+}
+
+/// The bar's last line: what the file holds, and what this run added when
+/// that differs.
+fn done_line<K: JobKind>(summary: &ExportSummary<K>) -> String {
+    let holds = counted(summary.rows, "row");
+    if summary.already_complete {
+        return format!("done · {holds} (already complete)");
+    }
+    if summary.rows_added == summary.rows {
+        return format!("done · {holds} · {}", counted(summary.pages, "page"));
+    }
+    format!(
+        "done · {holds} · {} new from {}",
+        summary.rows_added,
+        counted(summary.pages, "page")
+    )
 }
 
 fn report_done<K: JobKind>(reporter: &Reporter, summary: &ExportSummary<K>, no_wait: bool) {
     if summary.already_complete {
         return;
     }
-    let what = if no_wait {
-        "rows available now"
+    let available = if no_wait { " available now" } else { "" };
+    let wrote = format!(
+        "openfunnel: wrote {}{available} from {}",
+        counted(summary.rows_added, "row"),
+        counted(summary.pages, "page")
+    );
+    if summary.rows_added == summary.rows {
+        reporter.say(&wrote);
     } else {
-        "rows"
-    };
-    reporter.say(&format!(
-        "openfunnel: wrote {} {what} from {} pages",
-        summary.rows, summary.pages
-    ));
+        reporter.say(&format!(
+            "{wrote}; the output now holds {}",
+            counted(summary.rows, "row")
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -280,6 +302,30 @@ mod tests {
             Err(CliError::Usage(message)) => message,
             other => panic!("expected a usage error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_last_line_says_what_the_output_holds_and_what_this_run_added() {
+        let summary = |rows, rows_added, pages, already_complete| ExportSummary::<Lookalike> {
+            rows,
+            rows_added,
+            pages,
+            already_complete,
+            outcome: None,
+        };
+        assert_eq!(
+            done_line(&summary(2_000, 2_000, 20, false)),
+            "done · 2000 rows · 20 pages"
+        );
+        assert_eq!(
+            done_line(&summary(2_000, 500, 5, false)),
+            "done · 2000 rows · 500 new from 5 pages"
+        );
+        assert_eq!(done_line(&summary(1, 1, 1, false)), "done · 1 row · 1 page");
+        assert_eq!(
+            done_line(&summary(2_000, 0, 0, true)),
+            "done · 2000 rows (already complete)"
+        );
     }
 
     #[test]

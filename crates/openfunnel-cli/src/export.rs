@@ -81,7 +81,10 @@ pub struct ExportOptions {
 /// What an export did.
 #[derive(Clone, Debug)]
 pub struct ExportSummary<K: JobKind> {
+    /// Rows the output holds now (after a --resume, those of earlier runs too).
     pub rows: u64,
+    /// Rows this run wrote.
+    pub rows_added: u64,
     /// Pages of the job's chain this run read ([`openfunnel::Pages::pages_read`]:
     /// a page that grew counts once).
     pub pages: u64,
@@ -95,6 +98,7 @@ impl<K: JobKind> Default for ExportSummary<K> {
     fn default() -> Self {
         ExportSummary {
             rows: 0,
+            rows_added: 0,
             pages: 0,
             already_complete: false,
             outcome: None,
@@ -200,6 +204,7 @@ pub async fn export<K: ExportKind>(
     let mut pages = stream.pages();
 
     let mut state = state;
+    let rows_before = state.rows;
     let mut summary = ExportSummary::default();
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
@@ -254,6 +259,7 @@ pub async fn export<K: ExportKind>(
         });
     let outcome = outcome.and(closed);
     summary.rows = sink.rows();
+    summary.rows_added = sink.rows().saturating_sub(rows_before);
     summary.pages = pages.pages_read();
     summary.outcome = pages.outcome().cloned();
     if let Some(mismatch) = summary

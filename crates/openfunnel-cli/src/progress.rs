@@ -19,13 +19,18 @@ pub enum Reporter {
         bar: ProgressBar,
         /// Rows the job will produce at most, when known.
         expected_rows: Option<u64>,
+        /// The share of the bar shown so far: it never goes back, even when
+        /// its total changes from rows to pages.
+        shown: Mutex<f64>,
     },
     Lines(Mutex<LineState>),
 }
 
-/// The bar once a total is known.
+/// The bar once a total is known and progress has begun.
 const BAR_TEMPLATE: &str =
     "{spinner} [{bar:30}] {percent:>3}% ETA {eta} · {msg} [{elapsed_precise}]";
+/// The bar before any progress: no ETA to show yet.
+const BAR_TEMPLATE_AT_ZERO: &str = "{spinner} [{bar:30}] {percent:>3}% · {msg} [{elapsed_precise}]";
 
 pub struct LineState {
     last: Option<Instant>,
@@ -65,6 +70,7 @@ impl Reporter {
             Reporter::Bar {
                 bar,
                 expected_rows: None,
+                shown: Mutex::new(0.0),
             }
         } else {
             Reporter::Lines(Mutex::new(LineState {
@@ -88,15 +94,31 @@ impl Reporter {
         let text = describe(progress);
         match self {
             Reporter::Quiet => {}
-            Reporter::Bar { bar, expected_rows } => {
+            Reporter::Bar {
+                bar,
+                expected_rows,
+                shown,
+            } => {
                 if let Some((length, position)) = bar_position(progress, *expected_rows) {
-                    if bar.length() != Some(length) {
-                        if let Ok(style) = ProgressStyle::with_template(BAR_TEMPLATE) {
+                    let Ok(mut shown) = shown.lock() else { return };
+                    let share = forward(*shown, length, position);
+                    // The bar keeps the first total it had; a later one (pages
+                    // instead of rows) moves it by share.
+                    let bar_length = bar.length().filter(|length| *length > 0).unwrap_or(length);
+                    let fresh = bar.length() != Some(bar_length);
+                    if fresh || (*shown == 0.0 && share > 0.0) {
+                        let template = if share > 0.0 {
+                            BAR_TEMPLATE
+                        } else {
+                            BAR_TEMPLATE_AT_ZERO
+                        };
+                        if let Ok(style) = ProgressStyle::with_template(template) {
                             bar.set_style(style.progress_chars("=> "));
                         }
-                        bar.set_length(length);
+                        bar.set_length(bar_length);
                     }
-                    bar.set_position(position.min(length));
+                    *shown = share;
+                    bar.set_position(position_for(share, bar_length));
                 }
                 bar.set_message(text);
             }
@@ -133,15 +155,14 @@ impl Reporter {
 
     /// Ends the bar on the export's own counts, so its last line says what
     /// the summary says.
-    pub fn finish_with(&self, rows: u64, pages: u64) {
-        let done = format!("done · {rows} rows · {pages} pages");
+    pub fn finish_with(&self, done: &str) {
         match self {
             Reporter::Quiet => {}
             Reporter::Bar { bar, .. } => {
                 if let Some(length) = bar.length() {
                     bar.set_position(length);
                 }
-                bar.finish_with_message(done);
+                bar.finish_with_message(done.to_string());
             }
             // Plain lines are rate-limited: the last one may predate the
             // last pages, so the final counts get a line of their own.
@@ -160,6 +181,35 @@ fn bar_position(progress: &Progress, expected_rows: Option<u64>) -> Option<(u64,
         progress.processed,
         expected_rows,
     )
+}
+
+/// The share of the bar to show for `position` of `length`, having shown
+/// `shown` so far: never back, and short of the end until the export says
+/// it is done (a count of processed companies or pages can reach its total
+/// before the last rows are written).
+fn forward(shown: f64, length: u64, position: u64) -> f64 {
+    if length == 0 {
+        return shown;
+    }
+    let almost = (length - 1) as f64 / length as f64;
+    (position.min(length) as f64 / length as f64)
+        .min(almost)
+        .max(shown)
+}
+
+/// The position on a bar of `length` for `share`, one short of its end at
+/// most (the end is for the finished export).
+fn position_for(share: f64, length: u64) -> u64 {
+    ((share * length as f64).floor() as u64).min(length.saturating_sub(1))
+}
+
+/// `1 page`, `2 pages`.
+pub fn counted(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 fn bar_counts(
@@ -187,9 +237,9 @@ pub fn describe(progress: &Progress) -> String {
     }
     let pages = match progress.total_pages {
         Some(total) => format!("{}/{total} pages", progress.pages),
-        None => format!("{} pages", progress.pages),
+        None => counted(progress.pages, "page"),
     };
-    parts.push(format!("{} rows", progress.rows));
+    parts.push(counted(progress.rows, "row"));
     parts.push(pages);
     if let Some(processed) = progress.processed {
         parts.push(format!("{processed} processed"));
@@ -241,6 +291,31 @@ mod tests {
             state.shows(Some("completed".into()), at(20_200)),
             "a change"
         );
+    }
+
+    #[test]
+    fn the_bar_never_goes_back_and_reaches_the_end_only_when_done() {
+        // 100% of the rows processed, not all written: short of the end.
+        let share = forward(0.0, 2_000, 2_000);
+        assert_eq!(position_for(share, 2_000), 1_999);
+        // The total changes to pages (19 of 20 read): the bar keeps its
+        // length and does not step back.
+        let later = forward(share, 20, 19);
+        assert_eq!(later, share);
+        assert_eq!(position_for(later, 2_000), 1_999);
+        // Forward as usual otherwise.
+        assert_eq!(forward(0.0, 10, 3), 0.3);
+        assert_eq!(position_for(forward(0.3, 10, 2), 10), 3, "not back to 2");
+        assert_eq!(forward(0.25, 0, 5), 0.25);
+        assert_eq!(position_for(1.0, 10), 9);
+        assert_eq!(position_for(0.0, 0), 0);
+    }
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(counted(1, "page"), "1 page");
+        assert_eq!(counted(0, "page"), "0 pages");
+        assert_eq!(counted(2_000, "row"), "2000 rows");
     }
 
     #[test]
