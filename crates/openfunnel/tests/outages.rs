@@ -402,3 +402,68 @@ async fn a_progress_observer_hears_each_retry_of_a_wait_and_of_a_stream() {
     assert!(rows.is_empty());
     assert_eq!(*seen.lock().unwrap(), expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_retry_is_paid_from_the_budget_and_only_later_ones_queue() {
+    // Ten jobs through a 2 s outage, every retry reported: a request's first
+    // retry never waits for a turn (the budget pays for it); later ones
+    // take turns, and with ten jobs some wait behind another's probe.
+    let profile = JobProfile::default()
+        .with_rows(200)
+        .with_page_size(50)
+        .with_pending_for(Duration::from_millis(100))
+        .with_run_time(Duration::from_secs(2));
+    let outage = Fault::Outage {
+        after: Duration::from_millis(500),
+        lasting: Duration::from_secs(2),
+        answer: OutageAnswer::Status(503),
+    };
+    let sim = Simulator::start_with(
+        SimConfig::default()
+            .with_profile(profile)
+            .with_fault(outage),
+    )
+    .await
+    .unwrap();
+    let client = sim_client(&sim, RetryBudget::default());
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut handles = Vec::new();
+    for index in 0..10 {
+        let search = LookalikeSearch::default()
+            .query(format!("job {index}"))
+            .limit(200);
+        let job = client.lookalike().submit(search).await.unwrap();
+        let reports = reports.clone();
+        handles.push(tokio::spawn(async move {
+            job.stream()
+                .on_progress(move |progress: &openfunnel::Progress| {
+                    if let Some(retrying) = &progress.retrying {
+                        reports
+                            .lock()
+                            .unwrap()
+                            .push((retrying.attempt, retrying.retry_in));
+                    }
+                })
+                .rows()
+                .try_collect::<Vec<_>>()
+                .await
+        }));
+    }
+    for handle in handles {
+        assert_eq!(handle.await.unwrap().expect("no job failed").len(), 200);
+    }
+    let reports = reports.lock().unwrap();
+    assert!(
+        reports
+            .iter()
+            .filter(|(attempt, _)| *attempt == 1)
+            .all(|(_, retry_in)| retry_in.is_some()),
+        "a first retry waited for a turn: {reports:?}"
+    );
+    assert!(
+        reports
+            .iter()
+            .any(|(attempt, retry_in)| *attempt > 1 && retry_in.is_none()),
+        "no later retry queued: {reports:?}"
+    );
+}
