@@ -347,6 +347,14 @@ pub(crate) struct Asker {
     pub probes_made: u32,
 }
 
+impl Asker {
+    /// The probes made once `turn` is taken: one more when it holds the
+    /// queue (a probe), the same when a recovery released it.
+    pub(crate) fn probes_after(&self, turn: &Turn<'_>) -> u32 {
+        self.probes_made + u32::from(turn.guard.is_some())
+    }
+}
+
 /// A request's turn to be sent again: why, the probe's hold on the queue
 /// (the next in line waits for its outcome), and how long to wait first.
 pub(crate) struct Turn<'a> {
@@ -515,6 +523,27 @@ mod tests {
         drop(guard);
         drop(next);
         assert!(turns.take_or_join(0).is_ok(), "free again");
+    }
+
+    #[test]
+    fn a_probe_counts_toward_the_asker_s_place_a_release_does_not() {
+        let turns = Turns::default();
+        let asker = Asker {
+            attempt: 3,
+            probes_made: 2,
+        };
+        let probe = Turn {
+            released: Released::Probe,
+            guard: turns.take_or_join(2).ok(),
+            delay: std::time::Duration::ZERO,
+        };
+        assert_eq!(asker.probes_after(&probe), 3);
+        let release = Turn {
+            released: Released::Recovered,
+            guard: None,
+            delay: std::time::Duration::ZERO,
+        };
+        assert_eq!(asker.probes_after(&release), 2);
     }
 
     #[test]

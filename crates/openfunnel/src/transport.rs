@@ -248,7 +248,7 @@ impl Transport {
                         break Err(timed_out(operation, Some(error)));
                     }
                     tracing::debug!(attempt, released = ?turn.released, "sending again");
-                    probes += u32::from(turn.guard.is_some());
+                    probes = asker.probes_after(&turn);
                     _turn = turn.guard;
                     tell(operation, &error, attempt, Some(delay));
                     self.timer.sleep(delay).await;
