@@ -467,3 +467,25 @@ async fn a_first_retry_is_paid_from_the_budget_and_only_later_ones_queue() {
         "no later retry queued: {reports:?}"
     );
 }
+
+#[tokio::test]
+async fn a_retry_after_a_timeout_costs_the_budget_twice_as_much() {
+    // A bucket of 30 stops retries at 15: three 503s' retries would cost 5
+    // each (two of them fit), a timed-out request's retry 10 (one fits).
+    let server = MockServer::start_async().await;
+    let slow = server
+        .mock_async(|when, then| {
+            when.method(GET).path(LOOKALIKE_PATH);
+            then.status(200).delay(Duration::from_secs(2));
+        })
+        .await;
+    let timer = VirtualTimer::new();
+    let client = builder(&server, &timer)
+        .with_request_timeout(Duration::from_millis(100))
+        .with_retry_budget(RetryBudget::default().with_capacity(30))
+        .build()
+        .unwrap();
+    let error = lookalike_job(&client).poll().await.unwrap_err();
+    assert!(matches!(error, Error::ServiceFailing { .. }), "{error:?}");
+    slow.assert_calls_async(2).await;
+}

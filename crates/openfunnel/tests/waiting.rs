@@ -645,3 +645,28 @@ async fn an_undocumented_status_is_warned_about_once_and_a_documented_one_not_at
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert!(warnings[0].contains("status=throttled"), "{}", warnings[0]);
 }
+
+#[tokio::test]
+async fn paced_to_the_rhythm_a_stalled_running_job_is_looked_at_each_second_a_pending_one_backs_off()
+ {
+    let policy = exact_policy().with_pacing(openfunnel::Pacing::Rhythm);
+    let mut sleeps = Vec::new();
+    for status in ["running", "pending"] {
+        let server = MockServer::start_async().await;
+        serve(&server, None, page(status, None, None, vec![]), Some(6)).await;
+        serve_completed_empty(&server).await;
+        let timer = VirtualTimer::new();
+        let client = builder(&server, &timer)
+            .with_poll_policy(policy.clone())
+            .build()
+            .unwrap();
+        let rows: Vec<_> = lookalike_job(&client).rows().try_collect().await.unwrap();
+        assert!(rows.is_empty());
+        sleeps.push(timer.sleeps_ms());
+    }
+    // Running without a page (a stall): every fifth of the stall, at least
+    // the backoff's second step (1 s), so its first page is not read late.
+    assert_eq!(sleeps[0], [1_000; 6]);
+    // Pending: the backoff alone.
+    assert_eq!(sleeps[1], [500, 1_000, 2_000, 4_000, 8_000, 8_000]);
+}
