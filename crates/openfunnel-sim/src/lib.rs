@@ -39,6 +39,8 @@ pub mod conformance;
 mod faults;
 mod rows;
 mod server;
+#[rustfmt::skip]
+mod spec;
 mod timeline;
 mod variations;
 

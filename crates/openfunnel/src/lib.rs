@@ -39,6 +39,44 @@
 //! # }
 //! ```
 //!
+//! # Testing your code against the simulator
+//!
+//! [`openfunnel-sim`](https://docs.rs/openfunnel-sim) runs a stateful
+//! OpenFunnel on loopback inside your test: jobs progress over time, pages
+//! land one by one, and every open point of the spec (cursor formats,
+//! manifest accuracy, error bodies, outages, page rhythms) can be varied.
+//! Add it as a dev-dependency with `default-features = false` (its command
+//! line is not needed), point a client at it, and assert on what your code
+//! does:
+//!
+//! ```
+//! use futures_util::TryStreamExt;
+//! use openfunnel_sim::{Fault, JobProfile, JobType, SimConfig, Simulator};
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A server that rate-limits every third poll.
+//! let config = SimConfig::default().with_fault(Fault::RateLimit {
+//!     every: 3,
+//!     retry_after: Duration::from_secs(1),
+//! });
+//! let sim = Simulator::start_with(config).await?;
+//! let job_id = sim.add_job(JobType::Lookalike, JobProfile::completed(250));
+//! let client = openfunnel::Client::builder()
+//!     .with_api_key("of_test") // the simulator accepts any key
+//!     .with_base_url(sim.base_url())
+//!     .build()?;
+//! let rows: Vec<_> = client.lookalike().job(&job_id)?.rows().try_collect().await?;
+//! assert_eq!(rows.len(), 250);
+//! assert_eq!(sim.requests().submits, 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Runnable programs against it are in the repository's
+//! `crates/openfunnel/examples/`.
+//!
 //! # Pieces
 //!
 //! | what | where |
