@@ -742,6 +742,20 @@ mod tests {
                 .to_string()
                 .starts_with("job `j1` was not found")
         );
-        assert!(not_found("").to_string().contains("check the base URL"));
+        assert!(not_found("").to_string().contains("the base URL looks wrong"));
+        // A framework's generic Not Found: a path the API does not serve.
+        let generic = Error::NotFound {
+            job_id: "j1".into(),
+            body: Box::new(ErrorBody::parse(br#"{"detail": "Not Found"}"#)),
+        };
+        let message = generic.to_string();
+        assert!(message.contains("the base URL looks wrong"), "{message}");
+        assert!(message.contains("job `j1` does not exist"), "{message}");
+        // A message of its own: the job.
+        let own = Error::NotFound {
+            job_id: "j1".into(),
+            body: Box::new(ErrorBody::parse(br#"{"detail": "Job not found"}"#)),
+        };
+        assert!(own.to_string().starts_with("job `j1` was not found"), "{own}");
     }
 }
