@@ -300,12 +300,32 @@ impl ClientBuilder {
 
     /// How long one HTTP request may take, body included (default 30 s).
     /// Separate from a job's overall deadline ([`PollPolicy::with_deadline`]).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let client = openfunnel::Client::builder()
+    ///     .with_api_key("of_0123abcd")
+    ///     .with_request_timeout(Duration::from_secs(60))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
     /// How long connecting may take (default 10 s).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let client = openfunnel::Client::builder()
+    ///     .with_api_key("of_0123abcd")
+    ///     .with_connect_timeout(Duration::from_secs(3))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -336,12 +356,31 @@ impl ClientBuilder {
     }
 
     /// The default poll policy of jobs (see [`PollPolicy`]).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let client = openfunnel::Client::builder()
+    ///     .with_api_key("of_0123abcd")
+    ///     .with_poll_policy(openfunnel::PollPolicy::default().with_deadline(Duration::from_secs(900)))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.poll_policy().deadline(), Some(Duration::from_secs(900)));
+    /// ```
     pub fn with_poll_policy(mut self, policy: PollPolicy) -> Self {
         self.poll_policy = policy;
         self
     }
 
     /// How failed requests are retried (see [`RetryPolicy`]).
+    ///
+    /// ```
+    /// let client = openfunnel::Client::builder()
+    ///     .with_api_key("of_0123abcd")
+    ///     .with_retry_policy(openfunnel::RetryPolicy::default().with_max_attempts(8))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry_policy = policy;
         self
@@ -366,6 +405,15 @@ impl ClientBuilder {
 
     /// Pages fetched at once when a finished job's remaining pages are known
     /// (default 8; 1 walks `next_cursor` page by page). Order is preserved.
+    ///
+    /// ```
+    /// let sequential = openfunnel::Client::builder()
+    ///     .with_api_key("of_0123abcd")
+    ///     .with_page_concurrency(1)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = sequential;
+    /// ```
     pub fn with_page_concurrency(mut self, concurrency: usize) -> Self {
         self.page_concurrency = concurrency.max(1);
         self

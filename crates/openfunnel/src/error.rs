@@ -742,7 +742,11 @@ mod tests {
                 .to_string()
                 .starts_with("job `j1` was not found")
         );
-        assert!(not_found("").to_string().contains("the base URL looks wrong"));
+        assert!(
+            not_found("")
+                .to_string()
+                .contains("the base URL looks wrong")
+        );
         // A framework's generic Not Found: a path the API does not serve.
         let generic = Error::NotFound {
             job_id: "j1".into(),
@@ -756,6 +760,9 @@ mod tests {
             job_id: "j1".into(),
             body: Box::new(ErrorBody::parse(br#"{"detail": "Job not found"}"#)),
         };
-        assert!(own.to_string().starts_with("job `j1` was not found"), "{own}");
+        assert!(
+            own.to_string().starts_with("job `j1` was not found"),
+            "{own}"
+        );
     }
 }

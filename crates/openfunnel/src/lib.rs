@@ -77,6 +77,17 @@
 //! Runnable programs against it are in the repository's
 //! `crates/openfunnel/examples/`.
 //!
+//! # Naming
+//!
+//! Settings of the SDK's own types (`ClientBuilder`, `PollPolicy`,
+//! `RetryPolicy`, `Backoff`, `RetryBudget`, the stream builder) are
+//! `with_*` methods, read back by a getter of the bare name. A search
+//! request ([`LookalikeSearch`], [`TechIntentSearch`]) mirrors the API's
+//! request body instead: one method per field, named as the field
+//! (`query()`, `limit()`, `seed_domain()` for one entry of `seed_domains`),
+//! and a `set_*` twin that takes an `Option` (or a list) for values that may
+//! be absent, as a command-line flag is.
+//!
 //! # Pieces
 //!
 //! | what | where |
