@@ -99,6 +99,10 @@ impl Reporter {
                 expected_rows,
                 shown,
             } => {
+                // The message, length and position first, the style last:
+                // setting a style draws the bar, which must not show the
+                // last report's numbers (or an ETA at 0%).
+                bar.set_message(text);
                 if let Some((length, position)) = bar_position(progress, *expected_rows) {
                     let Ok(mut shown) = shown.lock() else { return };
                     let share = forward(*shown, length, position);
@@ -106,8 +110,14 @@ impl Reporter {
                     // instead of rows) moves it by share.
                     let bar_length = bar.length().filter(|length| *length > 0).unwrap_or(length);
                     let fresh = bar.length() != Some(bar_length);
-                    if fresh || (*shown == 0.0 && share > 0.0) {
-                        let template = if share > 0.0 {
+                    let position = position_for(share, bar_length);
+                    // The ETA appears with the first step forward.
+                    let restyle = fresh || (bar.position() == 0 && position > 0);
+                    *shown = share;
+                    bar.set_length(bar_length);
+                    bar.set_position(position);
+                    if restyle {
+                        let template = if position > 0 {
                             BAR_TEMPLATE
                         } else {
                             BAR_TEMPLATE_AT_ZERO
@@ -115,12 +125,8 @@ impl Reporter {
                         if let Ok(style) = ProgressStyle::with_template(template) {
                             bar.set_style(style.progress_chars("=> "));
                         }
-                        bar.set_length(bar_length);
                     }
-                    *shown = share;
-                    bar.set_position(position_for(share, bar_length));
                 }
-                bar.set_message(text);
             }
             Reporter::Lines(state) => {
                 let Ok(mut state) = state.lock() else { return };

@@ -463,7 +463,10 @@ async fn a_refused_submit_is_sent_once_whatever_the_status_and_body() {
             let shown = error.to_string();
             assert!(!shown.contains("job ``"), "{case}: {shown}");
             if status == 404 {
-                assert!(shown.contains("the base URL looks wrong"), "{case}: {shown}");
+                assert!(
+                    shown.contains("the base URL looks wrong"),
+                    "{case}: {shown}"
+                );
             }
             assert_eq!(error.job_id(), None, "{case}: no job was created");
             refused.delete_async().await;
