@@ -1201,6 +1201,16 @@ async fn the_progress_bar_shows_a_percent_and_an_eta_and_ends_on_the_summary() {
 }
 
 #[test]
+fn demo_rows_out_of_range_are_refused_naming_the_flag() {
+    for rows in ["0", "10001"] {
+        let output = run_plain(&["demo", "--rows", rows]);
+        assert_eq!(code(&output), 2, "{}", stderr(&output));
+        assert!(stderr(&output).contains("--rows"), "{}", stderr(&output));
+        assert!(!stderr(&output).contains("`limit`"), "{}", stderr(&output));
+    }
+}
+
+#[test]
 fn without_a_terminal_the_last_progress_line_agrees_with_the_summary() {
     let out = std::env::temp_dir().join(format!("openfunnel-lines-{}.jsonl", std::process::id()));
     let output = run_plain(&[

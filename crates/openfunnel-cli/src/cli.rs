@@ -261,8 +261,8 @@ pub struct DemoArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
-    /// Rows the simulated job produces.
-    #[arg(long, default_value_t = 1_000)]
+    /// Rows the simulated job produces, 1-10000.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub rows: u32,
 }
 
