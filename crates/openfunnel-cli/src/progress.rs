@@ -190,21 +190,17 @@ fn bar_position(progress: &Progress, expected_rows: Option<u64>) -> Option<(u64,
 }
 
 /// The share of the bar to show for `position` of `length`, having shown
-/// `shown` so far: never back, and short of the end until the export says
-/// it is done (a count of processed companies or pages can reach its total
-/// before the last rows are written).
+/// `shown` so far: never back.
 fn forward(shown: f64, length: u64, position: u64) -> f64 {
     if length == 0 {
         return shown;
     }
-    let almost = (length - 1) as f64 / length as f64;
-    (position.min(length) as f64 / length as f64)
-        .min(almost)
-        .max(shown)
+    (position.min(length) as f64 / length as f64).max(shown)
 }
 
 /// The position on a bar of `length` for `share`, one short of its end at
-/// most (the end is for the finished export).
+/// most: the end is for the finished export (a count of processed companies
+/// or pages can reach its total before the last rows are written).
 fn position_for(share: f64, length: u64) -> u64 {
     ((share * length as f64).floor() as u64).min(length.saturating_sub(1))
 }
