@@ -177,3 +177,21 @@ fn the_supplement_only_adds_operations_the_upstream_files_lack() {
     assert!(paths["/api/v2/tech/companies/intent-search/{job_id}"]["get"].is_object());
     assert_eq!(document["openapi"], "3.0.3");
 }
+
+#[test]
+fn an_operation_vendored_upstream_while_the_supplement_defines_it_stops_codegen_naming_both() {
+    // OpenFunnel starts documenting the submit operation our supplement
+    // defines: the vendored copy lands in openapi/upstream/.
+    let scratch = ScratchRepo::new("upstream-wins");
+    let root = &scratch.0;
+    let supplement = "openapi/supplement/openfunnel-rs-supplement.yaml";
+    let vendored = "openapi/upstream/search-lookalikes-bulk-submit.yaml";
+    std::fs::copy(root.join(supplement), root.join(vendored)).unwrap();
+    let error = match codegen::generate(root) {
+        Ok(_) => panic!("codegen accepted an operation defined upstream and in the supplement"),
+        Err(error) => error.to_string(),
+    };
+    for part in [vendored, supplement, "upstream wins", "delete it from"] {
+        assert!(error.contains(part), "{part:?} missing from: {error}");
+    }
+}

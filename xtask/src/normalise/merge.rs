@@ -191,6 +191,34 @@ fn merge_path_item(
     for (key, value) in item {
         let origin_key = format!("{path} {key}");
         match target.get(key) {
+            // Upstream wins, explicitly: once OpenFunnel documents an
+            // operation our supplement defines, identical or not, the
+            // supplement's entry must go (a silent dedupe would leave a dead
+            // entry; a silent override would hide a difference).
+            Some(_) if HTTP_METHODS.contains(&key.as_str()) => {
+                let first = origin(origins, &origin_key);
+                let sides = match (is_upstream(&first), is_upstream(file)) {
+                    (true, false) => Some((first.clone(), file.to_string())),
+                    (false, true) => Some((file.to_string(), first.clone())),
+                    _ => None,
+                };
+                if let Some((upstream, supplement)) = sides {
+                    return Err(NormaliseError::UpstreamNowDocuments {
+                        method: key.to_uppercase(),
+                        path: path.into(),
+                        upstream,
+                        supplement,
+                    });
+                }
+                if target.get(key) != Some(value) {
+                    return Err(NormaliseError::ConflictingOperation {
+                        method: key.to_uppercase(),
+                        path: path.into(),
+                        first,
+                        second: file.into(),
+                    });
+                }
+            }
             Some(existing) if existing == value => {}
             Some(_) => {
                 let method = if HTTP_METHODS.contains(&key.as_str()) {
@@ -212,6 +240,12 @@ fn merge_path_item(
         }
     }
     Ok(())
+}
+
+/// Whether `file` (a path relative to the repository root) is one of
+/// OpenFunnel's own documents, not our supplement.
+fn is_upstream(file: &str) -> bool {
+    file.split('/').any(|part| part == "upstream")
 }
 
 fn origin(origins: &Map<String, Value>, key: &str) -> String {
@@ -280,6 +314,43 @@ mod tests {
         assert!(
             message.contains("a.yaml") && message.contains("b.yaml"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn an_operation_upstream_now_documents_must_leave_the_supplement_identical_or_not() {
+        for summary in ["same", "changed"] {
+            let mut upstream = fragment("/a", json!({}));
+            if summary == "changed" {
+                upstream["paths"]["/a"]["get"]["summary"] = json!("changed");
+            }
+            let error = merge_fragments(&[
+                file("openapi/supplement/ours.yaml", fragment("/a", json!({}))),
+                file("openapi/upstream/theirs.yaml", upstream),
+            ])
+            .unwrap_err();
+            let message = error.to_string();
+            assert!(
+                matches!(error, NormaliseError::UpstreamNowDocuments { ref method, .. } if method == "GET"),
+                "{summary}: {message}"
+            );
+            for part in [
+                "GET /a",
+                "openapi/upstream/theirs.yaml",
+                "openapi/supplement/ours.yaml",
+                "delete",
+            ] {
+                assert!(message.contains(part), "{summary}: {message}");
+            }
+        }
+        // Two files of the same side defining one operation identically are
+        // still united, as before.
+        assert!(
+            merge_fragments(&[
+                file("openapi/upstream/a.yaml", fragment("/a", json!({}))),
+                file("openapi/upstream/b.yaml", fragment("/a", json!({}))),
+            ])
+            .is_ok()
         );
     }
 

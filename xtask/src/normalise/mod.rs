@@ -56,6 +56,17 @@ pub enum NormaliseError {
         first: String,
         second: String,
     },
+    /// An operation OpenFunnel now documents upstream is still in our
+    /// supplement.
+    #[error(
+        "operation {method} {path} is now documented upstream in {upstream} and still defined in our supplement {supplement}: upstream wins, so delete it from {supplement} (and any schema only it used), then run `cargo xtask codegen` again"
+    )]
+    UpstreamNowDocuments {
+        method: String,
+        path: String,
+        upstream: String,
+        supplement: String,
+    },
     /// Two fragments define the same operation differently.
     #[error(
         "operation {method} {path} is defined differently in {first} and {second}: keep one definition"
