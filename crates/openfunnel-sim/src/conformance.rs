@@ -50,6 +50,17 @@ impl Spec {
         }
     }
 
+    /// The normalised document itself, e.g. to read a limit from it.
+    ///
+    /// ```
+    /// let spec = openfunnel_sim::conformance::Spec::vendored();
+    /// let limit = &spec.document()["components"]["schemas"]["BulkLookalikeSearchRequest"]["properties"]["limit"];
+    /// assert_eq!(limit["maximum"], 10_000);
+    /// ```
+    pub fn document(&self) -> &Value {
+        &self.doc
+    }
+
     /// Every way `body` breaks the response schema of `method path` (the
     /// path as the spec writes it, `{job_id}` and all) for `status`. Empty
     /// when it conforms; one error when the spec describes no such response.
