@@ -220,10 +220,9 @@ fn sim_client(sim: &Simulator, budget: RetryBudget) -> Client {
         .expect("client builds")
 }
 
-/// Runs `jobs` jobs of 200 rows (2 s each) through one client with
-/// `budget`, the service down from 0.5 s to 2.5 s; returns the requests each
-/// job sent during the outage, after checking every row came once.
-async fn through_an_outage(jobs: usize, budget: RetryBudget, answer: OutageAnswer) -> Vec<u64> {
+/// A simulator whose jobs write 200 rows over 2 s, and which answers every
+/// request with `answer` from 0.5 s to 2.5 s.
+async fn down_from_half_a_second_for_two(answer: OutageAnswer) -> Simulator {
     let profile = JobProfile::default()
         .with_rows(200)
         .with_page_size(50)
@@ -234,13 +233,20 @@ async fn through_an_outage(jobs: usize, budget: RetryBudget, answer: OutageAnswe
         lasting: Duration::from_secs(2),
         answer,
     };
-    let sim = Simulator::start_with(
+    Simulator::start_with(
         SimConfig::default()
             .with_profile(profile)
             .with_fault(outage),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// Runs `jobs` jobs of 200 rows (2 s each) through one client with
+/// `budget`, the service down from 0.5 s to 2.5 s; returns the requests each
+/// job sent during the outage, after checking every row came once.
+async fn through_an_outage(jobs: usize, budget: RetryBudget, answer: OutageAnswer) -> Vec<u64> {
+    let sim = down_from_half_a_second_for_two(answer).await;
     let client = sim_client(&sim, budget);
     let mut handles = Vec::new();
     for index in 0..jobs {
@@ -408,23 +414,7 @@ async fn a_first_retry_is_paid_from_the_budget_and_only_later_ones_queue() {
     // Ten jobs through a 2 s outage, every retry reported: a request's first
     // retry never waits for a turn (the budget pays for it); later ones
     // take turns, and with ten jobs some wait behind another's probe.
-    let profile = JobProfile::default()
-        .with_rows(200)
-        .with_page_size(50)
-        .with_pending_for(Duration::from_millis(100))
-        .with_run_time(Duration::from_secs(2));
-    let outage = Fault::Outage {
-        after: Duration::from_millis(500),
-        lasting: Duration::from_secs(2),
-        answer: OutageAnswer::Status(503),
-    };
-    let sim = Simulator::start_with(
-        SimConfig::default()
-            .with_profile(profile)
-            .with_fault(outage),
-    )
-    .await
-    .unwrap();
+    let sim = down_from_half_a_second_for_two(OutageAnswer::Status(503)).await;
     let client = sim_client(&sim, RetryBudget::default());
     let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut handles = Vec::new();
