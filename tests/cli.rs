@@ -2136,6 +2136,69 @@ async fn results_limit_caps_the_rows_written_and_resume_continues_up_to_it() {
     .await;
     assert_eq!(code(&more), 0, "{}", stderr(&more));
     assert_exactly_once(&read_rows(&file, "jsonl"), 900);
+    // The same --limit again, or any --limit on an export that holds the
+    // whole job: already complete, nothing is asked.
+    let polls = sim.requests().polls;
+    let again = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &running_job,
+            "-o",
+            path,
+            "--resume",
+            "--limit",
+            "900",
+        ],
+    )
+    .await;
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert_eq!(
+        sim.requests().polls,
+        polls,
+        "the same --limit: already complete"
+    );
+    let whole = dir.join("whole.jsonl");
+    let whole_path = whole.to_str().unwrap();
+    let first = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &done,
+            "-o",
+            whole_path,
+            "--resume",
+        ],
+    )
+    .await;
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    let polls_after_whole = sim.requests().polls;
+    let bigger = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &done,
+            "-o",
+            whole_path,
+            "--resume",
+            "--limit",
+            "5000",
+        ],
+    )
+    .await;
+    assert_eq!(code(&bigger), 0, "{}", stderr(&bigger));
+    assert_exactly_once(&read_rows(&whole, "jsonl"), 2_000);
+    assert_eq!(
+        sim.requests().polls,
+        polls_after_whole,
+        "the whole job is in the file: already complete"
+    );
     // Zero is refused before any request.
     let zero = run(&sim, &["lookalike", "results", &done, "--limit", "0"]).await;
     assert_eq!(code(&zero), 2, "{}", stderr(&zero));
