@@ -111,20 +111,14 @@ impl Reporter {
                     let bar_length = bar.length().filter(|length| *length > 0).unwrap_or(length);
                     let fresh = bar.length() != Some(bar_length);
                     let position = position_for(share, bar_length);
-                    // The ETA appears with the first step forward.
-                    let restyle = fresh || (bar.position() == 0 && position > 0);
+                    let template = template_for(fresh, bar.position(), position);
                     *shown = share;
                     bar.set_length(bar_length);
                     bar.set_position(position);
-                    if restyle {
-                        let template = if position > 0 {
-                            BAR_TEMPLATE
-                        } else {
-                            BAR_TEMPLATE_AT_ZERO
-                        };
-                        if let Ok(style) = ProgressStyle::with_template(template) {
-                            bar.set_style(style.progress_chars("=> "));
-                        }
+                    if let Some(template) = template
+                        && let Ok(style) = ProgressStyle::with_template(template)
+                    {
+                        bar.set_style(style.progress_chars("=> "));
                     }
                 }
             }
@@ -203,6 +197,17 @@ fn forward(shown: f64, length: u64, position: u64) -> f64 {
 /// or pages can reach its total before the last rows are written).
 fn position_for(share: f64, length: u64) -> u64 {
     ((share * length as f64).floor() as u64).min(length.saturating_sub(1))
+}
+
+/// The bar's new template, if it needs one: a fresh bar gets one, and the
+/// ETA appears with the first step forward from 0 (none is guessed at 0%).
+fn template_for(fresh: bool, before: u64, position: u64) -> Option<&'static str> {
+    let template = if position > 0 {
+        BAR_TEMPLATE
+    } else {
+        BAR_TEMPLATE_AT_ZERO
+    };
+    (fresh || (before == 0 && position > 0)).then_some(template)
 }
 
 /// `1 page`, `2 pages`.
@@ -311,6 +316,19 @@ mod tests {
         assert_eq!(forward(0.25, 0, 5), 0.25);
         assert_eq!(position_for(1.0, 10), 9);
         assert_eq!(position_for(0.0, 0), 0);
+    }
+
+    #[test]
+    fn the_eta_appears_with_the_first_step_forward_never_at_zero() {
+        assert_eq!(template_for(true, 0, 0), Some(BAR_TEMPLATE_AT_ZERO));
+        assert_eq!(template_for(true, 0, 4), Some(BAR_TEMPLATE));
+        assert_eq!(
+            template_for(false, 0, 3),
+            Some(BAR_TEMPLATE),
+            "the first step"
+        );
+        assert_eq!(template_for(false, 0, 0), None, "still at 0: as it was");
+        assert_eq!(template_for(false, 3, 4), None, "already moving");
     }
 
     #[test]
