@@ -106,10 +106,7 @@ impl Reporter {
                 if let Some((length, position)) = bar_position(progress, *expected_rows) {
                     let Ok(mut shown) = shown.lock() else { return };
                     let share = forward(*shown, length, position);
-                    // The bar keeps the first total it had; a later one (pages
-                    // instead of rows) moves it by share.
-                    let bar_length = bar.length().filter(|length| *length > 0).unwrap_or(length);
-                    let fresh = bar.length() != Some(bar_length);
+                    let (bar_length, fresh) = kept_length(bar.length(), length);
                     let position = position_for(share, bar_length);
                     let template = template_for(fresh, bar.position(), position);
                     *shown = share;
@@ -197,6 +194,16 @@ fn forward(shown: f64, length: u64, position: u64) -> f64 {
 /// or pages can reach its total before the last rows are written).
 fn position_for(share: f64, length: u64) -> u64 {
     ((share * length as f64).floor() as u64).min(length.saturating_sub(1))
+}
+
+/// The bar's length for a report whose total is `total`, and whether the
+/// bar is new: it keeps the first total it had (a later one, pages instead
+/// of rows, moves it by share).
+fn kept_length(current: Option<u64>, total: u64) -> (u64, bool) {
+    match current.filter(|length| *length > 0) {
+        Some(length) => (length, false),
+        None => (total, true),
+    }
 }
 
 /// The bar's new template, if it needs one: a fresh bar gets one, and the
@@ -316,6 +323,25 @@ mod tests {
         assert_eq!(forward(0.25, 0, 5), 0.25);
         assert_eq!(position_for(1.0, 10), 9);
         assert_eq!(position_for(0.0, 0), 0);
+    }
+
+    #[test]
+    fn the_bar_keeps_its_first_total() {
+        assert_eq!(
+            kept_length(None, 2_000),
+            (2_000, true),
+            "a spinner becomes a bar"
+        );
+        assert_eq!(
+            kept_length(Some(2_000), 40),
+            (2_000, false),
+            "rows, then pages"
+        );
+        assert_eq!(
+            kept_length(Some(0), 40),
+            (40, true),
+            "a bar without a length yet"
+        );
     }
 
     #[test]
