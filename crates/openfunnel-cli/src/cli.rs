@@ -22,8 +22,8 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// API base URL [default: $OPENFUNNEL_BASE_URL, or https://api.openfunnel.dev].
-    // Read from the environment by `Cli::base_url`, not by clap: clap would
-    // show a set variable as a required flag in its usage lines.
+    // The variables are read by the SDK (`ClientBuilder::from_env`), not by
+    // clap: clap would show a set variable as a required flag in usage lines.
     #[arg(long, global = true, help_heading = "Global options")]
     pub base_url: Option<String>,
     /// API key (`of_…`) [default: $OPENFUNNEL_API_KEY].
@@ -46,19 +46,11 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// `--base-url`, else `OPENFUNNEL_BASE_URL`, else OpenFunnel's own.
-    pub fn base_url(&self) -> String {
-        self.base_url
-            .clone()
-            .or_else(|| std::env::var("OPENFUNNEL_BASE_URL").ok())
-            .unwrap_or_else(|| openfunnel::DEFAULT_BASE_URL.to_string())
-    }
-
-    /// `--api-key`, else `OPENFUNNEL_API_KEY`.
+    /// `--api-key`, else the SDK's `OPENFUNNEL_API_KEY`.
     pub fn api_key(&self) -> Option<String> {
         self.api_key
             .clone()
-            .or_else(|| std::env::var("OPENFUNNEL_API_KEY").ok())
+            .or_else(|| std::env::var(openfunnel::API_KEY_ENV).ok())
     }
 }
 

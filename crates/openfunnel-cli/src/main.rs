@@ -83,10 +83,12 @@ fn client(cli: &Cli) -> Result<Client, CliError> {
             other => CliError::Usage(other.to_string()),
         },
     )?;
-    Ok(Client::builder()
-        .with_base_url(cli.base_url())
-        .with_api_key(key.expose_secret())
-        .build()?)
+    // The SDK reads OPENFUNNEL_BASE_URL (an empty one is unset); a flag wins.
+    let mut builder = openfunnel::ClientBuilder::from_env().with_api_key(key.expose_secret());
+    if let Some(base_url) = &cli.base_url {
+        builder = builder.with_base_url(base_url);
+    }
+    Ok(builder.build()?)
 }
 
 async fn run(cli: &Cli) -> Result<(), CliError> {
