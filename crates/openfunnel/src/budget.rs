@@ -9,7 +9,7 @@
 //! success anywhere in the client releases everyone waiting.
 
 use crate::policy::{Backoff, JitterSource};
-use crate::timer::{Timer, later};
+use crate::timer::Timer;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
@@ -303,17 +303,16 @@ impl Bucket {
         }
         let probe = |guard| {
             let failed = self.failed_probes.fetch_add(1, Ordering::Relaxed);
-            let delay = jitter.delay(backoff, failed.max(own_step));
-            let past =
-                until.is_some_and(|until| later(timer.now(), delay).is_none_or(|at| at >= until));
-            (!past).then_some(Turn {
+            // Whether the delay fits the wait's limits is the caller's one
+            // check, made on every turn (a server's wait may lengthen it).
+            Turn {
                 released: Released::Probe,
                 guard: Some(guard),
-                delay,
-            })
+                delay: jitter.delay(backoff, failed.max(own_step)),
+            }
         };
         let mut place = match self.turn.take_or_join(probes_made) {
-            Ok(guard) => return probe(guard),
+            Ok(guard) => return Some(probe(guard)),
             Err(place) => place,
         };
         on_queued();
@@ -326,7 +325,7 @@ impl Bucket {
                     guard: None,
                     delay: jitter.delay(backoff, 0),
                 }),
-                guard = place.turn() => probe(guard),
+                guard = place.turn() => Some(probe(guard)),
             }
         };
         match until {
