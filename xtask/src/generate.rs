@@ -85,11 +85,61 @@ fn settings() -> GenerationSettings {
 /// Generates the client for `doc` (a normalised OpenAPI 3.0 document).
 pub fn generate_client(doc: &Value) -> Result<syn::File, GenerateError> {
     match run_progenitor(doc)? {
-        Ok(tokens) => Ok(syn::parse2(tokens)?),
+        Ok(tokens) => {
+            let mut file: syn::File = syn::parse2(tokens)?;
+            make_derive_optional(&mut file.items, SCHEMARS_DERIVE, SCHEMARS_FEATURE);
+            Ok(file)
+        }
         Err(message) => Err(GenerateError::Panicked {
             culprit: locate_panic(doc),
             message,
         }),
+    }
+}
+
+/// The derive progenitor is asked for, and the `openfunnel-api` feature that
+/// keeps it: the derive macro brings a second `syn` into every build, and only
+/// users who want JSON Schemas of rows need it.
+const SCHEMARS_DERIVE: &str = "schemars::JsonSchema";
+const SCHEMARS_FEATURE: &str = "schemars";
+
+/// Moves `derive` out of every `#[derive(…)]` in `items` (and in the modules
+/// among them) into `#[cfg_attr(feature = "<feature>", derive(<derive>))]`.
+fn make_derive_optional(items: &mut [syn::Item], derive: &str, feature: &str) {
+    for item in items {
+        let attrs = match item {
+            syn::Item::Struct(item) => &mut item.attrs,
+            syn::Item::Enum(item) => &mut item.attrs,
+            syn::Item::Mod(module) => {
+                if let Some((_, items)) = &mut module.content {
+                    make_derive_optional(items, derive, feature);
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        let mut moved = false;
+        for attr in attrs
+            .iter_mut()
+            .filter(|attr| attr.path().is_ident("derive"))
+        {
+            let Ok(paths) = attr.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            ) else {
+                continue;
+            };
+            let (optional, kept): (Vec<_>, Vec<_>) = paths
+                .into_iter()
+                .partition(|path| quote::quote!(#path).to_string().replace(' ', "") == derive);
+            if !optional.is_empty() {
+                moved = true;
+                *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+            }
+        }
+        if moved {
+            let path: syn::Path = syn::parse_str(derive).expect("the derive is a path");
+            attrs.push(syn::parse_quote!(#[cfg_attr(feature = #feature, derive(#path))]));
+        }
     }
 }
 
@@ -347,5 +397,25 @@ mod tests {
         let closure = schema_closure(schemas.as_object().unwrap(), "A");
         let names: Vec<&String> = closure.keys().collect();
         assert_eq!(names, ["A", "B", "C"]);
+    }
+
+    #[test]
+    fn the_schema_derive_is_generated_behind_its_feature() {
+        let doc = document(
+            json!({}),
+            json!({"Row": {"type": "object", "properties": {"a": {"type": "string"}}}}),
+        );
+        let text = prettyplease::unparse(&generate_client(&doc).unwrap());
+        let row = &text[text.find("pub struct Row").unwrap().saturating_sub(300)..];
+        assert!(
+            row.contains("#[cfg_attr(feature = \"schemars\", derive(schemars::JsonSchema))]"),
+            "{row}"
+        );
+        let derive = &row[row.find("#[derive(").unwrap()..];
+        let derive = &derive[..derive.find(")]").unwrap()];
+        assert!(
+            derive.contains("Clone") && !derive.contains("JsonSchema"),
+            "{derive}"
+        );
     }
 }

@@ -21,6 +21,7 @@
 //! [`lines`] counts a crate's production lines one fixed way (`cargo xtask lines`).
 
 pub mod codegen;
+pub mod consumer_build;
 pub mod generate;
 pub mod lines;
 pub mod normalise;

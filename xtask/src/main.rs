@@ -11,6 +11,8 @@ commands:
   codegen --check   fail if the checked-in generated files are stale (CI)
   bench [ARGS]      build the benchmarks and the CLI in release mode and run them
                     (ARGS go to openfunnel-bench: --quick, --write BENCHMARKS.md)
+  consumer-builds   build a fresh crate depending on openfunnel, cold, once per
+                    feature set (TLS backends, schemars) and print a table
   lines [DIR]       production lines per file and in all (no blank lines, comments
                     or in-file tests; DIR defaults to crates/openfunnel/src)
 ";
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
         ["codegen"] => run_codegen(false),
         ["codegen", "--check"] => run_codegen(true),
         ["bench", rest @ ..] => run_bench(rest),
+        ["consumer-builds"] => run_consumer_builds(),
         ["lines"] => run_lines("crates/openfunnel/src"),
         ["lines", dir] => run_lines(dir),
         ["help" | "--help" | "-h"] => {
@@ -51,6 +54,35 @@ fn run_lines(dir: &str) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Builds a consumer of the SDK cold for each feature set and prints a table.
+fn run_consumer_builds() -> ExitCode {
+    use xtask::consumer_build::{FEATURE_SETS, measure};
+    let root = codegen::repository_root();
+    let scratch = root.join("target/consumer-builds");
+    println!("| features | cold `cargo build` | crates compiled | heavy crates in it |");
+    println!("|---|---|---|---|");
+    for set in FEATURE_SETS {
+        match measure(set, &root, &scratch) {
+            Ok(measured) => println!(
+                "| {} | {:.0} s | {} | {} |",
+                set.name,
+                measured.time.as_secs_f64(),
+                measured.crates,
+                if measured.heavy.is_empty() {
+                    "none".to_string()
+                } else {
+                    measured.heavy.join(", ")
+                }
+            ),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// Builds the benchmark binary and the CLI (release), then runs the former.

@@ -103,7 +103,9 @@ fn impl_outline(item: &Item) -> Option<Item> {
 }
 
 fn is_kept_attribute(attribute: &Attribute) -> bool {
-    attribute.path().is_ident("serde") || attribute.path().is_ident("derive")
+    ["serde", "derive", "cfg_attr"]
+        .iter()
+        .any(|kept| attribute.path().is_ident(kept))
 }
 
 fn render(items: Vec<Item>) -> String {

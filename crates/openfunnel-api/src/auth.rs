@@ -155,7 +155,7 @@ fn key_headers(api_key: &ApiKey) -> HeaderMap {
 /// # }
 /// ```
 pub fn http_client_builder(api_key: &str) -> Result<reqwest::ClientBuilder, BuildError> {
-    Ok(authenticate(reqwest::Client::builder(), api_key)?
+    Ok(authenticate(crate::tls_client_builder(), api_key)?
         .user_agent(concat!("openfunnel-api-rs/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(DEFAULT_TIMEOUT)
         .timeout(DEFAULT_TIMEOUT))
@@ -195,6 +195,7 @@ pub fn authenticate_with(
     builder: reqwest::ClientBuilder,
     api_key: &ApiKey,
 ) -> reqwest::ClientBuilder {
+    crate::tls::install_provider();
     builder
         .default_headers(key_headers(api_key))
         .redirect(same_origin_redirects())

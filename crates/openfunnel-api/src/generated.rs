@@ -11,13 +11,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///Answer to a cancel request (inferred shape): every field is optional and fields not listed here are kept.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BulkLookalikeCancelResponse {
         ///Id of the job being cancelled.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -32,13 +27,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Combined job status + one page of results. Check `status` for completion (not `next_cursor`), and walk pages with `next_cursor`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BulkLookalikeJobResponse {
         ///Number of rows in this page.
         #[serde(default)]
@@ -71,13 +61,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Summary of a completed (or partial) bulk lookalike job, returned on the poll endpoint once the job finishes.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BulkLookalikeManifest {
         ///Total result rows produced. Null on a partial/failed job.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -112,13 +97,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Single company returned by the public lookalike search endpoint.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BulkLookalikeResultRow {
         ///Primary company domain
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -142,13 +122,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Inputs of a bulk lookalike job (documented: names; inferred: types). At least one of `query` or `seed_domains` is required (documented).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BulkLookalikeSearchRequest {
         ///Funding stages to keep: `Pre-Seed`, `Seed`, `Series A` ... `Series H`, `Acquired`, `Private`, `Public` (documented). Kept as strings so that a stage OpenFunnel adds later can still be sent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -177,18 +152,9 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Natural-language trait the companies must match, 1-200 characters.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BulkLookalikeSearchRequestQuery(::std::string::String);
     impl ::std::ops::Deref for BulkLookalikeSearchRequestQuery {
         type Target = ::std::string::String;
@@ -246,13 +212,8 @@ pub mod types {
         }
     }
     ///Answer to a bulk lookalike submit. `job_id` is documented; the other fields are inferred, and fields not listed here are kept.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BulkLookalikeSubmitResponse {
         ///Id of the new job (a UUID); poll it on the bulk poll endpoint.
         pub job_id: ::std::string::String,
@@ -266,13 +227,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`HttpValidationError`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct HttpValidationError {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub detail: ::std::vec::Vec<ValidationError>,
@@ -280,13 +236,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///One qualified company. Carries the same hiring-signal and firmographic fields as a Search Companies By Tech Stack hit (firmographics populated when enrichment ran), plus the `intent` verification block.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TechIntentCompanyRow {
         ///Display name. Canonical company name when enriched; otherwise as it appeared on the posting.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -310,13 +261,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Combined job status + one page of results. Check `status` for completion (not `next_cursor`), and walk pages with `next_cursor`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TechIntentJobResponse {
         ///Number of rows in this page.
         #[serde(default)]
@@ -343,13 +289,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Summary of a completed (or partial) tech intent-search job, returned on the poll endpoint once the job finishes.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TechIntentManifest {
         ///Echo of the activity intent that was verified.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -388,13 +329,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Inputs of a tech-stack-with-intent job (documented).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TechIntentSearchRequest {
         ///Hard filter, 1-500 characters: a posting qualifies only if it uses the tech this way.
         pub activity: TechIntentSearchRequestActivity,
@@ -436,18 +372,9 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Hard filter, 1-500 characters: a posting qualifies only if it uses the tech this way.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TechIntentSearchRequestActivity(::std::string::String);
     impl ::std::ops::Deref for TechIntentSearchRequestActivity {
         type Target = ::std::string::String;
@@ -505,18 +432,9 @@ pub mod types {
         }
     }
     ///Technology searched for in job postings, 1-128 characters.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TechIntentSearchRequestTech(::std::string::String);
     impl ::std::ops::Deref for TechIntentSearchRequestTech {
         type Target = ::std::string::String;
@@ -572,13 +490,8 @@ pub mod types {
         }
     }
     ///Answer to a tech intent submit (documented). Only `job_id` is required (see the operation); fields not listed here are kept.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TechIntentSubmitResponse {
         ///Id of the new job; poll it on the intent poll endpoint.
         pub job_id: ::std::string::String,
@@ -595,13 +508,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Why this company qualified for the activity intent.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TechIntentVerdict {
         ///Echo of the activity intent that was verified.
         pub activity: ::std::string::String,
@@ -612,13 +520,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The job posting that passed intent verification.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TechIntentVerdictQualifiedJob {
         ///ISO timestamp the posting was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -636,13 +539,8 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`ValidationError`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ValidationError {
         pub loc: ::std::vec::Vec<ValidationErrorLocItem>,
         pub msg: ::std::string::String,
@@ -652,14 +550,9 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`ValidationErrorLocItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum ValidationErrorLocItem {
         String(::std::string::String),
         Integer(i64),

@@ -31,9 +31,14 @@
 //! `src/generated.rs` is written by `cargo xtask codegen` and must never be
 //! edited by hand; this file, `src/auth.rs`, `src/capture.rs` (a successful body kept for
 //! callers that need the server's own JSON text), `src/limit.rs` (a cap on
-//! response bodies) and `src/hooks.rs` (progenitor's `exec` and `post` hooks:
+//! response bodies), `src/tls.rs` (the TLS library the cargo features select)
+//! and `src/hooks.rs` (progenitor's `exec` and `post` hooks:
 //! the cap, and an error status never hidden behind a decoding failure) are
 //! the only hand-written code.
+//!
+//! Features: `rustls` (default), `rustls-ring` and `native-tls` choose the TLS
+//! library (see [`TlsBackend`]); `schemars` derives `schemars::JsonSchema` on
+//! every generated type.
 
 #![forbid(unsafe_code)]
 
@@ -41,6 +46,7 @@ mod auth;
 mod capture;
 mod hooks;
 mod limit;
+mod tls;
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all, unused)]
 mod generated;
@@ -52,3 +58,4 @@ pub use auth::{
 pub use capture::with_body;
 pub use generated::*;
 pub use limit::{DEFAULT_MAX_RESPONSE_BYTES, ResponseLimit, is_response_too_large};
+pub use tls::{TLS_BACKEND, TlsBackend, tls_client_builder};

@@ -283,12 +283,14 @@ impl ClientBuilder {
     /// user agent and timeouts, and **replaces the redirect policy** with one
     /// that never follows a redirect to another origin, so the key cannot
     /// leak. (A built `reqwest::Client` is not accepted because its redirect
-    /// policy cannot be checked.)
+    /// policy cannot be checked.) Your builder keeps the TLS library set on
+    /// it; start from [`openfunnel_api::tls_client_builder`] for the one this
+    /// crate's features select (see "Cargo features" in the crate docs).
     ///
     /// ```
     /// let client = openfunnel::Client::builder()
     ///     .with_api_key("of_0123abcd")
-    ///     .with_http_client(reqwest::Client::builder().pool_max_idle_per_host(16))
+    ///     .with_http_client(openfunnel_api::tls_client_builder().pool_max_idle_per_host(16))
     ///     .build()
     ///     .unwrap();
     /// # let _ = client;
@@ -472,11 +474,14 @@ impl ClientBuilder {
             Some(Err(error)) => return Err(configuration(error.to_string(), Some(error.into()))),
         };
         let base_url = validate_base_url(&self.base_url)?;
-        let mut http = openfunnel_api::authenticate_with(self.http.unwrap_or_default(), &api_key)
-            .user_agent(USER_AGENT)
-            .timeout(self.request_timeout)
-            .connect_timeout(self.connect_timeout)
-            .gzip(self.compressed_responses);
+        let mut http = openfunnel_api::authenticate_with(
+            self.http.unwrap_or_else(openfunnel_api::tls_client_builder),
+            &api_key,
+        )
+        .user_agent(USER_AGENT)
+        .timeout(self.request_timeout)
+        .connect_timeout(self.connect_timeout)
+        .gzip(self.compressed_responses);
         if is_loopback(&base_url) {
             // A local simulator: HTTP_PROXY and friends would send the key,
             // in clear text for plain http, to a proxy.
@@ -546,6 +551,11 @@ fn validate_base_url(raw: &str) -> Result<reqwest::Url, Error> {
         return Err(invalid("must not have a query or fragment"));
     }
     match url.scheme() {
+        "https" if openfunnel_api::TLS_BACKEND.is_none() => {
+            return Err(invalid(
+                "uses https, but this build has no TLS library: enable one of the openfunnel crate's features `rustls` (the default), `rustls-ring` or `native-tls`",
+            ));
+        }
         "https" => {}
         "http" if is_loopback(&url) => {}
         "http" => {
@@ -573,6 +583,22 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 mod tests {
     use super::*;
 
+    /// Without a TLS feature an https URL is refused where it is set, with
+    /// the features to choose from (CI builds this crate that way).
+    #[cfg(not(any(feature = "rustls", feature = "rustls-ring", feature = "native-tls")))]
+    #[test]
+    fn an_https_base_url_needs_a_tls_feature() {
+        let error = validate_base_url("https://api.openfunnel.dev")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("no TLS library") && error.contains("`rustls-ring`"),
+            "{error}"
+        );
+        assert!(validate_base_url("http://127.0.0.1:9").is_ok());
+    }
+
+    #[cfg(any(feature = "rustls", feature = "rustls-ring", feature = "native-tls"))]
     #[test]
     fn base_urls_are_checked_and_normalised() {
         let ok = |raw: &str| {

@@ -77,6 +77,23 @@
 //! Runnable programs against it are in the repository's
 //! `crates/openfunnel/examples/`.
 //!
+//! # Cargo features
+//!
+//! | feature | what it gives |
+//! |---|---|
+//! | `rustls` (default) | https through rustls on aws-lc-rs (a C build of `aws-lc-sys`, which needs cmake for some targets) |
+//! | `rustls-ring` | https through rustls on *ring*: a smaller build that cross-compiles more easily |
+//! | `native-tls` | https through the platform's TLS library (OpenSSL on Linux: needs its headers) |
+//! | `schemars` | `schemars::JsonSchema` on the generated row and manifest types |
+//!
+//! To leave aws-lc out, turn the default off:
+//! `openfunnel = { version = "0.1", default-features = false, features = ["rustls-ring"] }`.
+//! When more than one TLS feature is enabled the choice is deterministic:
+//! `native-tls`, then `rustls-ring`, then `rustls` ([`openfunnel_api::TLS_BACKEND`]
+//! says which). With none, only a local simulator over plain `http` can be
+//! reached, and an `https` base URL is refused when the client is built.
+//! BENCHMARKS.md lists a fresh consumer crate's build time for each set.
+//!
 //! # Naming
 //!
 //! Settings of the SDK's own types (`ClientBuilder`, `PollPolicy`,
