@@ -28,3 +28,4 @@ pub mod normalise;
 pub mod outline;
 pub mod schema_walk;
 pub mod spec_files;
+pub mod vendor;

@@ -11,6 +11,10 @@ commands:
   codegen --check   fail if the checked-in generated files are stale (CI)
   bench [ARGS]      build the benchmarks and the CLI in release mode and run them
                     (ARGS go to openfunnel-bench: --quick, --write BENCHMARKS.md)
+  vendor [--new] PATH...
+                    copy what OpenFunnel publishes into openapi/upstream/: a docs
+                    page's ```yaml block byte for byte, or the operations this
+                    workspace uses sliced from a whole OpenAPI document
   consumer-builds   build a fresh crate depending on openfunnel, cold, once per
                     feature set (TLS backends, schemars) and print a table
   lines [DIR]       production lines per file and in all (no blank lines, comments
@@ -25,6 +29,7 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => run_codegen(true),
         ["bench", rest @ ..] => run_bench(rest),
         ["consumer-builds"] => run_consumer_builds(),
+        ["vendor", rest @ ..] if !rest.is_empty() => run_vendor(rest),
         ["lines"] => run_lines("crates/openfunnel/src"),
         ["lines", dir] => run_lines(dir),
         ["help" | "--help" | "-h"] => {
@@ -54,6 +59,50 @@ fn run_lines(dir: &str) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Vendors the published files at `args` (after an optional `--new`).
+fn run_vendor(args: &[&str]) -> ExitCode {
+    use xtask::vendor::{apply, plan, read_sources};
+    let new = args.contains(&"--new");
+    let paths: Vec<std::path::PathBuf> = args
+        .iter()
+        .filter(|arg| **arg != "--new")
+        .map(std::path::PathBuf::from)
+        .collect();
+    let root = codegen::repository_root();
+    let planned = match read_sources(&paths).and_then(|sources| plan(&root, &sources, new)) {
+        Ok(planned) => planned,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut changed = planned.removals.len();
+    for (path, contents) in &planned.writes {
+        let before = std::fs::read_to_string(root.join(path)).ok();
+        let what = match before {
+            Some(before) if before == *contents => "unchanged",
+            Some(_) => "changed",
+            None => "new",
+        };
+        changed += usize::from(what != "unchanged");
+        println!("{what:>9}  {path}");
+    }
+    for path in &planned.removals {
+        println!("  removed  {path} (the sliced file holds its operations)");
+    }
+    for note in &planned.notes {
+        eprintln!("{note}");
+    }
+    if let Err(error) = apply(&root, &planned) {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
+    if changed > 0 {
+        println!("next: cargo xtask codegen, then read its change report and review the snapshots");
+    }
+    ExitCode::SUCCESS
 }
 
 /// Builds a consumer of the SDK cold for each feature set and prints a table.

@@ -24,6 +24,15 @@ use std::time::Duration;
 
 const USAGE: &str = "usage: openfunnel-bench [--quick] [--only 1,2,…] [--write FILE] [--cli PATH]";
 
+/// The sections of an earlier BENCHMARKS.md that other commands write (from
+/// its first `## ` heading on, as `cargo xtask consumer-builds`'s table), kept
+/// when the benchmark table above them is rewritten.
+fn other_sections(previous: &str) -> &str {
+    previous
+        .find("\n## ")
+        .map_or("", |start| &previous[start..])
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -119,10 +128,12 @@ async fn main() -> ExitCode {
     let table = table::render(&lines);
     print!("{table}");
     if let Some(path) = write {
+        let previous = std::fs::read_to_string(&path).unwrap_or_default();
         let document = format!(
-            "# Benchmarks\n\nLatest run of `cargo xtask bench{}` (release build), against the in-process simulator on loopback.\n\n{}\n{table}\nEach scenario is described in `crates/openfunnel-bench/src/`. Figures are from one run; ratios compare runs made side by side in that run.\n",
+            "# Benchmarks\n\nLatest run of `cargo xtask bench{}` (release build), against the in-process simulator on loopback.\n\n{}\n{table}\nEach scenario is described in `crates/openfunnel-bench/src/`. Figures are from one run; ratios compare runs made side by side in that run.\n{}",
             if quick { " -- --quick" } else { "" },
-            machine()
+            machine(),
+            other_sections(&previous)
         );
         if let Err(error) = std::fs::write(&path, document) {
             eprintln!("cannot write {path}: {error}");
@@ -163,4 +174,19 @@ fn machine() -> String {
         .map(|kib| format!("{:.0} GiB", kib as f64 / 1024.0 / 1024.0))
         .unwrap_or_else(|| "unknown memory".into());
     format!("Machine: {model}, {cores} cores, {memory}, Linux.\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::other_sections;
+
+    #[test]
+    fn a_rewrite_keeps_the_sections_other_commands_wrote() {
+        let previous = "# Benchmarks\n\n| old table |\n\n## Consumer builds\n\n| features |\n";
+        assert_eq!(
+            other_sections(previous),
+            "\n## Consumer builds\n\n| features |\n"
+        );
+        assert_eq!(other_sections("# Benchmarks\n\n| old table |\n"), "");
+    }
 }
