@@ -44,11 +44,37 @@ pub enum CodegenError {
     Generate(#[from] GenerateError),
     #[error("cannot render the normalised document as YAML: {0}")]
     Render(#[from] serde_norway::Error),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// What the newly normalised document changes against the committed one, or
+/// `None` when they are the same text (or none is committed yet).
+pub fn change_report(
+    root: &Path,
+    generated: &Generated,
+) -> Result<Option<crate::report::Report>, CodegenError> {
+    let Some(new) = generated
+        .files
+        .iter()
+        .find(|file| file.path == NORMALISED_DOCUMENT)
+    else {
+        return Ok(None);
+    };
+    let Ok(committed) = std::fs::read_to_string(root.join(NORMALISED_DOCUMENT)) else {
+        return Ok(None);
+    };
+    if committed == new.contents {
+        return Ok(None);
+    }
+    let old: serde_json::Value = serde_norway::from_str(&committed)?;
+    let new: serde_json::Value = serde_norway::from_str(&new.contents)?;
+    Ok(Some(crate::report::compare(&old, &new)?))
 }
 
 /// One file the generator owns.

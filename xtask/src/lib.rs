@@ -26,6 +26,7 @@ pub mod generate;
 pub mod lines;
 pub mod normalise;
 pub mod outline;
+pub mod report;
 pub mod schema_walk;
 pub mod spec_files;
 pub mod vendor;

@@ -176,6 +176,15 @@ fn run_codegen(check: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The verdict comes before the diff: it is what a reviewer reads first.
+    match codegen::change_report(&root, &generated) {
+        Ok(Some(report)) => print!("{report}"),
+        Ok(None) => {}
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     if check {
         let stale = codegen::stale(&root, &generated.files);
         if stale.is_empty() {
