@@ -24,6 +24,7 @@ pub mod codegen;
 pub mod consumer_build;
 pub mod generate;
 pub mod lines;
+pub mod non_exhaustive;
 pub mod normalise;
 pub mod outline;
 pub mod report;

@@ -103,7 +103,7 @@ fn impl_outline(item: &Item) -> Option<Item> {
 }
 
 fn is_kept_attribute(attribute: &Attribute) -> bool {
-    ["serde", "derive", "cfg_attr"]
+    ["serde", "derive", "cfg_attr", "non_exhaustive"]
         .iter()
         .any(|kept| attribute.path().is_ident(kept))
 }

@@ -13,6 +13,7 @@ pub mod types {
     ///Answer to a cancel request (inferred shape): every field is optional and fields not listed here are kept.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct BulkLookalikeCancelResponse {
         ///Id of the job being cancelled.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -29,6 +30,7 @@ pub mod types {
     ///Combined job status + one page of results. Check `status` for completion (not `next_cursor`), and walk pages with `next_cursor`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct BulkLookalikeJobResponse {
         ///Number of rows in this page.
         #[serde(default)]
@@ -63,6 +65,7 @@ pub mod types {
     ///Summary of a completed (or partial) bulk lookalike job, returned on the poll endpoint once the job finishes.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct BulkLookalikeManifest {
         ///Total result rows produced. Null on a partial/failed job.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -99,6 +102,7 @@ pub mod types {
     ///Single company returned by the public lookalike search endpoint.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct BulkLookalikeResultRow {
         ///Primary company domain
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -214,6 +218,7 @@ pub mod types {
     ///Answer to a bulk lookalike submit. `job_id` is documented; the other fields are inferred, and fields not listed here are kept.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct BulkLookalikeSubmitResponse {
         ///Id of the new job (a UUID); poll it on the bulk poll endpoint.
         pub job_id: ::std::string::String,
@@ -229,6 +234,7 @@ pub mod types {
     ///`HttpValidationError`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct HttpValidationError {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub detail: ::std::vec::Vec<ValidationError>,
@@ -238,6 +244,7 @@ pub mod types {
     ///One qualified company. Carries the same hiring-signal and firmographic fields as a Search Companies By Tech Stack hit (firmographics populated when enrichment ran), plus the `intent` verification block.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TechIntentCompanyRow {
         ///Display name. Canonical company name when enriched; otherwise as it appeared on the posting.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -263,6 +270,7 @@ pub mod types {
     ///Combined job status + one page of results. Check `status` for completion (not `next_cursor`), and walk pages with `next_cursor`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TechIntentJobResponse {
         ///Number of rows in this page.
         #[serde(default)]
@@ -291,6 +299,7 @@ pub mod types {
     ///Summary of a completed (or partial) tech intent-search job, returned on the poll endpoint once the job finishes.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TechIntentManifest {
         ///Echo of the activity intent that was verified.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -492,6 +501,7 @@ pub mod types {
     ///Answer to a tech intent submit (documented). Only `job_id` is required (see the operation); fields not listed here are kept.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TechIntentSubmitResponse {
         ///Id of the new job; poll it on the intent poll endpoint.
         pub job_id: ::std::string::String,
@@ -510,6 +520,7 @@ pub mod types {
     ///Why this company qualified for the activity intent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TechIntentVerdict {
         ///Echo of the activity intent that was verified.
         pub activity: ::std::string::String,
@@ -522,6 +533,7 @@ pub mod types {
     ///The job posting that passed intent verification.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TechIntentVerdictQualifiedJob {
         ///ISO timestamp the posting was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -541,6 +553,7 @@ pub mod types {
     ///`ValidationError`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ValidationError {
         pub loc: ::std::vec::Vec<ValidationErrorLocItem>,
         pub msg: ::std::string::String,

@@ -114,43 +114,37 @@ pub fn rows(range: std::ops::Range<u32>) -> Vec<types::BulkLookalikeResultRow> {
         .collect()
 }
 
-/// A lookalike poll response, of the generated type: the spec shapes it.
+/// A lookalike poll response, of the generated type (decoded, as a user
+/// outside the crate makes one: response types are `#[non_exhaustive]`).
 pub fn page(
     status: &str,
     name: Option<&str>,
     next: Option<&str>,
     rows: Vec<types::BulkLookalikeResultRow>,
 ) -> types::BulkLookalikeJobResponse {
-    types::BulkLookalikeJobResponse {
-        count: rows.len() as i64,
-        error_message: None,
-        job_id: JOB.into(),
-        manifest: None,
-        next_cursor: next.map(str::to_string),
-        page: name.map(str::to_string),
-        processed: None,
-        progress_message: None,
-        rows,
-        status: status.into(),
-        extra: Default::default(),
-    }
+    serde_json::from_value(json!({
+        "count": rows.len(),
+        "job_id": JOB,
+        "next_cursor": next,
+        "page": name,
+        "rows": rows,
+        "status": status,
+    }))
+    .expect("a lookalike poll response")
 }
 
 /// A lookalike manifest: `count` rows (only once completed) over `pages` pages.
 pub fn manifest(status: &str, count: usize, pages: i64) -> types::BulkLookalikeManifest {
     let completed = status == "completed";
-    types::BulkLookalikeManifest {
-        count: completed.then_some(count as i64),
-        credits_consumed: Some(count as i64),
-        derived_query: None,
-        page_size: Some(100),
-        pages: Some(pages),
-        partial: !completed,
-        rerank_degraded: false,
-        resolved_seed_domains: None,
-        unresolved_seed_domains: None,
-        extra: Default::default(),
-    }
+    serde_json::from_value(json!({
+        "count": completed.then_some(count),
+        "credits_consumed": count,
+        "page_size": 100,
+        "pages": pages,
+        "partial": !completed,
+        "rerank_degraded": false,
+    }))
+    .expect("a lookalike manifest")
 }
 
 /// A terminal response with a manifest listing `pages` pages.
@@ -161,10 +155,9 @@ pub fn terminal(
     rows: Vec<types::BulkLookalikeResultRow>,
     pages: u32,
 ) -> types::BulkLookalikeJobResponse {
-    types::BulkLookalikeJobResponse {
-        manifest: Some(manifest(status, pages as usize * 100, i64::from(pages))),
-        ..page(status, name, next, rows)
-    }
+    let mut response = page(status, name, next, rows);
+    response.manifest = Some(manifest(status, pages as usize * 100, i64::from(pages)));
+    response
 }
 
 /// Serves `body` for the fixture job's lookalike page at `cursor` (`None`:
