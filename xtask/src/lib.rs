@@ -29,5 +29,6 @@ pub mod normalise;
 pub mod outline;
 pub mod report;
 pub mod schema_walk;
+pub mod semver;
 pub mod spec_files;
 pub mod vendor;

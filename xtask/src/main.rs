@@ -15,6 +15,8 @@ commands:
                     copy what OpenFunnel publishes into openapi/upstream/: a docs
                     page's ```yaml block byte for byte, or the operations this
                     workspace uses sliced from a whole OpenAPI document
+  semver            the semver gate: cargo-semver-checks on openfunnel-api and
+                    openfunnel against the commit in .semver-baseline
   consumer-builds   build a fresh crate depending on openfunnel, cold, once per
                     feature set (TLS backends, schemars) and print a table
   lines [DIR]       production lines per file and in all (no blank lines, comments
@@ -29,6 +31,19 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => run_codegen(true),
         ["bench", rest @ ..] => run_bench(rest),
         ["consumer-builds"] => run_consumer_builds(),
+        ["semver"] => match xtask::semver::check(&codegen::repository_root()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => {
+                eprintln!(
+                    "semver gate: the public API changed more than the version numbers allow: bump the minor number (pre-1.0) of the crate it names, in its Cargo.toml and in the workspace's dependency on it"
+                );
+                ExitCode::FAILURE
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
         ["vendor", rest @ ..] if !rest.is_empty() => run_vendor(rest),
         ["lines"] => run_lines("crates/openfunnel/src"),
         ["lines", dir] => run_lines(dir),

@@ -1,0 +1,127 @@
+//! `cargo xtask semver`: the semver gate. cargo-semver-checks compares the
+//! public API of `openfunnel-api` and `openfunnel` with a baseline commit and
+//! fails when it breaks without the version bump semver requires (pre-1.0: the
+//! minor number).
+//!
+//! The baseline is a git revision the repository records itself, in
+//! [`BASELINE_FILE`] (CI's clone may carry no tags): the commit of the last
+//! release, written there by the release step. A clone without that commit
+//! fails the gate and says so, instead of passing silently.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Where the baseline commit is recorded, relative to the repository root.
+pub const BASELINE_FILE: &str = ".semver-baseline";
+
+/// The cargo-semver-checks version CI installs (and this command expects).
+pub const TOOL_VERSION: &str = "0.51.0";
+
+/// The crates the gate checks.
+pub const PACKAGES: [&str; 2] = ["openfunnel-api", "openfunnel"];
+
+/// Why the gate could not run, or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SemverError {
+    /// The baseline file is missing or holds no commit.
+    #[error(
+        "{BASELINE_FILE} {0}: it must hold the commit of the last release (a line of 7 to 40 hex digits; `#` starts a comment)"
+    )]
+    NoBaseline(String),
+    /// The clone lacks the baseline commit.
+    #[error(
+        "the baseline commit {0} (from {BASELINE_FILE}) is not in this clone's history, so the semver gate cannot compare against it: fetch it (`git fetch --unshallow`, or clone with full history)"
+    )]
+    BaselineMissing(String),
+    /// cargo-semver-checks is not installed.
+    #[error(
+        "cargo-semver-checks is not installed: cargo install cargo-semver-checks --version {TOOL_VERSION} --locked"
+    )]
+    ToolMissing,
+    /// A command could not be started.
+    #[error("cannot run {command}: {source}")]
+    Run {
+        /// What was run.
+        command: String,
+        /// Why it did not start.
+        source: std::io::Error,
+    },
+}
+
+/// The commit recorded in a baseline file's text.
+///
+/// ```
+/// let text = "# the first baseline: no release yet\n3a8d927\n";
+/// assert_eq!(xtask::semver::parse_baseline(text).unwrap(), "3a8d927");
+/// assert!(xtask::semver::parse_baseline("# nothing\n").is_err());
+/// assert!(xtask::semver::parse_baseline("main\n").is_err());
+/// ```
+pub fn parse_baseline(text: &str) -> Result<String, SemverError> {
+    let mut commits = text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty());
+    match (commits.next(), commits.next()) {
+        (Some(commit), None)
+            if (7..=40).contains(&commit.len())
+                && commit.chars().all(|c| c.is_ascii_hexdigit()) =>
+        {
+            Ok(commit.to_string())
+        }
+        (None, _) => Err(SemverError::NoBaseline("records no commit".into())),
+        _ => Err(SemverError::NoBaseline(
+            "holds something other than one commit".into(),
+        )),
+    }
+}
+
+/// Reads the baseline of the repository at `root` and checks that its commit
+/// is in the clone.
+pub fn baseline(root: &Path) -> Result<String, SemverError> {
+    let text = std::fs::read_to_string(root.join(BASELINE_FILE))
+        .map_err(|error| SemverError::NoBaseline(format!("cannot be read ({error})")))?;
+    let commit = parse_baseline(&text)?;
+    let present = Command::new("git")
+        .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
+        .current_dir(root)
+        .output()
+        .map_err(|source| SemverError::Run {
+            command: "git".into(),
+            source,
+        })?;
+    if present.status.success() {
+        Ok(commit)
+    } else {
+        Err(SemverError::BaselineMissing(commit))
+    }
+}
+
+/// Runs cargo-semver-checks on [`PACKAGES`] against the baseline; `Ok(true)`
+/// when the public API is compatible with the version numbers.
+pub fn check(root: &Path) -> Result<bool, SemverError> {
+    let commit = baseline(root)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let installed = Command::new(&cargo)
+        .args(["semver-checks", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !installed {
+        return Err(SemverError::ToolMissing);
+    }
+    let mut command = Command::new(&cargo);
+    command
+        .args(["semver-checks", "check-release", "--baseline-rev", &commit])
+        .current_dir(root);
+    for package in PACKAGES {
+        command.args(["--package", package]);
+    }
+    eprintln!(
+        "semver gate: {} against {commit} ({BASELINE_FILE})",
+        PACKAGES.join(", ")
+    );
+    let status = command.status().map_err(|source| SemverError::Run {
+        command: "cargo semver-checks".into(),
+        source,
+    })?;
+    Ok(status.success())
+}
