@@ -2245,3 +2245,126 @@ async fn a_wrong_base_url_path_and_an_unknown_job_are_told_apart_in_one_request(
     let read = run(&sim, &["tech-intent", "status", &job]).await;
     assert_eq!(code(&read), 0, "{}", stderr(&read));
 }
+
+/// 64-bit FNV-1a, the digest the checkpoint keeps (crates/openfunnel-cli/src/digest.rs).
+fn fnv1a(bytes: &[u8]) -> String {
+    let mut state: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        state ^= u64::from(*byte);
+        state = state.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{state:016x}")
+}
+
+/// One CSV record (RFC 4180 quoting), CRLF-terminated.
+fn csv_line(cells: &[String]) -> String {
+    let quoted: Vec<String> = cells
+        .iter()
+        .map(|cell| {
+            if cell.contains([',', '"', '\r', '\n']) {
+                format!("\"{}\"", cell.replace('"', "\"\""))
+            } else {
+                cell.clone()
+            }
+        })
+        .collect();
+    format!("{}\r\n", quoted.join(","))
+}
+
+#[tokio::test]
+async fn a_resumed_csv_keeps_the_header_its_checkpoint_recorded() {
+    let sim = Simulator::start().await.unwrap();
+    let job = sim.add_job(JobType::Lookalike, JobProfile::completed(300));
+    let dir = temp_dir("csv-header");
+    let file = dir.join("rows.csv");
+    let path = file.to_str().unwrap();
+    let first = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &job,
+            "--format",
+            "csv",
+            "-o",
+            path,
+            "--limit",
+            "100",
+            "--resume",
+        ],
+    )
+    .await;
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    // The file as an older build, without a `headquarters` column, would
+    // have written it; its checkpoint says so.
+    let records = csv_records(&std::fs::read_to_string(&file).unwrap());
+    let dropped = records[0].iter().position(|c| c == "headquarters").unwrap();
+    let older: String = records
+        .iter()
+        .map(|record| {
+            let mut record = record.clone();
+            record.remove(dropped);
+            csv_line(&record)
+        })
+        .collect();
+    std::fs::write(&file, &older).unwrap();
+    let sidecar = dir.join("rows.csv.checkpoint.json");
+    let mut state: Value =
+        serde_json::from_str(&std::fs::read_to_string(&sidecar).unwrap()).unwrap();
+    let recorded: Vec<&str> = state["csv_header"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        recorded, records[0],
+        "the checkpoint records the header the file starts with"
+    );
+    let mut header = records[0].clone();
+    header.remove(dropped);
+    state["csv_header"] = serde_json::json!(header);
+    state["bytes"] = serde_json::json!(older.len());
+    state["digest"] = serde_json::json!(fnv1a(older.as_bytes()));
+    std::fs::write(&sidecar, serde_json::to_string(&state).unwrap()).unwrap();
+
+    let resumed = run(
+        &sim,
+        &[
+            "-q",
+            "lookalike",
+            "results",
+            &job,
+            "--format",
+            "csv",
+            "-o",
+            path,
+            "--limit",
+            "300",
+            "--resume",
+        ],
+    )
+    .await;
+    assert_eq!(code(&resumed), 0, "{}", stderr(&resumed));
+    let records = csv_records(&std::fs::read_to_string(&file).unwrap());
+    assert_eq!(records[0], header, "one header, the recorded one");
+    assert_eq!(records.len(), 301, "the header and 300 rows");
+    for (index, record) in records.iter().enumerate() {
+        assert_eq!(
+            record.len(),
+            header.len(),
+            "record {index} has the header's columns: {record:?}"
+        );
+    }
+    // What the older header has no column for is kept in other_fields.
+    let other = header.iter().position(|c| c == "other_fields").unwrap();
+    assert!(
+        records[300][other].contains("headquarters"),
+        "{:?}",
+        records[300]
+    );
+    let domain = header.iter().position(|c| c == "domain").unwrap();
+    let domains: HashSet<&str> = records[1..].iter().map(|r| r[domain].as_str()).collect();
+    assert_eq!(domains.len(), 300, "every row once");
+}

@@ -88,7 +88,7 @@ pub fn generate_client(doc: &Value) -> Result<syn::File, GenerateError> {
         Ok(tokens) => {
             let mut file: syn::File = syn::parse2(tokens)?;
             make_derive_optional(&mut file.items, SCHEMARS_DERIVE, SCHEMARS_FEATURE);
-            crate::non_exhaustive::mark_response_types(&mut file);
+            crate::response_types::mark_response_types(&mut file);
             Ok(file)
         }
         Err(message) => Err(GenerateError::Panicked {

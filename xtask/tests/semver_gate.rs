@@ -36,11 +36,18 @@ fn a_baseline_commit_missing_from_the_clone_fails_naming_it_and_what_to_do() {
     }
     // A commit this clone does not have (a shallow clone's case).
     let absent = "0123456789abcdef0123456789abcdef01234567";
-    std::fs::write(dir.join(BASELINE_FILE), format!("# release 0.1.0\n{absent}\n")).unwrap();
+    std::fs::write(
+        dir.join(BASELINE_FILE),
+        format!("# release 0.1.0\n{absent}\n"),
+    )
+    .unwrap();
     match baseline(&dir) {
         Err(error @ SemverError::BaselineMissing(_)) => {
             let said = error.to_string();
-            assert!(said.contains(absent) && said.contains("git fetch --unshallow"), "{said}");
+            assert!(
+                said.contains(absent) && said.contains("git fetch --unshallow"),
+                "{said}"
+            );
         }
         other => panic!("expected BaselineMissing, got {other:?}"),
     }

@@ -27,6 +27,15 @@ pub mod types {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    impl BulkLookalikeCancelResponse {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "job_id",
+            "message",
+            "status",
+        ];
+    }
     ///Combined job status + one page of results. Check `status` for completion (not `next_cursor`), and walk pages with `next_cursor`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -61,6 +70,22 @@ pub mod types {
         pub status: ::std::string::String,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl BulkLookalikeJobResponse {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "count",
+            "error_message",
+            "job_id",
+            "manifest",
+            "next_cursor",
+            "page",
+            "processed",
+            "progress_message",
+            "rows",
+            "status",
+        ];
     }
     ///Summary of a completed (or partial) bulk lookalike job, returned on the poll endpoint once the job finishes.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -99,6 +124,21 @@ pub mod types {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    impl BulkLookalikeManifest {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "count",
+            "credits_consumed",
+            "derived_query",
+            "page_size",
+            "pages",
+            "partial",
+            "rerank_degraded",
+            "resolved_seed_domains",
+            "unresolved_seed_domains",
+        ];
+    }
     ///Single company returned by the public lookalike search endpoint.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -124,6 +164,18 @@ pub mod types {
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl BulkLookalikeResultRow {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "domain",
+            "employee_count",
+            "headquarters",
+            "linkedin_url",
+            "match_reason",
+            "name",
+        ];
     }
     ///Inputs of a bulk lookalike job (documented: names; inferred: types). At least one of `query` or `seed_domains` is required (documented).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -231,6 +283,15 @@ pub mod types {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    impl BulkLookalikeSubmitResponse {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "job_id",
+            "message",
+            "status",
+        ];
+    }
     ///`HttpValidationError`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -240,6 +301,11 @@ pub mod types {
         pub detail: ::std::vec::Vec<ValidationError>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl HttpValidationError {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &["detail"];
     }
     ///One qualified company. Carries the same hiring-signal and firmographic fields as a Search Companies By Tech Stack hit (firmographics populated when enrichment ran), plus the `intent` verification block.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -266,6 +332,19 @@ pub mod types {
         pub post_count: i64,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TechIntentCompanyRow {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "company_name",
+            "company_slug",
+            "enriched",
+            "first_posted_at",
+            "intent",
+            "last_posted_at",
+            "post_count",
+        ];
     }
     ///Combined job status + one page of results. Check `status` for completion (not `next_cursor`), and walk pages with `next_cursor`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -295,6 +374,20 @@ pub mod types {
         pub status: ::std::string::String,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TechIntentJobResponse {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "count",
+            "error_message",
+            "job_id",
+            "manifest",
+            "next_cursor",
+            "page",
+            "rows",
+            "status",
+        ];
     }
     ///Summary of a completed (or partial) tech intent-search job, returned on the poll endpoint once the job finishes.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -336,6 +429,23 @@ pub mod types {
         pub total_companies_matched: ::std::option::Option<i64>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TechIntentManifest {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "activity",
+            "companies_qualified",
+            "companies_scanned",
+            "companies_skipped_no_evidence",
+            "count",
+            "credits_consumed",
+            "page_size",
+            "pages",
+            "partial",
+            "tech",
+            "total_companies_matched",
+        ];
     }
     ///Inputs of a tech-stack-with-intent job (documented).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -517,6 +627,16 @@ pub mod types {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    impl TechIntentSubmitResponse {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "job_id",
+            "message",
+            "requested_limit",
+            "status",
+        ];
+    }
     ///Why this company qualified for the activity intent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -529,6 +649,15 @@ pub mod types {
         pub reason: ::std::string::String,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TechIntentVerdict {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "activity",
+            "qualified_job",
+            "reason",
+        ];
     }
     ///The job posting that passed intent verification.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -550,6 +679,16 @@ pub mod types {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    impl TechIntentVerdictQualifiedJob {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &[
+            "created",
+            "snippet",
+            "title",
+            "url",
+        ];
+    }
     ///`ValidationError`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -561,6 +700,11 @@ pub mod types {
         pub type_: ::std::string::String,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl ValidationError {
+        /// The JSON names of the fields the spec declares, in this
+        /// struct's order (fields not in the spec are kept in `extra`).
+        pub const FIELD_NAMES: &'static [&'static str] = &["loc", "msg", "type"];
     }
     ///`ValidationErrorLocItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]

@@ -3,7 +3,7 @@
 use crate::cli::Format;
 use crate::digest::Digest;
 use crate::exit::CliError;
-use crate::output::RowSink;
+use crate::output::{EXTRA_COLUMN, RowSink};
 use crate::progress::Reporter;
 use crate::sidecar::{self, ExportState};
 use futures_util::StreamExt;
@@ -14,15 +14,25 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// What the CLI knows about a job kind beyond the SDK.
+/// What the CLI knows about a job kind beyond the SDK: how its rows are laid
+/// out in CSV.
 pub trait ExportKind: JobKind {
-    /// CSV columns, in order: the declared fields (and, for intent rows, the
-    /// documented firmographics). Anything else goes to the last column.
-    const COLUMNS: &'static [&'static str];
+    /// The fields the row schema declares, generated from the spec: each has a
+    /// column, so a field OpenFunnel adds gets its own after regeneration.
+    const DECLARED: &'static [&'static str];
+    /// Fields documented beyond the schema (the intent rows' firmographics,
+    /// kept in the row's `extra`): each has a column too.
+    const DOCUMENTED: &'static [&'static str];
+    /// The order of the columns listed here; declared or documented fields
+    /// not listed follow them, and a listed field neither declares nor
+    /// documents any more has no column.
+    const ORDER: &'static [&'static str];
 }
 
 impl ExportKind for Lookalike {
-    const COLUMNS: &'static [&'static str] = &[
+    const DECLARED: &'static [&'static str] = openfunnel::LookalikeRow::FIELD_NAMES;
+    const DOCUMENTED: &'static [&'static str] = &[];
+    const ORDER: &'static [&'static str] = &[
         "name",
         "domain",
         "linkedin_url",
@@ -33,7 +43,25 @@ impl ExportKind for Lookalike {
 }
 
 impl ExportKind for TechIntent {
-    const COLUMNS: &'static [&'static str] = &[
+    const DECLARED: &'static [&'static str] = openfunnel::TechIntentRow::FIELD_NAMES;
+    const DOCUMENTED: &'static [&'static str] = &[
+        "website",
+        "linkedin_url",
+        "linkedin_org_id",
+        "linkedin_follower_count",
+        "employee_count",
+        "industries",
+        "description",
+        "hq_city",
+        "hq_region",
+        "hq_country",
+        "hq_country_code",
+        "funding_stage",
+        "total_funding_usd",
+        "latest_funding_usd",
+        "revenue_usd",
+    ];
+    const ORDER: &'static [&'static str] = &[
         "company_slug",
         "company_name",
         "post_count",
@@ -57,6 +85,24 @@ impl ExportKind for TechIntent {
         "revenue_usd",
         "intent",
     ];
+}
+
+/// The CSV columns of `K`'s rows before the last one, `other_fields` (what
+/// no column holds): [`ExportKind::ORDER`] where it applies, then every other
+/// declared or documented field.
+pub fn csv_columns<K: ExportKind>() -> Vec<String> {
+    columns_from(K::ORDER, K::DECLARED, K::DOCUMENTED)
+}
+
+fn columns_from(order: &[&str], declared: &[&str], documented: &[&str]) -> Vec<String> {
+    let known = |field: &&&str| declared.contains(field) || documented.contains(field);
+    let mut columns: Vec<String> = order.iter().filter(known).map(|c| c.to_string()).collect();
+    for field in declared.iter().chain(documented) {
+        if !columns.iter().any(|column| column == field) {
+            columns.push(field.to_string());
+        }
+    }
+    columns
 }
 
 /// How to export.
@@ -153,7 +199,7 @@ pub async fn export<K: ExportKind>(
     let mut sink = RowSink::new(
         BufWriter::new(output),
         options.format,
-        K::COLUMNS,
+        state.csv_columns::<K>(),
         state.rows,
         state.bytes,
         digest,
@@ -371,6 +417,11 @@ fn open<K: ExportKind>(
         checkpoint: job.start_checkpoint(),
         complete: false,
         limit: options.limit,
+        csv_header: (options.format == Format::Csv).then(|| {
+            let mut header = csv_columns::<K>();
+            header.push(EXTRA_COLUMN.to_string());
+            header
+        }),
     };
     match target {
         Target::Stdout => Ok((Output::Stdout(std::io::stdout()), fresh, Digest::default())),
@@ -568,6 +619,36 @@ fn sync(sink: &mut RowSink<BufWriter<Output>>, path: &Path) -> Result<(), CliErr
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn csv_columns_follow_the_schema_in_the_preferred_order() {
+        let columns = super::columns_from(
+            &["name", "domain", "gone"],
+            &["domain", "added", "name"],
+            &["firmographic"],
+        );
+        // Listed first in their order; a field the schema no longer declares
+        // has no column; a new one and a documented one follow.
+        assert_eq!(columns, ["name", "domain", "added", "firmographic"]);
+    }
+
+    #[test]
+    fn every_declared_row_field_has_a_csv_column_today() {
+        use openfunnel::{Lookalike, TechIntent};
+        let lookalike = super::csv_columns::<Lookalike>();
+        assert_eq!(&lookalike[..2], ["name", "domain"]);
+        for field in openfunnel::LookalikeRow::FIELD_NAMES {
+            assert!(lookalike.iter().any(|c| c == field), "{field}");
+        }
+        let intent = super::csv_columns::<TechIntent>();
+        for field in openfunnel::TechIntentRow::FIELD_NAMES
+            .iter()
+            .chain(["website", "revenue_usd"].iter())
+        {
+            assert!(intent.iter().any(|c| c == field), "{field}");
+        }
+        assert_eq!(intent.last().map(String::as_str), Some("intent"));
+    }
+
     use super::forgot_the_checkpoint;
 
     fn unknown(cursor: &str) -> openfunnel::Error {

@@ -31,7 +31,7 @@ impl<W: Write> Write for Counting<W> {
 pub struct RowSink<W: Write> {
     out: Counting<W>,
     format: Format,
-    columns: &'static [&'static str],
+    columns: Vec<String>,
     rows: u64,
     /// Whether CSV text cells that a spreadsheet would run as a formula are
     /// neutralised (see `neutralise`).
@@ -45,7 +45,7 @@ impl<W: Write> RowSink<W> {
     pub fn new(
         out: W,
         format: Format,
-        columns: &'static [&'static str],
+        columns: Vec<String>,
         rows: u64,
         bytes: u64,
         digest: Digest,
@@ -64,9 +64,8 @@ impl<W: Write> RowSink<W> {
         if bytes == 0 {
             match format {
                 Format::Csv => {
-                    let mut header: Vec<&str> = columns.to_vec();
-                    header.push(EXTRA_COLUMN);
-                    write_csv_record(&mut sink.out, header.iter().map(|c| c.to_string()))?;
+                    let header = sink.columns.iter().cloned();
+                    write_csv_record(&mut sink.out, header.chain([EXTRA_COLUMN.to_string()]))?;
                 }
                 Format::Json => sink.out.write_all(b"[")?,
                 Format::Jsonl => {}
@@ -91,7 +90,7 @@ impl<W: Write> RowSink<W> {
                 write_one_line(&mut self.out, row.get())?;
             }
             Format::Csv => {
-                let fields = csv_fields(self.columns, row, self.safe_csv)?;
+                let fields = csv_fields(&self.columns, row, self.safe_csv)?;
                 write_csv_record(&mut self.out, fields.into_iter())?;
             }
         }
@@ -159,7 +158,7 @@ pub const EXTRA_COLUMN: &str = "other_fields";
 /// then the remaining fields as one JSON object (in the order sent), so
 /// that no field is lost. Numbers are written as sent. With `safe`, text
 /// cells a spreadsheet would run as a formula are neutralised.
-fn csv_fields(columns: &[&str], row: &RawValue, safe: bool) -> io::Result<Vec<String>> {
+fn csv_fields(columns: &[String], row: &RawValue, safe: bool) -> io::Result<Vec<String>> {
     let fields: Fields<'_> = match serde_json::from_str(row.get()) {
         Ok(fields) => fields,
         // Not an object: the whole row is one extra value.
@@ -301,7 +300,7 @@ mod tests {
         let mut sink = RowSink::new(
             Vec::new(),
             format,
-            &["name", "domain"],
+            vec!["name".into(), "domain".into()],
             0,
             0,
             Digest::default(),
@@ -363,8 +362,15 @@ mod tests {
 
     #[test]
     fn the_closing_bracket_is_not_counted_so_a_resume_overwrites_it() {
-        let mut sink =
-            RowSink::new(Vec::new(), Format::Json, &[], 0, 0, Digest::default()).unwrap();
+        let mut sink = RowSink::new(
+            Vec::new(),
+            Format::Json,
+            Vec::new(),
+            0,
+            0,
+            Digest::default(),
+        )
+        .unwrap();
         sink.write_row(&serde_json::value::to_raw_value(&json!({"a": 1})).unwrap())
             .unwrap();
         let before = sink.bytes();

@@ -34,6 +34,23 @@ pub struct ExportState {
     /// before the flag capped rows have none).
     #[serde(default)]
     pub limit: Option<u64>,
+    /// The CSV header the file starts with (CSV only): a resumed export
+    /// writes its rows under these columns, whatever columns this build would
+    /// choose, so a file never mixes two headers. Checkpoints made before
+    /// columns followed the spec have none (their columns are today's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv_header: Option<Vec<String>>,
+}
+
+impl ExportState {
+    /// The columns rows are written under (the header without its last
+    /// column, `other_fields`, which the sink adds).
+    pub fn csv_columns<K: crate::export::ExportKind>(&self) -> Vec<String> {
+        match &self.csv_header {
+            Some(header) => header[..header.len().saturating_sub(1)].to_vec(),
+            None => crate::export::csv_columns::<K>(),
+        }
+    }
 }
 
 /// `rows.jsonl` → `rows.jsonl.checkpoint.json`.
@@ -121,6 +138,7 @@ mod tests {
             checkpoint: openfunnel::Checkpoint::start(),
             complete: false,
             limit: Some(5),
+            csv_header: Some(vec!["name".into(), "other_fields".into()]),
         };
         save(&path, &state).unwrap();
         state.rows = 7;

@@ -1,5 +1,9 @@
-//! Response types are `#[non_exhaustive]`, so a field OpenFunnel adds is a
-//! minor change for Rust users too (as in the AWS SDK's types).
+//! What the generated response types carry beyond progenitor's output:
+//! - `#[non_exhaustive]`, so a field OpenFunnel adds is a minor change for
+//!   Rust users too (as in the AWS SDK's types);
+//! - `FIELD_NAMES`, the JSON names of the fields the spec declares, so code
+//!   that lays rows out (the CLI's CSV columns) follows the spec with no hand
+//!   list.
 //!
 //! A response type is a struct reached from what an operation *returns* (its
 //! success or error body), field by field, and not from what an operation
@@ -9,8 +13,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use syn::visit::Visit;
 
-/// Adds `#[non_exhaustive]` to every response-only struct with named fields
-/// in `file`'s `types` module; returns their names, sorted.
+/// Adds `#[non_exhaustive]` and a `FIELD_NAMES` constant to every
+/// response-only struct with named fields in `file`'s `types` module; returns
+/// their names, sorted.
 pub fn mark_response_types(file: &mut syn::File) -> Vec<String> {
     let fields = struct_fields(file);
     let (mut takes, mut returns) = (BTreeSet::new(), BTreeSet::new());
@@ -43,16 +48,72 @@ pub fn mark_response_types(file: &mut syn::File) -> Vec<String> {
         if let syn::Item::Mod(module) = item
             && let Some((_, items)) = &mut module.content
         {
-            for item in items {
-                if let syn::Item::Struct(item) = item
-                    && marked.contains(&item.ident.to_string())
+            let mut with_names = Vec::with_capacity(items.len());
+            for mut item in std::mem::take(items) {
+                let mut names = None;
+                if let syn::Item::Struct(strukt) = &mut item
+                    && marked.contains(&strukt.ident.to_string())
                 {
-                    item.attrs.push(syn::parse_quote!(#[non_exhaustive]));
+                    strukt.attrs.push(syn::parse_quote!(#[non_exhaustive]));
+                    names = Some(field_names_impl(strukt));
                 }
+                with_names.push(item);
+                with_names.extend(names);
             }
+            *items = with_names;
         }
     }
     marked.into_iter().collect()
+}
+
+/// `impl Struct { pub const FIELD_NAMES … }`: each declared field's JSON name
+/// (its `serde(rename)`, else its name), a flattened map left out.
+fn field_names_impl(strukt: &syn::ItemStruct) -> syn::Item {
+    let names: Vec<String> = strukt
+        .fields
+        .iter()
+        .filter(|field| !serde_args(field).iter().any(|arg| arg == "flatten"))
+        .filter_map(|field| {
+            let renamed = serde_args(field).iter().find_map(|arg| {
+                arg.strip_prefix("rename=")
+                    .map(|name| name.trim_matches('"').to_string())
+            });
+            renamed.or_else(|| {
+                field
+                    .ident
+                    .as_ref()
+                    .map(|ident| ident.to_string().trim_start_matches("r#").to_string())
+            })
+        })
+        .collect();
+    let ident = &strukt.ident;
+    syn::parse_quote! {
+        impl #ident {
+            /// The JSON names of the fields the spec declares, in this
+            /// struct's order (fields not in the spec are kept in `extra`).
+            pub const FIELD_NAMES: &'static [&'static str] = &[#(#names),*];
+        }
+    }
+}
+
+/// A field's `#[serde(...)]` arguments, as `rename="x"` or `flatten`
+/// (spaces removed).
+fn serde_args(field: &syn::Field) -> Vec<String> {
+    field
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("serde"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::List(list) => Some(list.tokens.to_string()),
+            _ => None,
+        })
+        .flat_map(|tokens| {
+            tokens
+                .split(',')
+                .map(|arg| arg.replace(' ', ""))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Every struct in the file's modules: whether its fields are named, and
@@ -117,7 +178,13 @@ mod tests {
                 pub struct Query(String);
                 pub struct Shared { pub a: String }
                 pub struct Response { pub rows: Vec<Row>, pub shared: Option<Shared> }
-                pub struct Row { pub nested: Option<RowNested> }
+                pub struct Row {
+                    pub nested: Option<RowNested>,
+                    #[serde(rename = "type")]
+                    pub type_: String,
+                    #[serde(flatten)]
+                    pub extra: Map,
+                }
                 pub struct RowNested { pub b: String }
                 pub struct Problem { pub detail: String }
                 pub struct Unused { pub c: String }
