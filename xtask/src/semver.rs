@@ -17,8 +17,11 @@ pub const BASELINE_FILE: &str = ".semver-baseline";
 /// The cargo-semver-checks version CI installs (and this command expects).
 pub const TOOL_VERSION: &str = "0.51.0";
 
-/// The crates the gate checks.
-pub const PACKAGES: [&str; 2] = ["openfunnel-api", "openfunnel"];
+/// The crates the gate checks, with their directories.
+pub const PACKAGES: [(&str, &str); 2] = [
+    ("openfunnel-api", "crates/openfunnel-api"),
+    ("openfunnel", "crates/openfunnel"),
+];
 
 /// Why the gate could not run, or failed.
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +99,60 @@ pub fn baseline(root: &Path) -> Result<String, SemverError> {
     }
 }
 
-/// Runs cargo-semver-checks on [`PACKAGES`] against the baseline; `Ok(true)`
-/// when the public API is compatible with the version numbers.
+/// The `version` of a manifest's `[package]`.
+///
+/// ```
+/// let manifest = "[package]\nname = \"a\"\nversion = \"0.1.0\"\n\n[dependencies]\nb = { version = \"2\" }\n";
+/// assert_eq!(xtask::semver::package_version(manifest).as_deref(), Some("0.1.0"));
+/// ```
+pub fn package_version(manifest: &str) -> Option<String> {
+    let package = manifest.split("\n[").next()?;
+    package.lines().find_map(|line| {
+        let value = line
+            .trim()
+            .strip_prefix("version")?
+            .trim_start()
+            .strip_prefix('=')?;
+        Some(value.trim().trim_matches('"').to_string())
+    })
+}
+
+/// The release type cargo-semver-checks is told to assume: with the version
+/// unchanged since the baseline it would assume a minor bump, which pre-1.0
+/// allows any break; nothing was bumped, so only a patch's changes may pass.
+/// With the version bumped, it reads the bump from the versions.
+///
+/// ```
+/// assert_eq!(xtask::semver::release_type("0.1.0", "0.1.0"), Some("patch"));
+/// assert_eq!(xtask::semver::release_type("0.1.0", "0.2.0"), None);
+/// ```
+pub fn release_type(baseline: &str, current: &str) -> Option<&'static str> {
+    (baseline == current).then_some("patch")
+}
+
+fn version_at(root: &Path, commit: Option<&str>, dir: &str) -> Result<Option<String>, SemverError> {
+    let manifest = match commit {
+        None => std::fs::read_to_string(root.join(dir).join("Cargo.toml")).ok(),
+        Some(commit) => {
+            let shown = Command::new("git")
+                .args(["show", &format!("{commit}:{dir}/Cargo.toml")])
+                .current_dir(root)
+                .output()
+                .map_err(|source| SemverError::Run {
+                    command: "git".into(),
+                    source,
+                })?;
+            shown
+                .status
+                .success()
+                .then(|| String::from_utf8_lossy(&shown.stdout).into_owned())
+        }
+    };
+    Ok(manifest.as_deref().and_then(package_version))
+}
+
+/// Runs cargo-semver-checks on each of [`PACKAGES`] against the baseline;
+/// `Ok(true)` when every public API is compatible with its version number.
 pub fn check(root: &Path) -> Result<bool, SemverError> {
     let commit = baseline(root)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -108,20 +163,37 @@ pub fn check(root: &Path) -> Result<bool, SemverError> {
     if !installed {
         return Err(SemverError::ToolMissing);
     }
-    let mut command = Command::new(&cargo);
-    command
-        .args(["semver-checks", "check-release", "--baseline-rev", &commit])
-        .current_dir(root);
-    for package in PACKAGES {
-        command.args(["--package", package]);
+    let mut compatible = true;
+    for (package, dir) in PACKAGES {
+        let before = version_at(root, Some(&commit), dir)?;
+        let now = version_at(root, None, dir)?;
+        let assumed = match (&before, &now) {
+            (Some(before), Some(now)) => release_type(before, now),
+            _ => None,
+        };
+        let mut command = Command::new(&cargo);
+        command
+            .args(["semver-checks", "check-release", "--baseline-rev", &commit])
+            .args(["--package", package])
+            .current_dir(root);
+        if let Some(assumed) = assumed {
+            command.args(["--release-type", assumed]);
+        }
+        eprintln!(
+            "semver gate: {package} {} against {commit} ({BASELINE_FILE}, version {}): {}",
+            now.as_deref().unwrap_or("?"),
+            before.as_deref().unwrap_or("none"),
+            if assumed.is_some() {
+                "not bumped, so only a patch's changes pass"
+            } else {
+                "bumped"
+            }
+        );
+        let status = command.status().map_err(|source| SemverError::Run {
+            command: "cargo semver-checks".into(),
+            source,
+        })?;
+        compatible &= status.success();
     }
-    eprintln!(
-        "semver gate: {} against {commit} ({BASELINE_FILE})",
-        PACKAGES.join(", ")
-    );
-    let status = command.status().map_err(|source| SemverError::Run {
-        command: "cargo semver-checks".into(),
-        source,
-    })?;
-    Ok(status.success())
+    Ok(compatible)
 }
