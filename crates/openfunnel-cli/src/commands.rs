@@ -279,6 +279,21 @@ mod tests {
     use crate::cli::{Cli, Command, LookalikeCommand, TechIntentCommand};
     use clap::Parser;
 
+    #[test]
+    fn max_credits_refuses_only_a_job_that_could_cost_more() {
+        let rate = "1 credit per company";
+        assert!(check_credits(500, None, rate).is_ok(), "no budget, no refusal");
+        assert!(check_credits(499, Some(500), rate).is_ok(), "fits");
+        assert!(check_credits(500, Some(500), rate).is_ok(), "exactly on the budget");
+        match check_credits(501, Some(500), rate) {
+            Err(CliError::Usage(message)) => assert!(
+                message.contains("up to 501 credits") && message.contains("--max-credits 500"),
+                "{message}"
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
     fn intent(args: &[&str]) -> Result<TechIntentSearch, CliError> {
         let mut all = vec!["openfunnel", "tech-intent", "submit"];
         all.extend_from_slice(args);
