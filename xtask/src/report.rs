@@ -426,4 +426,65 @@ mod tests {
         });
         assert!(!added.entries.is_empty() && !added.is_breaking(), "{added}");
     }
+
+    #[test]
+    fn a_field_becoming_required_or_optional_is_breaking() {
+        for (before, after, said) in [
+            (false, true, "field `name` became required"),
+            (true, false, "field `name` became optional"),
+        ] {
+            let mut old = committed();
+            let row = &mut old["components"]["schemas"]["BulkLookalikeResultRow"];
+            row["required"] = if before { json!(["name"]) } else { json!([]) };
+            let mut new = old.clone();
+            new["components"]["schemas"]["BulkLookalikeResultRow"]["required"] =
+                if after { json!(["name"]) } else { json!([]) };
+            let report = compare(&old, &new).unwrap();
+            assert!(report.is_breaking(), "{report}");
+            assert!(
+                report.entries.iter().any(|entry| entry.what.contains(said)),
+                "{report}"
+            );
+        }
+    }
+
+    #[test]
+    fn beside_an_added_field_a_kept_one_is_compared_without_its_words() {
+        let report = report_after(|doc| {
+            let row = &mut doc["components"]["schemas"]["BulkLookalikeResultRow"]["properties"];
+            row["headcount_band"] = json!({"type": "string", "nullable": true});
+            row["name"]["description"] = json!("Reworded, no type changed.");
+        });
+        // (drift reports the reworded description itself, as metadata.)
+        assert!(!report.is_breaking(), "{report}");
+        assert!(
+            report
+                .entries
+                .iter()
+                .any(|entry| entry.what.contains("`headcount_band` added")),
+            "{report}"
+        );
+        let report = report_after(|doc| {
+            let row = &mut doc["components"]["schemas"]["BulkLookalikeResultRow"]["properties"];
+            row["headcount_band"] = json!({"type": "string", "nullable": true});
+            row["name"] = json!({"type": "integer"});
+        });
+        assert!(
+            report
+                .entries
+                .iter()
+                .any(|entry| entry.verdict == Verdict::Breaking
+                    && entry.what.contains("field `name` changed its schema")),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn an_object_change_that_is_not_its_property_list_is_still_reported() {
+        let report = report_after(|doc| {
+            doc["components"]["schemas"]["BulkLookalikeResultRow"]["additionalProperties"] =
+                json!(false);
+        });
+        assert!(!report.entries.is_empty(), "{report}");
+    }
 }

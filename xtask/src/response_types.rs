@@ -205,5 +205,13 @@ mod tests {
             !text.contains("#[non_exhaustive]\n    pub struct Request"),
             "{text}"
         );
+        // Each declared field's JSON name (its rename), the flattened map left out.
+        assert!(
+            text.contains(
+                r#"pub const FIELD_NAMES: &'static [&'static str] = &["nested", "type"];"#
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("impl Request"), "{text}");
     }
 }

@@ -282,9 +282,15 @@ mod tests {
     #[test]
     fn max_credits_refuses_only_a_job_that_could_cost_more() {
         let rate = "1 credit per company";
-        assert!(check_credits(500, None, rate).is_ok(), "no budget, no refusal");
+        assert!(
+            check_credits(500, None, rate).is_ok(),
+            "no budget, no refusal"
+        );
         assert!(check_credits(499, Some(500), rate).is_ok(), "fits");
-        assert!(check_credits(500, Some(500), rate).is_ok(), "exactly on the budget");
+        assert!(
+            check_credits(500, Some(500), rate).is_ok(),
+            "exactly on the budget"
+        );
         match check_credits(501, Some(500), rate) {
             Err(CliError::Usage(message)) => assert!(
                 message.contains("up to 501 credits") && message.contains("--max-credits 500"),
