@@ -618,7 +618,23 @@ async fn status_prints_one_json_object_and_verbose_logs_never_show_the_key() {
         !stderr(&traced).contains(KEY) && !stdout(&traced).contains(KEY),
         "the key leaked at -vv"
     );
+    assert!(
+        stderr(&traced).contains("TRACE") && stderr(&traced).contains("hyper_util"),
+        "-vv logs everything, the HTTP client's traces too: {}",
+        stderr(&traced)
+    );
+    let quiet = run(&sim, &["lookalike", "status", &job_id]).await;
+    assert!(
+        !stderr(&quiet).contains("DEBUG") && !stderr(&quiet).contains("TRACE"),
+        "no -v, no logs: {}",
+        stderr(&quiet)
+    );
     let status = run(&sim, &["-v", "lookalike", "status", &job_id]).await;
+    assert!(
+        !stderr(&status).contains("TRACE") && !stderr(&status).contains("hyper_util"),
+        "-v logs the SDK's requests only: {}",
+        stderr(&status)
+    );
     assert_eq!(code(&status), 0, "{}", stderr(&status));
     let object: Value = serde_json::from_str(&stdout(&status)).expect("one JSON object");
     assert_eq!(object["status"], "completed");
@@ -2367,4 +2383,33 @@ async fn a_resumed_csv_keeps_the_header_its_checkpoint_recorded() {
     let domain = header.iter().position(|c| c == "domain").unwrap();
     let domains: HashSet<&str> = records[1..].iter().map(|r| r[domain].as_str()).collect();
     assert_eq!(domains.len(), 300, "every row once");
+}
+
+#[tokio::test]
+async fn a_reader_that_stops_early_ends_the_export_quietly_with_exit_0() {
+    // `openfunnel … results | head -1`: the pipe closes after the first row;
+    // that is the reader's choice, not an error.
+    let sim = Simulator::start().await.unwrap();
+    let job = sim.add_job(JobType::Lookalike, JobProfile::completed(5_000));
+    let mut child = std::process::Command::new(binary())
+        .args(["-q", "lookalike", "results", &job])
+        .env("OPENFUNNEL_BASE_URL", sim.base_url())
+        .env("OPENFUNNEL_API_KEY", KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Blocking reads off the runtime thread, which serves the simulator.
+    let (first, output) = tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut out, &mut first).unwrap();
+        drop(out);
+        (first, child.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
 }
