@@ -1173,17 +1173,34 @@ async fn the_progress_bar_shows_a_percent_and_an_eta_and_ends_on_the_summary() {
         JobType::Lookalike,
         JobProfile::completed(2_000).with_page_size(50),
     );
+    let envs = vec![
+        ("OPENFUNNEL_BASE_URL", sim.base_url().to_string()),
+        ("OPENFUNNEL_API_KEY", "of_test".to_string()),
+    ];
+    // (--resume keeps the checkpoint, so the run after it finds the export
+    // already complete; with nothing to resume it starts afresh.)
+    let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_file(out.with_extension("jsonl.checkpoint.json"));
     let export = on_a_terminal(
         format!(
-            "{binary} lookalike results {job} --output {}",
+            "{binary} lookalike results {job} --output {} --resume",
             out.display()
         ),
-        vec![
-            ("OPENFUNNEL_BASE_URL", sim.base_url().to_string()),
-            ("OPENFUNNEL_API_KEY", "of_test".to_string()),
-        ],
+        envs.clone(),
     )
     .await;
+    let again = on_a_terminal(
+        format!(
+            "{binary} lookalike results {job} --output {} --resume",
+            out.display()
+        ),
+        envs,
+    )
+    .await;
+    assert!(
+        again.contains("done · 2000 rows (already complete)"),
+        "an already complete export ends on what the file holds:\n{again}"
+    );
     let _ = std::fs::remove_file(&out);
     let _ = std::fs::remove_file(out.with_extension("jsonl.checkpoint.json"));
     let bars: Vec<&str> = export
@@ -2218,6 +2235,18 @@ async fn results_limit_caps_the_rows_written_and_resume_continues_up_to_it() {
         sim.requests().polls,
         polls_after_whole,
         "the whole job is in the file: already complete"
+    );
+    // And it says so, once, with what the file holds.
+    let said = run(
+        &sim,
+        &["lookalike", "results", &done, "-o", whole_path, "--resume"],
+    )
+    .await;
+    assert_eq!(code(&said), 0, "{}", stderr(&said));
+    assert!(
+        stderr(&said).contains("already complete (2000 rows)") && !stderr(&said).contains("wrote"),
+        "{}",
+        stderr(&said)
     );
     // Zero is refused before any request.
     let zero = run(&sim, &["lookalike", "results", &done, "--limit", "0"]).await;
