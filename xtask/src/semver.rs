@@ -197,3 +197,66 @@ pub fn check(root: &Path) -> Result<bool, SemverError> {
     }
     Ok(compatible)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_baseline_file_holds_exactly_one_commit() {
+        assert_eq!(
+            parse_baseline("# why\n3a8d927 # the start\n").unwrap(),
+            "3a8d927"
+        );
+        assert!(
+            matches!(parse_baseline("\n# only words\n"), Err(SemverError::NoBaseline(why)) if why.contains("no commit"))
+        );
+        for wrong in [
+            "main",
+            "3a8d92",
+            "3a8d927\n0123abc",
+            "zz8d927",
+            &"a".repeat(41),
+        ] {
+            assert!(
+                matches!(parse_baseline(wrong), Err(SemverError::NoBaseline(why)) if why.contains("other than one commit")),
+                "{wrong}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_package_version_is_read_from_its_own_table_only() {
+        let manifest = "[package]\nname = \"a\"\nversion = \"0.3.1\"\n[dependencies]\nb = { version = \"2\" }\n";
+        assert_eq!(package_version(manifest).as_deref(), Some("0.3.1"));
+        assert_eq!(
+            package_version("[package]\nname = \"a\"\n[dependencies]\nversion = \"9\"\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn an_unbumped_version_is_checked_as_a_patch_and_a_bumped_one_by_its_numbers() {
+        assert_eq!(release_type("0.1.0", "0.1.0"), Some("patch"));
+        assert_eq!(release_type("0.1.0", "0.2.0"), None);
+        assert_eq!(release_type("0.1.0", "0.1.1"), None);
+    }
+
+    #[test]
+    fn versions_are_read_from_the_work_tree_and_from_a_commit() {
+        let root = crate::codegen::repository_root();
+        let now = version_at(&root, None, "crates/openfunnel-api").unwrap();
+        assert!(
+            now.as_deref().is_some_and(|v| v.starts_with("0.")),
+            "{now:?}"
+        );
+        if root.join(".git").exists() {
+            let head = version_at(&root, Some("HEAD"), "crates/openfunnel-api").unwrap();
+            assert!(head.is_some(), "HEAD has the crate");
+            assert_eq!(
+                version_at(&root, Some("HEAD"), "crates/no-such-crate").unwrap(),
+                None
+            );
+        }
+    }
+}

@@ -481,3 +481,26 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>, VendorEr
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_fence_of_three_backticks_opens_a_block() {
+        assert!(yaml_blocks("yaml\nopenapi: 3.1.0\n\nmore prose\n").is_empty());
+        assert_eq!(yaml_blocks("```yaml\na: 1\n```\n"), ["a: 1\n"]);
+        // A longer fence closes only with as many backticks.
+        assert_eq!(yaml_blocks("````yaml\n```\n````\n"), ["```\n"]);
+        assert!(yaml_blocks("```json\n{}\n```\n").is_empty());
+    }
+
+    #[test]
+    fn an_openapi_document_needs_both_its_version_and_its_paths() {
+        assert!(is_openapi(
+            &serde_json::json!({"openapi": "3.1.0", "paths": {}})
+        ));
+        assert!(!is_openapi(&serde_json::json!({"openapi": "3.1.0"})));
+        assert!(!is_openapi(&serde_json::json!({"paths": {}})));
+    }
+}

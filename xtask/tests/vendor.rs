@@ -246,3 +246,60 @@ fn a_page_for_an_operation_the_supplement_defines_warns_and_codegen_refuses() {
         "{error}"
     );
 }
+
+#[test]
+fn vendoring_a_whole_document_again_keeps_its_file_and_never_removes_the_supplement() {
+    let scratch = ScratchRepo::new("vendor-again");
+    let root = &scratch.0;
+    let mut whole = whole_document(root);
+    // The document also documents the supplement's submit operation, and a
+    // second method on the status path that the workspace does not use.
+    let supplement: Value = serde_norway::from_str(&read(
+        root,
+        "openapi/supplement/openfunnel-rs-supplement.yaml",
+    ))
+    .unwrap();
+    let submit = "/api/v1/account/search-lookalikes-bulk";
+    whole["paths"][submit] = supplement["paths"][submit].clone();
+    let status = "/api/v1/account/search-lookalikes-bulk/{job_id}";
+    whole["paths"][status]["delete"] =
+        json!({"operationId": "forget", "responses": {"204": {"description": "gone"}}});
+    // A components-only upstream file is not anybody's operations.
+    std::fs::write(
+        root.join("openapi/upstream/shared-components.yaml"),
+        "openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths: {}\ncomponents: {schemas: {}}\n",
+    )
+    .unwrap();
+    let sources = [(
+        "openapi.json".to_string(),
+        serde_json::to_string(&whole).unwrap(),
+    )];
+    let planned = plan(root, &sources, false).unwrap();
+    assert!(
+        !planned
+            .removals
+            .iter()
+            .any(|path| path.contains("supplement") || path.contains("shared-components")),
+        "{:?}",
+        planned.removals
+    );
+    assert!(
+        planned
+            .notes
+            .iter()
+            .any(|note| note.starts_with("warning:") && note.contains(&format!("POST {submit}"))),
+        "{:?}",
+        planned.notes
+    );
+    let sliced: Value = serde_norway::from_str(&planned.writes[0].1).unwrap();
+    assert!(sliced["paths"][status].get("get").is_some());
+    assert!(
+        sliced["paths"][status].get("delete").is_none(),
+        "an operation not in use is left out"
+    );
+    apply(root, &planned).unwrap();
+    // Again: the file it wrote is its own target, not a file to remove.
+    let again = plan(root, &sources, false).unwrap();
+    assert!(again.removals.is_empty(), "{:?}", again.removals);
+    assert_eq!(again.writes, planned.writes);
+}
