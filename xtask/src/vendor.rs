@@ -496,6 +496,21 @@ mod tests {
     }
 
     #[test]
+    fn sources_are_read_whole_with_their_names_and_a_missing_one_is_an_error() {
+        let page = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/pages/tech-intent-search-results.md");
+        let read = read_sources(std::slice::from_ref(&page)).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].0, page.display().to_string());
+        assert_eq!(read[0].1, std::fs::read_to_string(&page).unwrap());
+        let missing = read_sources(&[page.with_extension("gone")]).unwrap_err();
+        assert!(
+            matches!(missing, VendorError::Io { action: "read", .. }),
+            "{missing}"
+        );
+    }
+
+    #[test]
     fn an_openapi_document_needs_both_its_version_and_its_paths() {
         assert!(is_openapi(
             &serde_json::json!({"openapi": "3.1.0", "paths": {}})
