@@ -78,20 +78,25 @@ pub fn parse_baseline(text: &str) -> Result<String, SemverError> {
     }
 }
 
+/// `git ARGS` in `root`, its output whatever its status.
+fn git(root: &Path, args: &[&str]) -> Result<std::process::Output, SemverError> {
+    Command::new("git")
+        .args(args)
+        .current_dir(root)
+        .output()
+        .map_err(|source| SemverError::Run {
+            command: "git".into(),
+            source,
+        })
+}
+
 /// Reads the baseline of the repository at `root` and checks that its commit
 /// is in the clone.
 pub fn baseline(root: &Path) -> Result<String, SemverError> {
     let text = std::fs::read_to_string(root.join(BASELINE_FILE))
         .map_err(|error| SemverError::NoBaseline(format!("cannot be read ({error})")))?;
     let commit = parse_baseline(&text)?;
-    let present = Command::new("git")
-        .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
-        .current_dir(root)
-        .output()
-        .map_err(|source| SemverError::Run {
-            command: "git".into(),
-            source,
-        })?;
+    let present = git(root, &["cat-file", "-e", &format!("{commit}^{{commit}}")])?;
     if present.status.success() {
         Ok(commit)
     } else {
@@ -134,14 +139,7 @@ fn version_at(root: &Path, commit: Option<&str>, dir: &str) -> Result<Option<Str
     let manifest = match commit {
         None => std::fs::read_to_string(root.join(dir).join("Cargo.toml")).ok(),
         Some(commit) => {
-            let shown = Command::new("git")
-                .args(["show", &format!("{commit}:{dir}/Cargo.toml")])
-                .current_dir(root)
-                .output()
-                .map_err(|source| SemverError::Run {
-                    command: "git".into(),
-                    source,
-                })?;
+            let shown = git(root, &["show", &format!("{commit}:{dir}/Cargo.toml")])?;
             shown
                 .status
                 .success()

@@ -353,14 +353,11 @@ fn slice(doc: &Value, wanted: &BTreeSet<Operation>) -> Value {
     );
     let components = reached_components(doc, &paths_value);
     let mut sliced = Map::new();
-    for key in [
-        "openapi",
-        "info",
-        "servers",
-        "security",
-        "tags",
-        "externalDocs",
-    ] {
+    // The header every file carries, as the merge reads it.
+    let header = crate::normalise::merge::SHARED_HEADER_FIELDS
+        .iter()
+        .copied();
+    for key in std::iter::once("openapi").chain(header) {
         if let Some(value) = doc.get(key) {
             sliced.insert(key.to_string(), value.clone());
         }

@@ -24,7 +24,8 @@ pub struct SpecFile {
 }
 
 /// Top-level fields that every file must carry identically; carried as they are.
-const SHARED_HEADER_FIELDS: &[&str] = &["info", "servers", "security", "tags", "externalDocs"];
+pub(crate) const SHARED_HEADER_FIELDS: &[&str] =
+    &["info", "servers", "security", "tags", "externalDocs"];
 
 /// Top-level keys a file may have; any other is refused.
 const TOP_LEVEL_KEYS: &[&str] = &[

@@ -14,7 +14,7 @@ mod additional_properties;
 mod api_key_header;
 mod error_responses;
 mod json_schema_3_1;
-mod merge;
+pub(crate) mod merge;
 mod null_unions;
 mod operation_ids;
 mod response_enums;
