@@ -258,11 +258,28 @@ pub fn describe(progress: &Progress) -> String {
     if let Some(processed) = progress.processed {
         parts.push(format!("{processed} processed"));
     }
+    if let Some(next) = next_page(&progress.status, progress.next_page_in) {
+        parts.push(next);
+    }
     parts.push(format!("{:.1} s", progress.elapsed.as_secs_f64()));
     if let Some(retrying) = &progress.retrying {
         parts.push(failing(retrying));
     }
     parts.join(" · ")
+}
+
+/// `next page in ~0.8 s` (or `next page due`) while the job runs and the
+/// SDK has learned when its pages land; nothing otherwise.
+fn next_page(status: &openfunnel::JobStatus, next_page_in: Option<Duration>) -> Option<String> {
+    if status.is_terminal() {
+        return None;
+    }
+    let next = next_page_in?;
+    Some(if next < Duration::from_millis(100) {
+        "next page due".to_string()
+    } else {
+        format!("next page in ~{:.1} s", next.as_secs_f64())
+    })
 }
 
 /// `OpenFunnel is failing (HTTP 503); trying again in 1.6 s`.
@@ -283,6 +300,26 @@ fn failing(retrying: &openfunnel::Retrying) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_page_is_announced_while_the_job_runs_and_a_rhythm_is_known() {
+        use openfunnel::JobStatus;
+        let in_800 = Some(Duration::from_millis(800));
+        assert_eq!(
+            next_page(&JobStatus::Running, in_800).as_deref(),
+            Some("next page in ~0.8 s")
+        );
+        assert_eq!(
+            next_page(&JobStatus::Running, Some(Duration::from_millis(99))).as_deref(),
+            Some("next page due")
+        );
+        assert_eq!(
+            next_page(&JobStatus::Running, Some(Duration::from_millis(100))).as_deref(),
+            Some("next page in ~0.1 s")
+        );
+        assert_eq!(next_page(&JobStatus::Running, None), None, "no rhythm yet");
+        assert_eq!(next_page(&JobStatus::Completed, in_800), None, "done");
+    }
 
     #[test]
     fn plain_lines_come_on_each_change_every_interval_and_once_per_outage() {

@@ -159,9 +159,8 @@ pub struct Progress {
     /// made after an answer.
     pub retrying: Option<Retrying>,
     /// The gap between the job's pages, as learned from when they landed
-    /// (streams paced with [`crate::Pacing::Rhythm`], once two pages
-    /// landed; `None` otherwise). With the pages left, an estimate of the
-    /// time left.
+    /// (streams, whatever their [`crate::Pacing`], once two pages landed;
+    /// `None` otherwise). With the pages left, an estimate of the time left.
     pub page_interval: Option<Duration>,
     /// How long until the next page is due by that rhythm (zero when it is
     /// overdue); `None` when no rhythm is known.

@@ -151,16 +151,10 @@ impl Pacer {
         })
     }
 
-    /// Records what the poll just made showed, and returns how long to wait
-    /// before the next one: `fallback` (the policy's backoff for this step)
-    /// while no rhythm is known.
-    pub(crate) fn delay(
-        &mut self,
-        now: Instant,
-        policy: &PollPolicy,
-        jitter: &JitterSource,
-        fallback: Duration,
-    ) -> Duration {
+    /// Records what the polls since the last call showed (a new page, or
+    /// none by `now`). Called before every pause whatever the pacing, so the
+    /// rhythm is known for progress reports too.
+    pub(crate) fn observe(&mut self, now: Instant) {
         let past_window = self.rhythm().is_some_and(|rhythm| now >= rhythm.next_by);
         match self.news.take() {
             Some((seen, pages)) => self.arrived(seen, pages, now),
@@ -172,6 +166,18 @@ impl Pacer {
                 self.absent_at = Some(now);
             }
         }
+    }
+
+    /// How long to wait before the next poll, given what [`Pacer::observe`]
+    /// recorded: `fallback` (the policy's backoff for this step) while no
+    /// rhythm is known.
+    pub(crate) fn delay(
+        &self,
+        now: Instant,
+        policy: &PollPolicy,
+        jitter: &JitterSource,
+        fallback: Duration,
+    ) -> Duration {
         let floor = policy.min_interval();
         let cap = policy.backoff().max().max(floor);
         let spread = policy.backoff().jitter();
@@ -284,6 +290,7 @@ mod tests {
             }
             let fallback = jitter.delay(&policy.backoff(), step);
             step += 1;
+            pacer.observe(now);
             let delay = match policy.pacing() {
                 crate::Pacing::Rhythm => pacer.delay(now, policy, &jitter, fallback),
                 crate::Pacing::Backoff => fallback,
@@ -358,13 +365,14 @@ mod tests {
         for page in 1..=6 {
             let seen = start + SECOND * page;
             pacer.news(seen);
-            pacer.delay(seen, &policy, &jitter, SECOND);
+            pacer.observe(seen);
         }
         assert!(pacer.rhythm().is_some());
         // The rhythm breaks (a stall): polls space out to the cap.
         let mut now = start + SECOND * 7;
         let mut delays = Vec::new();
         for _ in 0..40 {
+            pacer.observe(now);
             let delay = pacer.delay(now, &policy, &jitter, SECOND);
             assert!(delay >= floor && delay <= cap, "{delay:?}");
             delays.push(delay);
@@ -376,6 +384,7 @@ mod tests {
         for step in 0..20 {
             let at = start + Duration::from_micros(step);
             pacer.news(at);
+            pacer.observe(at);
             let delay = pacer.delay(at, &policy, &jitter, Duration::ZERO);
             if pacer.rhythm().is_some() {
                 assert!(delay >= floor, "{delay:?}");

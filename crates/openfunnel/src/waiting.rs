@@ -236,6 +236,7 @@ impl Waiting {
         let timer = &transport.timer;
         let backoff = transport.jitter.delay(&self.policy.backoff(), self.step);
         self.step = self.step.saturating_add(1);
+        self.pacer.observe(now);
         let mut delay = match self.policy.pacing() {
             Pacing::Rhythm => self
                 .pacer
