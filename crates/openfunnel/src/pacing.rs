@@ -50,6 +50,10 @@ pub(crate) struct Pacer {
     halvings: u32,
     /// When the job was first seen running.
     running_since: Option<Instant>,
+    /// How much later than the constant gap the pages have been landing: a
+    /// job that slows down. Added to the next window; grows by how late a
+    /// page came past its window, shrinks while pages come on time.
+    drift: Duration,
 }
 
 /// What the pacer expects of the job, for progress reports.
@@ -72,6 +76,7 @@ impl Pacer {
             late_misses: 0,
             halvings: 0,
             running_since: None,
+            drift: Duration::ZERO,
         }
     }
 
@@ -141,6 +146,8 @@ impl Pacer {
             by = Some(by.map_or(latest, |by| by.min(latest)));
         }
         let (mut after, by) = (after?, by?);
+        after += self.drift;
+        let by = by + self.drift;
         if let Some(absent) = self.absent_at {
             after = after.max(absent);
         }
@@ -155,9 +162,15 @@ impl Pacer {
     /// none by `now`). Called before every pause whatever the pacing, so the
     /// rhythm is known for progress reports too.
     pub(crate) fn observe(&mut self, now: Instant) {
-        let past_window = self.rhythm().is_some_and(|rhythm| now >= rhythm.next_by);
+        let rhythm = self.rhythm();
+        let past_window = rhythm.is_some_and(|rhythm| now >= rhythm.next_by);
         match self.news.take() {
-            Some((seen, pages)) => self.arrived(seen, pages, now),
+            Some((seen, pages)) => {
+                if let Some(rhythm) = rhythm {
+                    self.drifted(&rhythm, seen);
+                }
+                self.arrived(seen, pages, now);
+            }
             None => {
                 if past_window {
                     self.late_misses = self.late_misses.saturating_add(1);
@@ -209,13 +222,30 @@ impl Pacer {
                 // Just after the window, so the page is there on the first try.
                 rhythm.next_by + every / 50 + jitter.up_to(spread, every / 50)
             } else {
-                // Wide: halve it, or walk through it no slower than the
-                // backoff's second step.
-                rhythm.next_after + (width / 2).min(cadence)
+                // Wide: probe inside it, or walk through it no slower than
+                // the backoff's second step. Once it is under half a gap its
+                // end is the tight side (pages are seen soon after they
+                // land), so the probe goes past its middle; wider, at the
+                // middle.
+                let share = if width <= every / 2 { 0.7 } else { 0.5 };
+                rhythm.next_after + width.mul_f64(share).min(cadence)
             };
             aim.saturating_duration_since(now)
         };
         delay.clamp(floor, cap)
+    }
+
+    /// A page seen at `seen` when `rhythm` expected it: past the window
+    /// after polls that missed it, the pages are slowing down, and the next
+    /// window moves by as much (at most half a gap); on time at the first
+    /// try, the drift fades.
+    fn drifted(&mut self, rhythm: &Rhythm, seen: Instant) {
+        if self.late_misses > 0 {
+            let past = seen.saturating_duration_since(rhythm.next_by);
+            self.drift = (self.drift + past).min(rhythm.every / 2);
+        } else if self.halvings == 0 {
+            self.drift = self.drift.mul_f64(0.9);
+        }
     }
 
     /// `pages` pages first seen at `seen`; `now` is after reading them all.
@@ -340,12 +370,12 @@ mod tests {
                 "{name}: {requests} requests, {late:?} late; 1 s loop: {loop_requests}, {loop_late:?}"
             );
             // Pages read about as soon as a fixed 1 s loop reads them, and
-            // never busy-polling: at most twice its requests. (Today's
-            // figures, from this harness: bursty 34 vs 40, slowing 63 vs 40
-            // (a gap that keeps growing is always predicted short), stalled
-            // about even; the goal of 1.1× is not met for slowing.)
+            // never busy-polling: at most 1.4× its requests. (From this
+            // harness: bursty 35 vs 40, slowing 54 vs 40 (63 before the
+            // window moved with the drift of a slowing job), stalled 43 vs
+            // 40; the goal of 1.1× is not met for slowing.)
             assert!(
-                requests <= 2 * loop_requests,
+                requests * 5 <= loop_requests * 7,
                 "{name}: {requests} requests, a 1 s loop {loop_requests}"
             );
             assert!(
