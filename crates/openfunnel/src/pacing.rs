@@ -54,6 +54,8 @@ pub(crate) struct Pacer {
     /// job that slows down. Added to the next window; grows by how late a
     /// page came past its window, shrinks while pages come on time.
     drift: Duration,
+    /// The gap expected when the last poll brought several pages at once.
+    clumped: Option<Duration>,
 }
 
 /// What the pacer expects of the job, for progress reports.
@@ -77,6 +79,7 @@ impl Pacer {
             halvings: 0,
             running_since: None,
             drift: Duration::ZERO,
+            clumped: None,
         }
     }
 
@@ -128,14 +131,10 @@ impl Pacer {
             return None;
         }
         let next = self.pages;
-        // Each landing projected over widens the window by a hundredth of a gap.
         let window = |landed: &Landed| {
             let ahead = u32::try_from(next - landed.index).unwrap_or(u32::MAX);
-            let grown = (every / 100).saturating_mul(ahead);
-            let earliest = (landed.after + low.saturating_mul(ahead))
-                .checked_sub(grown)
-                .unwrap_or(landed.after);
-            let latest = landed.by + high.saturating_mul(ahead) + grown;
+            let earliest = landed.after + low.saturating_mul(ahead);
+            let latest = landed.by + high.saturating_mul(ahead);
             (earliest, latest)
         };
         let mut after: Option<Instant> = None;
@@ -146,8 +145,10 @@ impl Pacer {
             by = Some(by.map_or(latest, |by| by.min(latest)));
         }
         let (mut after, by) = (after?, by?);
+        // A slowing job: the window moves later, its end three times as far
+        // (a page late again costs a miss; one read a little late does not).
         after += self.drift;
-        let by = by + self.drift;
+        let by = by + self.drift.saturating_mul(3);
         if let Some(absent) = self.absent_at {
             after = after.max(absent);
         }
@@ -164,12 +165,16 @@ impl Pacer {
     pub(crate) fn observe(&mut self, now: Instant) {
         let rhythm = self.rhythm();
         let past_window = rhythm.is_some_and(|rhythm| now >= rhythm.next_by);
+        self.clumped = None;
         match self.news.take() {
             Some((seen, pages)) => {
                 if let Some(rhythm) = rhythm {
                     self.drifted(&rhythm, seen);
+                    if pages > 1 {
+                        self.clumped = Some(rhythm.every);
+                    }
                 }
-                self.arrived(seen, pages, now);
+                self.arrived(seen, now);
             }
             None => {
                 if past_window {
@@ -194,66 +199,93 @@ impl Pacer {
         let floor = policy.min_interval();
         let cap = policy.backoff().max().max(floor);
         let spread = policy.backoff().jitter();
-        let Some(rhythm) = self.rhythm() else {
-            // Pages have started to land but their rhythm is not known yet:
-            // look at least as often as the backoff's second step (1 s by
-            // default), so the first pages are not read late while it is
-            // learned. A pending job: the backoff alone.
-            let cadence = policy.backoff().delay(1);
-            return match (self.pages, self.running_since) {
-                (0, None) => fallback,
+        // The backoff's second step (1 s by default): the pace of a plain
+        // loop, used while a rhythm is learned and as the unit of the
+        // tolerances below.
+        let cadence = policy.backoff().delay(1);
+        let delay = match self.rhythm() {
+            Some(rhythm) => self.paced(now, &rhythm, cadence, floor, (jitter, spread)),
+            None => match (self.pages, self.running_since) {
+                // Pending: the backoff alone.
+                (0, None) => return fallback.clamp(floor, cap),
                 // Running without a page: a stall. Look about every fifth
                 // of the time it has lasted, between the cadence and the cap.
                 (0, Some(since)) => (now.saturating_duration_since(since) / 5).clamp(cadence, cap),
-                _ => fallback.min(cadence).max(floor),
-            };
+                // One landing, no rhythm yet: a plain loop's pace until the
+                // second.
+                _ => cadence + jitter.up_to(spread, cadence / 50),
+            },
         };
-        let every = rhythm.every;
-        let delay = if self.late_misses > 0 {
-            // Past the window and still nothing: the rhythm broke. Look
-            // again soon, less soon each time, up to the cap.
-            let step = (every / 10).saturating_mul(1 << (self.late_misses - 1).min(16));
-            step + jitter.up_to(spread, step / 10)
+        // Right after a page, the next is not chased sooner than 0.7 of the
+        // cadence: pages closer together are read two or more to a poll,
+        // which costs fewer requests than two for each.
+        let fresh = self.pages > 0 && self.halvings == 0 && self.late_misses == 0;
+        let delay = if fresh {
+            delay.max(cadence.mul_f64(0.7))
         } else {
-            let width = rhythm.next_by.saturating_duration_since(rhythm.next_after);
-            let cadence = policy.backoff().delay(1);
-            let narrow = width <= (every / 5).max(floor * 2);
-            let aim = if narrow || (self.halvings >= 2 && width <= cadence) {
-                // Just after the window, so the page is there on the first try.
-                rhythm.next_by + every / 50 + jitter.up_to(spread, every / 50)
-            } else {
-                // Wide: probe inside it, or walk through it no slower than
-                // the backoff's second step. Once it is under half a gap its
-                // end is the tight side (pages are seen soon after they
-                // land), so the probe goes past its middle; wider, at the
-                // middle.
-                let share = if width <= every / 2 { 0.7 } else { 0.5 };
-                rhythm.next_after + width.mul_f64(share).min(cadence)
-            };
-            aim.saturating_duration_since(now)
+            delay
+        };
+        // Several pages at once where one was expected: the job may have
+        // sped up, so look again within half the cadence instead of
+        // waiting a whole (old) gap.
+        let delay = match self.clumped {
+            Some(every) if every >= cadence.mul_f64(0.7) => delay.min(cadence / 2),
+            _ => delay,
         };
         delay.clamp(floor, cap)
     }
 
+    /// The delay under a known rhythm.
+    fn paced(
+        &self,
+        now: Instant,
+        rhythm: &Rhythm,
+        cadence: Duration,
+        floor: Duration,
+        (jitter, spread): (&JitterSource, crate::Jitter),
+    ) -> Duration {
+        let every = rhythm.every;
+        if self.late_misses > 0 {
+            // Past the window and still nothing: the rhythm broke. Look
+            // again in half a gap, then less soon each time, up to the cap.
+            let step = (every / 2).saturating_mul(1 << (self.late_misses - 1).min(16));
+            return step + jitter.up_to(spread, step / 10);
+        }
+        let width = rhythm.next_by.saturating_duration_since(rhythm.next_after);
+        // Wide windows are walked no slower than half the cadence.
+        let walk = cadence / 2;
+        let narrow = width <= (every / 5).min(cadence.mul_f64(0.4)).max(floor * 2);
+        let aim = if narrow || (self.halvings >= 2 && width <= walk) {
+            // Just after the window, so the page is there on the first try.
+            rhythm.next_by + every / 50 + jitter.up_to(spread, every / 50)
+        } else {
+            // Wide: probe inside it. Once it is under half a gap its end is
+            // the tight side (pages are seen soon after they land), so the
+            // probe goes past its middle; wider, at the middle.
+            let share = if width <= every / 2 { 0.7 } else { 0.5 };
+            rhythm.next_after + width.mul_f64(share).min(walk)
+        };
+        aim.saturating_duration_since(now)
+    }
+
     /// A page seen at `seen` when `rhythm` expected it: past the window
     /// after polls that missed it, the pages are slowing down, and the next
-    /// window moves by as much (at most half a gap); on time at the first
-    /// try, the drift fades.
+    /// window moves by as much (at most half a gap); there at the first try
+    /// before the window's unshifted end, they are not, and the drift halves.
     fn drifted(&mut self, rhythm: &Rhythm, seen: Instant) {
         if self.late_misses > 0 {
             let past = seen.saturating_duration_since(rhythm.next_by);
             self.drift = (self.drift + past).min(rhythm.every / 2);
-        } else if self.halvings == 0 {
-            self.drift = self.drift.mul_f64(0.9);
+        } else if self.halvings == 0 && seen + self.drift.saturating_mul(3) < rhythm.next_by {
+            self.drift /= 2;
         }
     }
 
-    /// `pages` pages first seen at `seen`; `now` is after reading them all.
-    fn arrived(&mut self, seen: Instant, pages: u64, now: Instant) {
+    /// New pages first seen at `seen`; `now` is after reading them all.
+    /// Pages that came together count as one landing: a job that writes
+    /// pages in clumps has a rhythm of clumps.
+    fn arrived(&mut self, seen: Instant, now: Instant) {
         let after = self.absent_at.unwrap_or(seen).min(seen);
-        // Pages that came together count as one landing: a job that writes
-        // pages in clumps has a rhythm of clumps.
-        let _ = pages;
         self.pages += 1;
         if self.landed.len() >= HISTORY {
             self.landed.pop_front();
